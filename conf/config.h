@@ -1,0 +1,117 @@
+// The validated, typed configuration. conf::load() produces it from TOML; nothing else in
+// the program reads TOML. Every path is absolute (resolved against the config file's folder)
+// and every value has been checked, so consumers can use fields without re-validating.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ocspgate::conf {
+
+using Duration = std::chrono::milliseconds;
+
+// A numeric socket address ("127.0.0.1:5061", "[::1]:5061"). Host names are not accepted:
+// resolving them would need DNS at start-up and on reload, which we keep out of the loop.
+struct Address {
+    std::string text;             // as written, for logs
+    sockaddr_storage storage{};   // parsed
+    socklen_t length = 0;
+};
+
+enum class LogFormat { text, json };
+enum class LogLevel { debug, info, warn, error };
+enum class Protocol { tcp, sip, ldaps, ldap_starttls };
+enum class VerifyClient { required, optional, none };
+enum class TlsVersion { v1_2, v1_3 };
+
+struct TlsSettings {
+    std::filesystem::path certificate;   // PEM: leaf first, then intermediates
+    std::filesystem::path private_key;   // PEM
+    std::filesystem::path client_ca;     // PEM bundle: anchors and intermediates for client chains
+    VerifyClient verify_client = VerifyClient::required;
+    TlsVersion min_version = TlsVersion::v1_2;
+};
+
+struct Listener {
+    std::string name;
+    Protocol protocol = Protocol::tcp;
+    Address listen;
+    Address backend;
+    Duration connect_timeout{5000};
+    TlsSettings tls;
+    std::optional<std::string> revocation;  // name of a [revocation.NAME] profile
+};
+
+struct Server {
+    unsigned workers = 1;              // 0 = one per core
+    Duration handshake_timeout{10000}; // whole handshake, revocation wait included
+    Duration idle_timeout{15 * 60 * 1000};
+    Duration drain_timeout{30000};     // SIGTERM: how long open connections may finish
+    std::uint32_t max_connections = 10000;
+    LogFormat log_format = LogFormat::text;
+    LogLevel log_level = LogLevel::info;
+};
+
+enum class RevocationMethod { ocsp, crl, none };
+enum class CheckScope { leaf, chain };
+enum class UnknownPolicy { revoked, good, next };
+enum class ResponderPreference { configured, aia };
+enum class OcspRequestMethod { post, get };
+
+struct OcspIssuer {
+    std::filesystem::path certificate;  // the issuing CA this entry applies to
+    std::vector<std::string> responders;
+};
+
+struct OcspSettings {
+    std::vector<std::string> responders;  // http:// or https:// URLs, tried in order
+    bool use_aia = true;
+    ResponderPreference prefer = ResponderPreference::configured;
+    bool nonce = true;
+    OcspRequestMethod request = OcspRequestMethod::post;
+    Duration timeout{3000};
+    std::vector<std::filesystem::path> responder_trust;
+    std::filesystem::path tls_certificate;  // empty = none
+    std::filesystem::path tls_private_key;
+    std::size_t cache_entries = 100000;
+    Duration max_cache_ttl{3600 * 1000};
+    Duration error_cache_ttl{30 * 1000};
+    Duration clock_skew{5 * 60 * 1000};
+    Duration max_age{7 * 24 * 3600 * 1000LL};
+    Duration stale_if_error{0};
+    std::size_t max_response_size = 64 * 1024;
+    std::vector<OcspIssuer> issuers;
+};
+
+struct CrlSettings {
+    std::vector<std::string> urls;                 // empty = the certificate's CRL DPs
+    std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
+    Duration timeout{5000};
+    std::size_t max_size = 10 * 1024 * 1024;
+};
+
+struct RevocationProfile {
+    std::string name;
+    std::vector<RevocationMethod> methods{RevocationMethod::ocsp};
+    CheckScope check = CheckScope::leaf;
+    UnknownPolicy unknown = UnknownPolicy::revoked;
+    Duration recheck_interval{0};
+    OcspSettings ocsp;
+    CrlSettings crl;
+};
+
+struct Config {
+    std::filesystem::path source;  // the file it was loaded from
+    Server server;
+    std::vector<Listener> listeners;
+    std::map<std::string, RevocationProfile> revocation;
+};
+
+}  // namespace ocspgate::conf
