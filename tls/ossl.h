@@ -5,6 +5,7 @@
 // result we inspect, and fold what is left into one message when something failed.
 #pragma once
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
@@ -46,6 +47,21 @@ using X509StackPtr = OsslPtr<STACK_OF(X509), free_x509_stack>;
 
 inline void free_openssl_string(char* s) noexcept { OPENSSL_free(s); }
 using OsslStringPtr = OsslPtr<char, free_openssl_string>;
+
+// Used by ocsp/ (revocation cores and their tests).
+using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
+using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using Asn1OctetStringPtr = OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using Asn1EnumeratedPtr = OsslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
+using IssuingDistPointPtr = OsslPtr<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free>;
+
+inline void free_dist_point_stack(STACK_OF(DIST_POINT) * s) noexcept {
+    sk_DIST_POINT_pop_free(s, DIST_POINT_free);
+}
+using DistPointStackPtr = OsslPtr<STACK_OF(DIST_POINT), free_dist_point_stack>;
+
+// X509_get1_ocsp() returns a stack of OPENSSL_STRING that only X509_email_free() releases.
+using OcspUrlStackPtr = OsslPtr<STACK_OF(OPENSSL_STRING), X509_email_free>;
 
 // Empties this thread's OpenSSL error queue (call before an SSL_* call we inspect).
 inline void clear_errors() noexcept { ERR_clear_error(); }

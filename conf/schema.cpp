@@ -1,0 +1,150 @@
+// The schema for the top level, [server], [[listener]] and [listener.tls].
+// [revocation.NAME] and its sub-tables are in schema_revocation.cpp.
+#include "conf/schema.h"
+
+#include "conf/validate.h"
+#include "conf/values.h"
+
+namespace ocspgate::conf {
+namespace {
+
+constexpr auto required = Presence::required;
+
+Section<Config> make_root_section() {
+    return {
+        .title = "top level",
+        .doc = "The file holds these tables and nothing else.",
+        .fields = {
+            table_key("server", &Config::server, server_section(),
+                      "Process-wide settings."),
+            tables_key("listener", &Config::listeners, listener_section(),
+                       "One [[listener]] table per listening socket.", required),
+            named_tables_key("revocation", &Config::revocation, &RevocationProfile::name,
+                             profile_section(),
+                             "Revocation profiles, one [revocation.NAME] table each; listeners "
+                             "refer to them by NAME."),
+        },
+        .check = check_config,
+    };
+}
+
+Section<Server> make_server_section() {
+    return {
+        .title = "[server]",
+        .doc = "Process-wide settings. The table and each of its keys are optional.",
+        .fields = {
+            value_key("workers", &Server::workers, IntegerValue<unsigned>{0, 256},
+                      "Worker threads, each running its own event loop. 0 means one per CPU core."),
+            value_key("handshake_timeout", &Server::handshake_timeout, DurationValue{true},
+                      "Longest a client may take to complete the TLS handshake, including the "
+                      "wait for the revocation check; slower clients are disconnected."),
+            value_key("idle_timeout", &Server::idle_timeout, DurationValue{true},
+                      "A connection with no traffic in either direction for this long is closed."),
+            value_key("drain_timeout", &Server::drain_timeout, DurationValue{},
+                      "After SIGTERM, how long open connections may continue before they are "
+                      "closed; \"0s\" closes them at once."),
+            value_key("max_connections", &Server::max_connections,
+                      IntegerValue<std::uint32_t>{1, std::numeric_limits<std::uint32_t>::max()},
+                      "Most client connections open at once, across all listeners and workers."),
+            value_key("log_format", &Server::log_format, EnumValue<LogFormat>{},
+                      "\"text\" for people, \"json\" (one object per line) for log collectors."),
+            value_key("log_level", &Server::log_level, EnumValue<LogLevel>{},
+                      "The least severe level that is logged."),
+        },
+        .check = {},
+    };
+}
+
+Section<Listener> make_listener_section() {
+    return {
+        .title = "[[listener]]",
+        .doc = "A TLS socket in front of one backend. At least one is required.",
+        .fields = {
+            value_key("name", &Listener::name, NameValue{},
+                      "Names the listener in logs and metrics; unique. 1 to 64 letters, digits, "
+                      "'.', '_' or '-'.",
+                      required),
+            value_key("protocol", &Listener::protocol, EnumValue<Protocol>{},
+                      "What runs inside TLS. \"tcp\": any byte stream, forwarded as is. \"sip\": "
+                      "SIP over TLS. \"ldaps\": LDAP over TLS from the first byte. "
+                      "\"ldap-starttls\": plain LDAP until the client's StartTLS request."),
+            value_key("listen", &Listener::listen, AddressValue{},
+                      "The numeric address and port that accept client connections, e.g. "
+                      "\"0.0.0.0:5061\" or \"[::]:5061\". Unique across listeners.",
+                      required),
+            value_key("backend", &Listener::backend, AddressValue{},
+                      "The numeric address and port that decrypted traffic is forwarded to, "
+                      "over plain TCP.",
+                      required),
+            value_key("connect_timeout", &Listener::connect_timeout, DurationValue{true},
+                      "Longest wait for the backend to accept a connection."),
+            value_key("revocation", &Listener::revocation, OptionalValue<NameValue>{},
+                      "The [revocation.NAME] profile that checks client certificates. Unset: "
+                      "client certificates are verified against client_ca but their revocation "
+                      "status is not checked. Needs verify_client other than \"none\"."),
+            table_key("tls", &Listener::tls, tls_section(), "TLS settings of this listener.",
+                      required),
+        },
+        .check = check_listener,
+    };
+}
+
+Section<TlsSettings> make_tls_section() {
+    using Kind = FileValue::Kind;
+    return {
+        .title = "[listener.tls]",
+        .doc = "The TLS settings of the [[listener]] above it. Required.",
+        .fields = {
+            value_key("certificate", &TlsSettings::certificate, FileValue{Kind::certificates},
+                      "PEM file: the server certificate first, then the intermediates to send "
+                      "with it.",
+                      required),
+            value_key("private_key", &TlsSettings::private_key, FileValue{Kind::private_key},
+                      "PEM file: the unencrypted private key of certificate.", required),
+            value_key("client_ca", &TlsSettings::client_ca, FileValue{Kind::certificates},
+                      "PEM file: the CA certificates (trust anchors and intermediates) that "
+                      "client certificate chains are verified against.")
+                .with_default_text("required unless verify_client = \"none\""),
+            value_key("verify_client", &TlsSettings::verify_client, EnumValue<VerifyClient>{},
+                      "\"required\": clients must present a certificate that verifies. "
+                      "\"optional\": a certificate is verified if the client presents one. "
+                      "\"none\": no client certificate is requested."),
+            value_key("min_version", &TlsSettings::min_version, EnumValue<TlsVersion>{},
+                      "The oldest TLS version accepted."),
+        },
+        .check = check_tls,
+    };
+}
+
+}  // namespace
+
+const Section<Config>& root_section() {
+    static const Section<Config> section = make_root_section();
+    return section;
+}
+
+const Section<Server>& server_section() {
+    static const Section<Server> section = make_server_section();
+    return section;
+}
+
+const Section<Listener>& listener_section() {
+    static const Section<Listener> section = make_listener_section();
+    return section;
+}
+
+const Section<TlsSettings>& tls_section() {
+    static const Section<TlsSettings> section = make_tls_section();
+    return section;
+}
+
+std::vector<SectionDoc> reference_sections() {
+    return {
+        root_section().describe(),    server_section().describe(),
+        listener_section().describe(), tls_section().describe(),
+        profile_section().describe(), ocsp_section().describe(),
+        issuer_section().describe(),  crl_section().describe(),
+    };
+}
+
+}  // namespace ocspgate::conf

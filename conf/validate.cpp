@@ -1,0 +1,182 @@
+#include "conf/validate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "conf/address.h"
+#include "conf/names.h"
+#include "conf/pem_files.h"
+#include "conf/quote.h"
+
+namespace ocspgate::conf {
+namespace {
+
+// The value of enum key `key` as written, `absent` when the key is missing, or nullopt when
+// it is malformed (already reported; rules that depend on it are skipped).
+template <class E>
+std::optional<E> written_enum(const toml::table& table, std::string_view key, E absent) {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return absent;
+    const auto* text = node->as_string();
+    if (text == nullptr) return std::nullopt;
+    for (const auto& entry : enum_names<E>()) {
+        if (entry.name == text->get()) return entry.value;
+    }
+    return std::nullopt;
+}
+
+// Whether the operator set `key` to something other than "" (a malformed value counts: the
+// intent to configure it is clear).
+bool written(const toml::table& table, std::string_view key) {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) return false;
+    const auto* text = node->as_string();
+    return text == nullptr || !text->get().empty();
+}
+
+void check_key_matches(const toml::table& table, std::string_view key_field,
+                       const std::filesystem::path& certificate, const std::filesystem::path& key,
+                       Context& context) {
+    if (certificate.empty() || key.empty() || !key_mismatch(certificate, key)) return;
+    context.error_at_key(table, key_field,
+                         fmt::format("private key {} does not match certificate {}",
+                                     quote(key.string()), quote(certificate.string())));
+}
+
+const toml::table* listener_table(const toml::table& root, std::size_t index) {
+    const toml::array* listeners = root["listener"].as_array();
+    if (listeners == nullptr || index >= listeners->size()) return nullptr;
+    return (*listeners)[index].as_table();
+}
+
+int line_of(const toml::table& table, std::string_view key) {
+    const toml::node* node = table.get(key);
+    return static_cast<int>((node ? node->source() : table.source()).begin.line);
+}
+
+void check_unique_names(const toml::table& root, const Config& config, Context& context) {
+    std::map<std::string, std::size_t> first_by_name;
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const std::string& name = config.listeners[i].name;
+        const toml::table* table = listener_table(root, i);
+        if (name.empty() || table == nullptr) continue;
+        auto [first, inserted] = first_by_name.emplace(name, i);
+        if (inserted) continue;
+        auto scope = context.enter("listener");
+        auto index_scope = context.enter_index(i);
+        context.error_at_key(*table, "name",
+                             fmt::format("listener name {} is already used by listener[{}] "
+                                         "(line {})",
+                                         quote(name), first->second,
+                                         line_of(*listener_table(root, first->second), "name")));
+    }
+}
+
+void check_unique_listen(const toml::table& root, const Config& config, Context& context) {
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const Listener& listener = config.listeners[i];
+        const toml::table* table = listener_table(root, i);
+        if (listener.listen.length == 0 || table == nullptr) continue;
+        for (std::size_t earlier = 0; earlier < i; ++earlier) {
+            if (!same_endpoint(config.listeners[earlier].listen, listener.listen)) continue;
+            auto scope = context.enter("listener");
+            auto index_scope = context.enter_index(i);
+            context.error_at_key(*table, "listen",
+                                 fmt::format("{} is already the listen address of listener[{}] "
+                                             "(line {})",
+                                             quote(listener.listen.text), earlier,
+                                             line_of(*listener_table(root, earlier), "listen")));
+            break;
+        }
+    }
+}
+
+std::string profile_names(const Config& config) {
+    if (config.revocation.empty()) return "none are defined";
+    std::string out = "defined: ";
+    for (const auto& [name, profile] : config.revocation) {
+        if (out.size() > 9) out += ", ";
+        out += quote(name);
+    }
+    return out;
+}
+
+void check_profile_references(const toml::table& root, const Config& config, Context& context) {
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const std::optional<std::string>& profile = config.listeners[i].revocation;
+        const toml::table* table = listener_table(root, i);
+        if (!profile || table == nullptr || config.revocation.contains(*profile)) continue;
+        auto scope = context.enter("listener");
+        auto index_scope = context.enter_index(i);
+        context.error_at_key(*table, "revocation",
+                             fmt::format("there is no [revocation.{}] profile ({})", *profile,
+                                         profile_names(config)));
+    }
+}
+
+}  // namespace
+
+void check_tls(const toml::table& table, TlsSettings& tls, Context& context) {
+    std::optional<VerifyClient> verify =
+        written_enum(table, "verify_client", TlsSettings{}.verify_client);
+    if (verify && *verify != VerifyClient::none && !table.contains("client_ca")) {
+        context.error(table, fmt::format("missing required key \"client_ca\" (needed when "
+                                         "verify_client is {})",
+                                         quote(to_string(*verify))));
+    }
+    check_key_matches(table, "private_key", tls.certificate, tls.private_key, context);
+}
+
+void check_listener(const toml::table& table, Listener& listener, Context& context) {
+    if (listener.revocation && listener.tls.verify_client == VerifyClient::none) {
+        context.error_at_key(table, "revocation",
+                             "a revocation profile needs client certificates, but "
+                             "tls.verify_client is \"none\"");
+    }
+}
+
+void check_profile(const toml::table& table, RevocationProfile& profile, Context& context) {
+    const auto& methods = profile.methods;
+    auto none = std::find(methods.begin(), methods.end(), RevocationMethod::none);
+    if (none != methods.end() && none + 1 != methods.end()) {
+        context.error_at_key(table, "methods",
+                             "\"none\" must come last: the methods after it would never be tried");
+    }
+    const OcspSettings& ocsp = profile.ocsp;
+    bool uses_ocsp =
+        std::find(methods.begin(), methods.end(), RevocationMethod::ocsp) != methods.end();
+    const toml::table* ocsp_table = table["ocsp"].as_table();
+    bool responders_written =
+        ocsp_table && (ocsp_table->contains("responders") || ocsp_table->contains("issuer"));
+    if (uses_ocsp && !ocsp.use_aia && ocsp.responders.empty() && ocsp.issuers.empty() &&
+        !responders_written) {
+        context.error_at_key(table, "ocsp",
+                             "OCSP has no responder to ask: list ocsp.responders, add "
+                             "[[revocation.NAME.ocsp.issuer]] tables, or set ocsp.use_aia = true");
+    }
+}
+
+void check_ocsp(const toml::table& table, OcspSettings& ocsp, Context& context) {
+    bool has_certificate = written(table, "tls_certificate");
+    bool has_key = written(table, "tls_private_key");
+    if (has_certificate && !has_key) {
+        context.error_at_key(table, "tls_certificate", "tls_certificate needs tls_private_key");
+    } else if (has_key && !has_certificate) {
+        context.error_at_key(table, "tls_private_key", "tls_private_key needs tls_certificate");
+    }
+    check_key_matches(table, "tls_private_key", ocsp.tls_certificate, ocsp.tls_private_key,
+                      context);
+    if (written_enum(table, "prefer", ocsp.prefer) == ResponderPreference::aia && !ocsp.use_aia) {
+        context.error_at_key(table, "prefer", "\"aia\" needs use_aia = true");
+    }
+}
+
+void check_config(const toml::table& root, Config& config, Context& context) {
+    check_unique_names(root, config, context);
+    check_unique_listen(root, config, context);
+    check_profile_references(root, config, context);
+}
+
+}  // namespace ocspgate::conf

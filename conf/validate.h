@@ -1,0 +1,29 @@
+// Internal to conf/: rules that involve more than one key, run as each section's check
+// (see Section::check in conf/section.h) once all its keys have been parsed. Each reports
+// at the key the operator has to change.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include "conf/config.h"
+#include "conf/context.h"
+
+namespace ocspgate::conf {
+
+// client_ca is needed to verify clients; the private key must match the certificate.
+void check_tls(const toml::table& table, TlsSettings& tls, Context& context);
+
+// A revocation profile needs client certificates to check.
+void check_listener(const toml::table& table, Listener& listener, Context& context);
+
+// "none" ends the methods list; OCSP needs somewhere to find a responder.
+void check_profile(const toml::table& table, RevocationProfile& profile, Context& context);
+
+// The client certificate for https responders comes with its key; prefer = "aia" needs AIA.
+void check_ocsp(const toml::table& table, OcspSettings& ocsp, Context& context);
+
+// Across the document: unique listener names and listen addresses, and every listener's
+// revocation profile exists.
+void check_config(const toml::table& root, Config& config, Context& context);
+
+}  // namespace ocspgate::conf

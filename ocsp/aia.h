@@ -1,0 +1,21 @@
+// Where a certificate says its revocation status can be found (RFC 5280 §4.2.2.1, §4.2.1.13).
+#pragma once
+
+#include <openssl/x509.h>
+
+#include <string>
+#include <vector>
+
+namespace ocspgate::ocsp {
+
+// The id-ad-ocsp accessLocation URIs of the Authority Information Access extension, in
+// certificate order. Empty when there is none.
+std::vector<std::string> ocsp_urls(X509* cert);
+
+// The URI fullNames of the CRL Distribution Points extension, in certificate order.
+// Distribution points naming a cRLIssuer (indirect CRLs) or limited to some reasons are
+// skipped, as are nameRelativeToCRLIssuer and non-URI names (LDAP directory names etc.):
+// crl.h cannot use what they point to.
+std::vector<std::string> crl_urls(X509* cert);
+
+}  // namespace ocspgate::ocsp

@@ -1,0 +1,52 @@
+// The revocation engine's narrow interface: check(chain) -> decision, asynchronously.
+//
+// SIP, LDAP and re-validation all go through this one interface. A Checker is shared by
+// every worker loop; decide_cached() and check() may be called from any loop thread.
+#pragma once
+
+#include <openssl/x509.h>
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ocsp/mailbox.h"
+#include "tls/engine.h"
+
+namespace ocspgate::ocsp {
+
+// What the revocation policy concluded about a whole chain, with what logs need to say why.
+struct Decision {
+    tls::ChainVerdict verdict = tls::ChainVerdict::undecided;
+    std::string status;   // good | revoked | unknown | error (of the deciding certificate)
+    std::string method;   // ocsp | crl | none
+    std::string source;   // "cache", a responder URL, a CRL URL or file
+    std::string detail;   // e.g. "unknown treated as revoked", "all methods failed: ..."
+    std::string serial;   // serial (hex) of the certificate that decided, when not the leaf
+    std::chrono::microseconds latency{0};
+};
+
+// Cancelling guarantees the completion callback will not run afterwards. Destroying the
+// handle cancels. Must be used on the loop thread that started the check.
+class CheckHandle {
+public:
+    virtual ~CheckHandle() = default;
+};
+
+class Checker {
+public:
+    using Callback = std::function<void(Decision)>;
+    virtual ~Checker() = default;
+
+    // A decision that needs no I/O (every certificate answered from the cache), or nullopt.
+    virtual std::optional<Decision> decide_cached(STACK_OF(X509) * chain) = 0;
+
+    // Starts whatever lookups the chain needs; `done` runs once on `home`'s loop, never from
+    // inside check() itself. The handle may be destroyed from inside `done`.
+    virtual std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) = 0;
+};
+
+}  // namespace ocspgate::ocsp

@@ -1,0 +1,13 @@
+#include "ocsp/factory.h"
+
+#include "ocsp/revocation_checker.h"
+
+namespace ocspgate::ocsp {
+
+Result<std::unique_ptr<Checker>> create_checker(const conf::RevocationProfile& profile) {
+    auto checker = RevocationChecker::create(profile);
+    if (!checker) return std::move(checker).error();
+    return std::unique_ptr<Checker>(std::move(checker).value());
+}
+
+}  // namespace ocspgate::ocsp

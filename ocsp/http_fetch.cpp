@@ -1,0 +1,732 @@
+#include "ocsp/http_fetch.h"
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+
+namespace ocspgate::ocsp {
+namespace {
+
+// One socket read. The plaintext of a read is parsed before the next read starts, so this
+// one buffer per exchange is all the receive side ever holds apart from the body.
+constexpr std::size_t read_chunk_bytes = std::size_t{16} * 1024;
+
+// Addresses tried per host name; beyond a few, more attempts only burn the deadline.
+constexpr std::size_t max_addresses_per_host = 8;
+
+std::string describe_uv(int status) {
+    return std::string(uv_err_name(status)) + " (" + uv_strerror(status) + ")";
+}
+
+bool is_header_value_safe(std::string_view text) noexcept {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return c == '\t' || (c >= 0x20 && c < 0x7f); });
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    auto fold = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request
+
+// Url is a plain struct, so the one handed in may not come from parse_url(). Its host and path
+// go verbatim into the request, so round-trip it through the parser before trusting it.
+Result<Ok> validate_url(const Url& url) {
+    const auto bracketed = is_ipv6_literal(url) ? "[" + url.host + "]" : url.host;
+    auto parsed = parse_url(url.scheme + "://" + bracketed + ":" + std::to_string(url.port) + url.path);
+    if (!parsed) return std::move(parsed).error();
+    if (parsed->host != url.host || parsed->port != url.port || parsed->path != url.path) {
+        return make_error(Errc::invalid_argument, "URL fields are not in canonical form: " + url.text);
+    }
+    return Ok{};
+}
+
+Result<Ok> validate(uv_loop_t* loop, const HttpRequest& request, const FetchLimits& limits,
+                    const FetchCallback& done) {
+    auto misuse = [](std::string what) { return make_error(Errc::invalid_argument, std::move(what)); };
+    if (loop == nullptr || !done) return misuse("start_fetch needs a loop and a callback");
+    if (limits.timeout.count() <= 0 || limits.max_body == 0 || limits.max_header_bytes == 0) {
+        return misuse("fetch limits must be positive");
+    }
+    if (request.method == HttpRequest::Method::get && !request.body.empty()) {
+        return misuse("a GET request carries no body");
+    }
+    if (!is_header_value_safe(request.content_type)) return misuse("the content type has control characters");
+    for (const auto& address : request.connect_to) {
+        if (address.ss_family != AF_INET && address.ss_family != AF_INET6) {
+            return misuse("connect_to holds an address that is neither IPv4 nor IPv6");
+        }
+    }
+    return validate_url(request.url);
+}
+
+std::vector<std::uint8_t> serialize(const HttpRequest& request) {
+    const bool post = request.method == HttpRequest::Method::post;
+    std::string head = post ? "POST " : "GET ";
+    head += request.url.path + " HTTP/1.1\r\nHost: " + host_header(request.url) + "\r\n";
+    if (post && !request.content_type.empty()) head += "Content-Type: " + request.content_type + "\r\n";
+    if (post) head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    // One exchange per connection: the server may delimit the body by closing.
+    head += "Connection: close\r\n\r\n";
+
+    std::vector<std::uint8_t> bytes(head.begin(), head.end());
+    bytes.insert(bytes.end(), request.body.begin(), request.body.end());
+    return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The response: llhttp driven over whatever bytes arrive. No I/O here.
+
+class ResponseParser {
+public:
+    enum class Progress { need_more, complete };
+
+    ResponseParser(std::size_t max_body, std::size_t max_header_bytes) noexcept
+        : max_body_(max_body), max_header_bytes_(max_header_bytes) {
+        llhttp_init(&parser_, HTTP_RESPONSE, &settings());
+        parser_.data = this;
+    }
+    ResponseParser(const ResponseParser&) = delete;  // parser_.data points at this object
+    ResponseParser& operator=(const ResponseParser&) = delete;
+
+    // Parses the next bytes of the stream. After `complete` or an error, feed no more.
+    Result<Progress> feed(std::span<const std::uint8_t> bytes) {
+        if (bytes.empty()) return Progress::need_more;
+        return progress_after(
+            llhttp_execute(&parser_, reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    }
+
+    // The server closed the stream: completes a close-delimited body. `need_more` here means
+    // the response was cut short (or never started).
+    Result<Progress> finish_at_eof() {
+        const auto status = llhttp_finish(&parser_);
+        // Not malformed, merely cut short: the caller reports the closed connection.
+        if (status == HPE_INVALID_EOF_STATE && !error_) return Progress::need_more;
+        return progress_after(status);
+    }
+
+    HttpResponse take() { return std::move(response_); }
+
+private:
+    static ResponseParser& self(llhttp_t* parser) noexcept {
+        return *static_cast<ResponseParser*>(parser->data);
+    }
+    static const llhttp_settings_t& settings() noexcept;
+
+    static int on_metadata(llhttp_t* parser, const char*, std::size_t length) noexcept;
+    static int on_header_field(llhttp_t* parser, const char* at, std::size_t length) noexcept;
+    static int on_header_field_complete(llhttp_t* parser) noexcept;
+    static int on_header_value(llhttp_t* parser, const char* at, std::size_t length) noexcept;
+    static int on_header_value_complete(llhttp_t* parser) noexcept;
+    static int on_headers_complete(llhttp_t* parser) noexcept;
+    static int on_body(llhttp_t* parser, const char* at, std::size_t length) noexcept;
+    static int on_message_complete(llhttp_t* parser) noexcept;
+
+    // Callbacks stop llhttp by recording why and returning -1; progress_after() reports it.
+    int stop(Errc code, std::string message) noexcept;
+    int charge_header_bytes(std::size_t length) noexcept;
+    Result<Progress> progress_after(llhttp_errno_t status);
+
+    llhttp_t parser_{};
+    const std::size_t max_body_;
+    const std::size_t max_header_bytes_;
+    std::size_t header_bytes_ = 0;     // all metadata so far, interim responses and trailers included
+    std::string field_;                // the header name being read; bounded by max_header_bytes_
+    bool in_content_type_ = false;     // the value being read is the (first) Content-Type
+    bool content_type_seen_ = false;
+    bool headers_done_ = false;        // the final response's headers are complete: trailers follow
+    bool interim_ = false;             // parsing a 1xx response, which is skipped
+    bool complete_ = false;
+    std::optional<Error> error_;
+    HttpResponse response_;
+};
+
+const llhttp_settings_t& ResponseParser::settings() noexcept {
+    static const llhttp_settings_t table = [] {
+        llhttp_settings_t s;
+        llhttp_settings_init(&s);
+        s.on_status = on_metadata;
+        s.on_chunk_extension_name = on_metadata;
+        s.on_chunk_extension_value = on_metadata;
+        s.on_header_field = on_header_field;
+        s.on_header_field_complete = on_header_field_complete;
+        s.on_header_value = on_header_value;
+        s.on_header_value_complete = on_header_value_complete;
+        s.on_headers_complete = on_headers_complete;
+        s.on_body = on_body;
+        s.on_message_complete = on_message_complete;
+        return s;
+    }();
+    return table;
+}
+
+int ResponseParser::stop(Errc code, std::string message) noexcept {
+    error_ = make_error(code, std::move(message));
+    return -1;
+}
+
+int ResponseParser::charge_header_bytes(std::size_t length) noexcept {
+    header_bytes_ += length;
+    if (header_bytes_ <= max_header_bytes_) return 0;
+    return stop(Errc::limit, "response headers exceed " + std::to_string(max_header_bytes_) + " bytes");
+}
+
+int ResponseParser::on_metadata(llhttp_t* parser, const char*, std::size_t length) noexcept {
+    return self(parser).charge_header_bytes(length);
+}
+
+int ResponseParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) noexcept {
+    auto& p = self(parser);
+    if (p.charge_header_bytes(length) != 0) return -1;
+    if (!p.headers_done_) p.field_.append(at, length);
+    return 0;
+}
+
+int ResponseParser::on_header_field_complete(llhttp_t* parser) noexcept {
+    auto& p = self(parser);
+    // A repeated Content-Type is invalid (RFC 9110 §5.3); keep the first, as Node does.
+    p.in_content_type_ = !p.headers_done_ && !p.content_type_seen_ && iequals(p.field_, "content-type");
+    p.content_type_seen_ = p.content_type_seen_ || p.in_content_type_;
+    p.field_.clear();
+    return 0;
+}
+
+int ResponseParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) noexcept {
+    auto& p = self(parser);
+    if (p.charge_header_bytes(length) != 0) return -1;
+    if (p.in_content_type_) p.response_.content_type.append(at, length);
+    return 0;
+}
+
+int ResponseParser::on_header_value_complete(llhttp_t* parser) noexcept {
+    auto& p = self(parser);
+    if (p.in_content_type_) {
+        auto& value = p.response_.content_type;
+        value.erase(value.find_last_not_of(" \t") + 1);  // llhttp keeps trailing whitespace
+    }
+    p.in_content_type_ = false;
+    return 0;
+}
+
+int ResponseParser::on_headers_complete(llhttp_t* parser) noexcept {
+    auto& p = self(parser);
+    const int status = llhttp_get_status_code(parser);
+    if (status >= 100 && status < 200) {
+        // An interim response (e.g. an unsolicited 100 Continue): llhttp gives it no body and
+        // parses the final response next. Forget its headers.
+        p.interim_ = true;
+        p.content_type_seen_ = false;
+        p.response_.content_type.clear();
+        return 0;
+    }
+    p.headers_done_ = true;
+    p.response_.status = status;
+    // A declared length over the cap fails now, before a byte of the body is read.
+    if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_) {
+        return p.stop(Errc::limit, "the response body (" + std::to_string(parser->content_length) +
+                                       " bytes) exceeds " + std::to_string(p.max_body_) + " bytes");
+    }
+    return 0;
+}
+
+int ResponseParser::on_body(llhttp_t* parser, const char* at, std::size_t length) noexcept {
+    auto& p = self(parser);
+    auto& body = p.response_.body;
+    if (length > p.max_body_ - body.size()) {
+        return p.stop(Errc::limit, "the response body exceeds " + std::to_string(p.max_body_) + " bytes");
+    }
+    try {
+        // Grow geometrically, but never past the cap: the body's memory stays within max_body.
+        const std::size_t needed = body.size() + length;
+        if (needed > body.capacity()) {
+            body.reserve(std::min(p.max_body_, std::max(needed, 2 * body.capacity())));
+        }
+        body.insert(body.end(), at, at + length);
+    } catch (const std::bad_alloc&) {
+        // The cap comes from configuration; a server must not be able to abort the process below it.
+        const auto wanted = std::to_string(body.size() + length);
+        return p.stop(Errc::limit, "no memory for a response body of " + wanted + " bytes");
+    }
+    return 0;
+}
+
+int ResponseParser::on_message_complete(llhttp_t* parser) noexcept {
+    auto& p = self(parser);
+    if (p.interim_) {
+        p.interim_ = false;
+        return 0;
+    }
+    p.complete_ = true;
+    return HPE_PAUSED;  // one response is all we want: ignore whatever follows it
+}
+
+Result<ResponseParser::Progress> ResponseParser::progress_after(llhttp_errno_t status) {
+    if (error_) return *error_;
+    if (complete_) return Progress::complete;
+    if (status == HPE_OK) return Progress::need_more;
+    if (status == HPE_PAUSED_UPGRADE) return make_error(Errc::parse, "the server switched protocols");
+    std::string message = std::string("malformed HTTP response: ") + llhttp_errno_name(status);
+    if (const char* reason = llhttp_get_error_reason(&parser_)) message += std::string(" (") + reason + ")";
+    return make_error(Errc::parse, std::move(message));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transport seam: the byte stream between the socket and the HTTP parser.
+
+// Named like the memory-BIO verbs of a TLS engine (STYLE 3): Fetch owns the socket and moves
+// bytes through, a Transport never touches libuv. PlainTransport passes bytes straight through.
+// A TLS transport for https:// runs OpenSSL over memory BIOs behind the same five verbs:
+// clear_in holds the request until the handshake is done, enc_in takes the records read,
+// enc_out yields the records to write (handshake included; Fetch flushes after every enc_in),
+// and enc_eof fails on a missing close_notify, which could truncate a close-delimited body.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual Result<Ok> clear_in(std::span<const std::uint8_t> bytes) = 0;  // to send to the peer
+    virtual Result<Ok> enc_in(std::span<const std::uint8_t> bytes) = 0;    // read from the socket
+    virtual Result<Ok> enc_eof() = 0;                                      // the socket hit EOF
+    virtual void clear_out(std::vector<std::uint8_t>& into) = 0;  // moves received plaintext out
+    virtual void enc_out(std::vector<std::uint8_t>& into) = 0;    // moves bytes to write out
+};
+
+// Appends `from` to `into` and empties `from`, without a copy when `into` is empty.
+void move_bytes(std::vector<std::uint8_t>& from, std::vector<std::uint8_t>& into) {
+    if (into.empty()) {
+        into.swap(from);
+    } else {
+        into.insert(into.end(), from.begin(), from.end());
+    }
+    from.clear();
+}
+
+class PlainTransport final : public Transport {
+public:
+    Result<Ok> clear_in(std::span<const std::uint8_t> bytes) override {
+        to_send_.insert(to_send_.end(), bytes.begin(), bytes.end());
+        return Ok{};
+    }
+    Result<Ok> enc_in(std::span<const std::uint8_t> bytes) override {
+        received_.insert(received_.end(), bytes.begin(), bytes.end());
+        return Ok{};
+    }
+    Result<Ok> enc_eof() override { return Ok{}; }
+    void clear_out(std::vector<std::uint8_t>& into) override { move_bytes(received_, into); }
+    void enc_out(std::vector<std::uint8_t>& into) override { move_bytes(to_send_, into); }
+
+private:
+    std::vector<std::uint8_t> to_send_;
+    std::vector<std::uint8_t> received_;
+};
+
+Result<std::unique_ptr<Transport>> make_transport(const Url& url) {
+    if (url.scheme == "https") {
+        return make_error(Errc::invalid_argument, "https responders not supported yet: " + url.text);
+    }
+    return std::unique_ptr<Transport>(std::make_unique<PlainTransport>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket addresses
+
+struct AddrinfoDeleter {
+    void operator()(addrinfo* list) const noexcept { uv_freeaddrinfo(list); }
+};
+using AddrinfoPtr = std::unique_ptr<addrinfo, AddrinfoDeleter>;
+
+std::optional<sockaddr_storage> numeric_address(const Url& url) noexcept {
+    sockaddr_storage address{};
+    const char* host = url.host.c_str();
+    if (uv_ip4_addr(host, url.port, reinterpret_cast<sockaddr_in*>(&address)) == 0) return address;
+    if (uv_ip6_addr(host, url.port, reinterpret_cast<sockaddr_in6*>(&address)) == 0) return address;
+    return std::nullopt;
+}
+
+std::string format_address(const sockaddr_storage& address) {
+    std::array<char, INET6_ADDRSTRLEN> name{};
+    uv_ip_name(reinterpret_cast<const sockaddr*>(&address), name.data(), name.size());
+    if (address.ss_family == AF_INET6) {
+        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+        return "[" + std::string(name.data()) + "]:" + std::to_string(ntohs(v6.sin6_port));
+    }
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    return std::string(name.data()) + ":" + std::to_string(ntohs(v4.sin_port));
+}
+
+uv_handle_t* as_handle(auto* handle) noexcept { return reinterpret_cast<uv_handle_t*>(handle); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The exchange
+
+// Lifetime: allocated by start_fetch(); deletes itself, and only in release_if_unused(), once
+// it is Closing, both handles' close callbacks have run and no uv_getaddrinfo is in flight (a
+// lookup that the threadpool has started cannot be called off; its callback must find us).
+// Pending connect and write requests need no count: libuv completes them with UV_ECANCELED
+// before the tcp handle's close callback.
+class Fetch {
+public:
+    Fetch(uv_loop_t* loop, Url url, std::vector<std::uint8_t> request_bytes, FetchLimits limits,
+          FetchCallback done, std::unique_ptr<Transport> transport) noexcept
+        : loop_(loop), url_(std::move(url)), limits_(limits), done_(std::move(done)),
+          request_bytes_(std::move(request_bytes)), transport_(std::move(transport)),
+          parser_(limits.max_body, limits.max_header_bytes) {}
+    Fetch(const Fetch&) = delete;  // libuv handles point back here
+    Fetch& operator=(const Fetch&) = delete;
+
+    // Allocates an exchange, links it to the returned handle and starts it.
+    static FetchHandle launch(uv_loop_t* loop, HttpRequest request, FetchLimits limits, FetchCallback done,
+                              std::unique_ptr<Transport> transport);
+    void cancel() noexcept;
+    void rebind(FetchHandle* handle) noexcept { handle_ = handle; }
+
+private:
+    // Resolving → Connecting ⇄ Reconnecting → Exchanging → Closing; any state → Closing.
+    enum class State { Resolving, Connecting, Reconnecting, Exchanging, Closing };
+
+    ~Fetch() = default;  // see release_if_unused()
+
+    void start() noexcept;
+
+    static void on_resolved(uv_getaddrinfo_t* request, int status, addrinfo* addresses) noexcept;
+    static void on_connected(uv_connect_t* request, int status) noexcept;
+    static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer) noexcept;
+    static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept;
+    static void on_written(uv_write_t* request, int status) noexcept;
+    static void on_deadline(uv_timer_t* timer) noexcept;
+    static void on_tcp_closed(uv_handle_t* handle) noexcept;
+    static void on_timer_closed(uv_handle_t* handle) noexcept;
+
+    void resolve() noexcept;
+    void keep_addresses(const addrinfo* list) noexcept;
+    void connect_next() noexcept;
+    void on_connect_failed(int status) noexcept;
+    void begin_exchange() noexcept;
+    void flush_writes() noexcept;
+    void receive(std::span<const std::uint8_t> bytes) noexcept;
+    void receive_eof() noexcept;
+    void parse_received() noexcept;
+    void fail(Errc code, const std::string& what) noexcept;
+    void finish(Result<HttpResponse> outcome) noexcept;
+    void on_handle_closed() noexcept;
+    void deliver() noexcept;
+    void unlink_handle() noexcept;
+    void release_if_unused() noexcept;
+    const char* phase() const noexcept;
+    uv_stream_t* stream() noexcept { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+
+    uv_loop_t* const loop_;
+    const Url url_;
+    const FetchLimits limits_;
+    FetchCallback done_;             // emptied when delivered or cancelled
+    FetchHandle* handle_ = nullptr;  // the requester's token; null once unlinked
+
+    State state_ = State::Resolving;
+    int open_handles_ = 0;           // tcp_ and deadline_ until their close callbacks run
+    bool resolve_pending_ = false;   // resolve_req_ is with the threadpool
+    bool write_pending_ = false;     // write_buffer_ belongs to libuv until on_written
+
+    uv_timer_t deadline_{};          // the one deadline: resolve + connect + send + receive
+    uv_tcp_t tcp_{};
+    uv_getaddrinfo_t resolve_req_{};
+    uv_connect_t connect_req_{};
+    uv_write_t write_req_{};
+
+    std::vector<sockaddr_storage> addresses_;
+    std::size_t next_address_ = 0;
+
+    std::vector<std::uint8_t> request_bytes_;  // handed to the transport once connected
+    std::unique_ptr<Transport> transport_;
+    ResponseParser parser_;
+    std::vector<std::uint8_t> write_buffer_;
+    std::vector<std::uint8_t> clear_buffer_;
+    std::array<char, read_chunk_bytes> read_buffer_{};
+    std::optional<Result<HttpResponse>> outcome_;  // set once, when Closing begins
+};
+
+FetchHandle Fetch::launch(uv_loop_t* loop, HttpRequest request, FetchLimits limits, FetchCallback done,
+                          std::unique_ptr<Transport> transport) {
+    auto bytes = serialize(request);
+    auto* fetch = new Fetch(loop, std::move(request.url), std::move(bytes), limits, std::move(done),
+                            std::move(transport));
+    fetch->addresses_ = std::move(request.connect_to);
+    if (fetch->addresses_.size() > max_addresses_per_host) fetch->addresses_.resize(max_addresses_per_host);
+    FetchHandle handle(fetch);
+    fetch->start();
+    return handle;
+}
+
+void Fetch::start() noexcept {
+    // Neither init can fail: a timer needs nothing, and a tcp handle gets its socket at connect.
+    uv_timer_init(loop_, &deadline_);
+    deadline_.data = this;
+    uv_tcp_init(loop_, &tcp_);
+    tcp_.data = this;
+    open_handles_ = 2;
+    uv_timer_start(&deadline_, on_deadline, static_cast<std::uint64_t>(limits_.timeout.count()), 0);
+
+    if (addresses_.empty()) {
+        if (auto address = numeric_address(url_)) addresses_.push_back(*address);
+    }
+    if (addresses_.empty()) return resolve();
+    connect_next();
+}
+
+void Fetch::resolve() noexcept {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    const auto service = std::to_string(url_.port);
+    const int rc =
+        uv_getaddrinfo(loop_, &resolve_req_, on_resolved, url_.host.c_str(), service.c_str(), &hints);
+    if (rc < 0) return fail(Errc::unavailable, "cannot resolve " + url_.host + ": " + describe_uv(rc));
+    resolve_req_.data = this;
+    resolve_pending_ = true;
+}
+
+void Fetch::on_resolved(uv_getaddrinfo_t* request, int status, addrinfo* addresses) noexcept {
+    const AddrinfoPtr owned(addresses);  // freed whichever way we leave
+    auto& self = *static_cast<Fetch*>(request->data);
+    self.resolve_pending_ = false;
+    if (self.state_ == State::Closing) return self.release_if_unused();  // nobody wants it now
+    const auto& host = self.url_.host;
+    if (status < 0) {
+        return self.fail(Errc::unavailable, "cannot resolve " + host + ": " + describe_uv(status));
+    }
+    self.keep_addresses(addresses);
+    if (self.addresses_.empty()) return self.fail(Errc::unavailable, "no IPv4 or IPv6 address for " + host);
+    self.connect_next();
+}
+
+void Fetch::keep_addresses(const addrinfo* list) noexcept {
+    for (auto* entry = list; entry != nullptr; entry = entry->ai_next) {
+        if (addresses_.size() == max_addresses_per_host) return;
+        if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
+        sockaddr_storage address{};
+        std::memcpy(&address, entry->ai_addr, std::min<std::size_t>(entry->ai_addrlen, sizeof address));
+        addresses_.push_back(address);
+    }
+}
+
+void Fetch::connect_next() noexcept {
+    state_ = State::Connecting;
+    const auto* address = reinterpret_cast<const sockaddr*>(&addresses_[next_address_++]);
+    const int rc = uv_tcp_connect(&connect_req_, &tcp_, address, on_connected);
+    if (rc < 0) on_connect_failed(rc);
+}
+
+void Fetch::on_connected(uv_connect_t* request, int status) noexcept {
+    auto& self = *static_cast<Fetch*>(request->handle->data);
+    if (self.state_ == State::Closing) return;  // UV_ECANCELED: the teardown owns the socket
+    if (status < 0) return self.on_connect_failed(status);
+    self.begin_exchange();
+}
+
+void Fetch::on_connect_failed(int status) noexcept {
+    if (next_address_ >= addresses_.size()) {
+        std::string what = "cannot connect to " + format_address(addresses_[next_address_ - 1]);
+        const auto count = addresses_.size();
+        if (count > 1) what += " (the last of " + std::to_string(count) + " addresses)";
+        return fail(Errc::unavailable, what + ": " + describe_uv(status));
+    }
+    // A socket whose connect failed cannot connect again: close it, and on_tcp_closed()
+    // initialises a fresh one in the same memory for the next address.
+    state_ = State::Reconnecting;
+    uv_close(as_handle(&tcp_), on_tcp_closed);
+}
+
+void Fetch::begin_exchange() noexcept {
+    state_ = State::Exchanging;
+    auto queued = transport_->clear_in(request_bytes_);
+    request_bytes_ = {};
+    if (!queued) return finish(std::move(queued).error());
+    const int rc = uv_read_start(stream(), on_alloc, on_read);
+    if (rc < 0) return fail(Errc::unavailable, "cannot read from the connection: " + describe_uv(rc));
+    flush_writes();
+}
+
+// One write in flight at a time: bytes leave write_buffer_ only when uv_write completes.
+void Fetch::flush_writes() noexcept {
+    if (write_pending_ || state_ != State::Exchanging) return;
+    transport_->enc_out(write_buffer_);
+    if (write_buffer_.empty()) return;
+    const uv_buf_t buffer = uv_buf_init(reinterpret_cast<char*>(write_buffer_.data()),
+                                        static_cast<unsigned>(write_buffer_.size()));
+    const int rc = uv_write(&write_req_, stream(), &buffer, 1, on_written);
+    if (rc < 0) return fail(Errc::unavailable, "cannot send the request: " + describe_uv(rc));
+    write_pending_ = true;
+}
+
+void Fetch::on_written(uv_write_t* request, int status) noexcept {
+    auto& self = *static_cast<Fetch*>(request->handle->data);
+    self.write_pending_ = false;
+    self.write_buffer_.clear();
+    if (self.state_ == State::Closing) return;  // UV_ECANCELED
+    if (status < 0) return self.fail(Errc::unavailable, "sending the request failed: " + describe_uv(status));
+    self.flush_writes();
+}
+
+void Fetch::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buffer) noexcept {
+    auto& self = *static_cast<Fetch*>(handle->data);
+    *buffer = uv_buf_init(self.read_buffer_.data(), static_cast<unsigned>(self.read_buffer_.size()));
+}
+
+void Fetch::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept {
+    auto& self = *static_cast<Fetch*>(stream->data);
+    if (self.state_ != State::Exchanging) return;
+    if (nread > 0) {
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(buffer->base);
+        return self.receive({bytes, static_cast<std::size_t>(nread)});
+    }
+    if (nread == UV_EOF) return self.receive_eof();
+    const int status = static_cast<int>(nread);
+    if (status < 0) self.fail(Errc::unavailable, "the connection failed: " + describe_uv(status));
+}
+
+void Fetch::receive(std::span<const std::uint8_t> bytes) noexcept {
+    if (auto taken = transport_->enc_in(bytes); !taken) return finish(std::move(taken).error());
+    flush_writes();  // a TLS transport may have something to say back
+    if (state_ == State::Exchanging) parse_received();
+}
+
+void Fetch::receive_eof() noexcept {
+    if (auto clean = transport_->enc_eof(); !clean) return finish(std::move(clean).error());
+    parse_received();
+    if (state_ != State::Exchanging) return;
+    auto progress = parser_.finish_at_eof();
+    if (!progress) return finish(std::move(progress).error());
+    if (*progress == ResponseParser::Progress::complete) return finish(parser_.take());
+    fail(Errc::unavailable,
+         "the server closed the connection before the response was complete: " + describe_uv(UV_EOF));
+}
+
+void Fetch::parse_received() noexcept {
+    transport_->clear_out(clear_buffer_);
+    auto progress = parser_.feed(clear_buffer_);
+    clear_buffer_.clear();
+    if (!progress) return finish(std::move(progress).error());
+    if (*progress == ResponseParser::Progress::complete) finish(parser_.take());
+}
+
+void Fetch::on_deadline(uv_timer_t* timer) noexcept {
+    auto& self = *static_cast<Fetch*>(timer->data);
+    const auto waited = std::to_string(self.limits_.timeout.count());
+    self.fail(Errc::timeout, "no response within " + waited + " ms (" + self.phase() + ")");
+}
+
+const char* Fetch::phase() const noexcept {
+    switch (state_) {
+        case State::Resolving: return "resolving the host";
+        case State::Connecting:
+        case State::Reconnecting: return "connecting";
+        case State::Exchanging: return "awaiting the response";
+        case State::Closing: break;
+    }
+    return "closing";
+}
+
+void Fetch::fail(Errc code, const std::string& what) noexcept {
+    finish(make_error(code, url_.text + ": " + what));
+}
+
+// The one teardown. The outcome waits in outcome_ until both handles have closed, so the
+// callback never runs inside start_fetch() or inside a libuv callback of this fetch that
+// still uses its socket.
+void Fetch::finish(Result<HttpResponse> outcome) noexcept {
+    if (state_ == State::Closing) return;
+    state_ = State::Closing;
+    outcome_.emplace(std::move(outcome));
+    uv_close(as_handle(&deadline_), on_timer_closed);
+    if (!uv_is_closing(as_handle(&tcp_))) uv_close(as_handle(&tcp_), on_tcp_closed);  // Reconnecting: already
+    // Best effort: succeeds only while the lookup is still queued. Either way its callback
+    // comes, and release_if_unused() waits for it.
+    if (resolve_pending_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+}
+
+void Fetch::on_tcp_closed(uv_handle_t* handle) noexcept {
+    auto& self = *static_cast<Fetch*>(handle->data);
+    if (self.state_ == State::Reconnecting) {
+        uv_tcp_init(self.loop_, &self.tcp_);
+        self.tcp_.data = &self;
+        return self.connect_next();
+    }
+    self.on_handle_closed();
+}
+
+void Fetch::on_timer_closed(uv_handle_t* handle) noexcept {
+    static_cast<Fetch*>(handle->data)->on_handle_closed();
+}
+
+void Fetch::on_handle_closed() noexcept {
+    if (--open_handles_ > 0) return;
+    deliver();
+    release_if_unused();
+}
+
+void Fetch::deliver() noexcept {
+    unlink_handle();  // the callback may drop or reuse its handle: it no longer refers to us
+    FetchCallback done = std::exchange(done_, nullptr);
+    if (done) done(std::move(*outcome_));
+}
+
+void Fetch::cancel() noexcept {
+    handle_ = nullptr;  // the handle has already let go
+    // Destroy the callback last: its captures' destructors may cancel other fetches (never
+    // this one, which is unlinked and closing by then).
+    FetchCallback dropped = std::exchange(done_, nullptr);
+    finish(make_error(Errc::cancelled, url_.text + ": cancelled"));
+}
+
+void Fetch::unlink_handle() noexcept {
+    if (handle_ != nullptr) handle_->fetch_ = nullptr;
+    handle_ = nullptr;
+}
+
+void Fetch::release_if_unused() noexcept {
+    if (state_ == State::Closing && open_handles_ == 0 && !resolve_pending_) delete this;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requester's side
+
+FetchHandle::FetchHandle(Fetch* fetch) noexcept : fetch_(fetch) { fetch_->rebind(this); }
+
+FetchHandle::FetchHandle(FetchHandle&& other) noexcept : fetch_(std::exchange(other.fetch_, nullptr)) {
+    if (fetch_ != nullptr) fetch_->rebind(this);
+}
+
+FetchHandle& FetchHandle::operator=(FetchHandle&& other) noexcept {
+    if (this == &other) return *this;
+    Fetch* previous = std::exchange(fetch_, std::exchange(other.fetch_, nullptr));
+    if (fetch_ != nullptr) fetch_->rebind(this);
+    if (previous != nullptr) previous->cancel();
+    return *this;
+}
+
+FetchHandle::~FetchHandle() { cancel(); }
+
+void FetchHandle::cancel() noexcept {
+    if (Fetch* fetch = std::exchange(fetch_, nullptr)) fetch->cancel();
+}
+
+Result<FetchHandle> start_fetch(uv_loop_t* loop, HttpRequest request, FetchLimits limits,
+                                FetchCallback done) {
+    if (auto valid = validate(loop, request, limits, done); !valid) return std::move(valid).error();
+    auto transport = make_transport(request.url);
+    if (!transport) return std::move(transport).error();
+    return Fetch::launch(loop, std::move(request), limits, std::move(done), std::move(transport).value());
+}
+
+}  // namespace ocspgate::ocsp

@@ -1,0 +1,132 @@
+#include "ocsp/ocsp_query.h"
+
+#include <fmt/format.h>
+
+#include "ocsp/http_fetch.h"
+#include "ocsp/request.h"
+
+namespace ocspgate::ocsp {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class OcspQuery {
+public:
+    OcspQuery(uv_loop_t* loop, QueryInput input, const conf::OcspSettings& settings, QueryCallback done)
+        : loop_(loop), input_(std::move(input)), settings_(settings), done_(std::move(done)), started_(SteadyClock::now()) {}
+
+    void start() {
+        auto request = build_request(input_.cert.get(), input_.issuer.get(), settings_.nonce);
+        if (!request) {
+            fail_attempt("request", "build", request.error().message);
+            return finish_async();
+        }
+        request_ = std::move(request).value();
+        if (input_.responders.empty()) fail_attempt("-", "no_responder", "no OCSP responder configured or in the certificate's AIA");
+        attempt(0);
+    }
+
+private:
+    void attempt(std::size_t index) {
+        if (index >= input_.responders.size()) return finish_async();
+        index_ = index;
+        const Url& url = input_.responders[index];
+        HttpRequest http;
+        http.url = url;
+        std::optional<std::string> get_path_text;
+        if (settings_.request == conf::OcspRequestMethod::get) get_path_text = get_path(request_, url.path);
+        if (get_path_text) {
+            http.method = HttpRequest::Method::get;
+            http.url.path = *get_path_text;
+        } else {  // POST, also when a GET URL would be too long (RFC 5019 §5)
+            http.method = HttpRequest::Method::post;
+            http.content_type = "application/ocsp-request";
+            http.body = request_.der;
+        }
+        FetchLimits limits;
+        limits.timeout = settings_.timeout;
+        limits.max_body = settings_.max_response_size;
+        auto fetch = start_fetch(loop_, std::move(http), limits, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
+        if (!fetch) {
+            fail_attempt(url.text, "transport", fetch.error().message);
+            return attempt(index + 1);
+        }
+        fetch_ = std::move(fetch).value();
+    }
+
+    void on_response(Result<HttpResponse> response) {
+        const Url& url = input_.responders[index_];
+        if (!response) {
+            const Error& e = response.error();
+            fail_attempt(url.text, e.code == Errc::timeout ? "timeout" : e.code == Errc::limit ? "too_large" : "transport",
+                         e.message);
+            return attempt(index_ + 1);
+        }
+        if (response->status != 200) {
+            fail_attempt(url.text, "http_status", fmt::format("HTTP status {}", response->status));
+            return attempt(index_ + 1);
+        }
+        ValidationInput in;
+        in.cert = input_.cert.get();
+        in.issuer = input_.issuer.get();
+        in.trusted_responders = input_.trusted_responders;
+        in.expected_nonce = request_.nonce;
+        in.id = request_.id;
+        in.now = std::chrono::system_clock::now();
+        in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings_.clock_skew);
+        in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings_.max_age);
+        Validation v = validate_response(response->body, in);
+        if (auto* failure = std::get_if<ResponseFailure>(&v)) {
+            fail_attempt(url.text, to_string(failure->kind), std::string(to_string(failure->kind)) + ": " + failure->detail);
+            return attempt(index_ + 1);
+        }
+        result_.answered = true;
+        result_.answer = std::get<Answer>(v);
+        result_.source = url.text;
+        finish_now();
+    }
+
+    void fail_attempt(const std::string& url, const char* kind, const std::string& message) {
+        if (!result_.errors.empty()) result_.errors += "; ";
+        result_.errors += url + ": " + message;
+        result_.error_kinds.emplace_back(kind);
+    }
+
+    // Used when finishing without any I/O callback on the stack (so never from start()).
+    void finish_async() {
+        auto* idle = new uv_idle_t;
+        idle->data = this;
+        uv_idle_init(loop_, idle);
+        uv_idle_start(idle, [](uv_idle_t* h) {
+            auto* self = static_cast<OcspQuery*>(h->data);
+            uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* closed) { delete reinterpret_cast<uv_idle_t*>(closed); });
+            self->finish_now();
+        });
+    }
+
+    void finish_now() {
+        result_.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
+        QueryCallback done = std::move(done_);
+        QueryResult result = std::move(result_);
+        delete this;  // the fetch (finished) goes with it
+        done(std::move(result));
+    }
+
+    uv_loop_t* loop_;
+    QueryInput input_;
+    const conf::OcspSettings& settings_;
+    QueryCallback done_;
+    SteadyClock::time_point started_;
+    Request request_;
+    std::size_t index_ = 0;
+    FetchHandle fetch_;
+    QueryResult result_;
+};
+
+}  // namespace
+
+void start_ocsp_query(uv_loop_t* loop, QueryInput input, const conf::OcspSettings& settings, QueryCallback done) {
+    (new OcspQuery(loop, std::move(input), settings, std::move(done)))->start();
+}
+
+}  // namespace ocspgate::ocsp

@@ -1,0 +1,63 @@
+#include "ocsp/policy.h"
+
+namespace ocspgate::ocsp {
+
+const char* to_string(conf::RevocationMethod method) noexcept {
+    switch (method) {
+        case conf::RevocationMethod::ocsp: return "ocsp";
+        case conf::RevocationMethod::crl: return "crl";
+        case conf::RevocationMethod::none: return "none";
+    }
+    return "none";
+}
+
+std::optional<conf::RevocationMethod> CertPolicy::current() const {
+    if (outcome_) return std::nullopt;
+    return profile_.methods.at(index_);
+}
+
+void CertPolicy::decide(tls::ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail) {
+    CertOutcome o;
+    o.verdict = verdict;
+    o.status = std::move(status);
+    o.method = to_string(profile_.methods.at(index_));
+    o.source = r.from_cache ? "cache" : r.source;
+    o.detail = std::move(detail);
+    outcome_ = std::move(o);
+}
+
+void CertPolicy::record(const MethodResult& r) {
+    if (outcome_) return;
+    conf::RevocationMethod method = profile_.methods.at(index_);
+    if (method == conf::RevocationMethod::none)
+        return decide(tls::ChainVerdict::accept, "unchecked", r, errors_.empty() ? "" : "after: " + errors_);
+    switch (r.kind) {
+        case MethodResult::Kind::good: return decide(tls::ChainVerdict::accept, "good", r, r.detail);
+        case MethodResult::Kind::revoked: return decide(tls::ChainVerdict::revoked, "revoked", r, r.detail);
+        case MethodResult::Kind::unknown:
+            switch (profile_.unknown) {
+                case conf::UnknownPolicy::revoked:
+                    return decide(tls::ChainVerdict::unknown, "unknown", r, "unknown treated as revoked");
+                case conf::UnknownPolicy::good:
+                    return decide(tls::ChainVerdict::accept, "unknown", r, "unknown treated as good");
+                case conf::UnknownPolicy::next: break;
+            }
+            break;
+        case MethodResult::Kind::error: break;
+    }
+    advance(r);
+}
+
+void CertPolicy::advance(const MethodResult& r) {
+    std::string what = r.kind == MethodResult::Kind::unknown ? "unknown" : r.detail;
+    if (!errors_.empty()) errors_ += "; ";
+    errors_ += std::string(to_string(profile_.methods.at(index_))) + ": " + what;
+    if (index_ + 1 < profile_.methods.size()) {
+        ++index_;
+        return;
+    }
+    decide(tls::ChainVerdict::undecided, r.kind == MethodResult::Kind::unknown ? "unknown" : "error", r,
+           "no method decided: " + errors_);
+}
+
+}  // namespace ocspgate::ocsp

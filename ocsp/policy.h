@@ -1,0 +1,60 @@
+// The revocation policy for one certificate: which method to try next and what an answer
+// means, like IOS-XE's `revocation-check ocsp crl none` and Expressway's "fallback behaviour
+// for Unknown". A pure state machine: no I/O, no clock.
+//
+//   revoked  always rejects (never falls through to another method)
+//   good     accepts
+//   unknown  follows `unknown`: revoked -> reject, good -> accept, next -> next method
+//   error    (timeout, refused, bad signature, bad nonce, stale...) -> next method
+//   none     accepts without checking
+//   no method left -> reject (fail closed)
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "conf/config.h"
+#include "tls/engine.h"
+
+namespace ocspgate::ocsp {
+
+struct MethodResult {
+    enum class Kind { good, revoked, unknown, error };
+    Kind kind = Kind::error;
+    std::string source;  // responder URL, CRL URL/file, or "cache"
+    std::string detail;  // errors: what failed; otherwise optional
+    bool from_cache = false;
+};
+
+struct CertOutcome {
+    tls::ChainVerdict verdict = tls::ChainVerdict::undecided;
+    std::string status;  // good | revoked | unknown | error | unchecked
+    std::string method;  // ocsp | crl | none
+    std::string source;
+    std::string detail;
+};
+
+const char* to_string(conf::RevocationMethod method) noexcept;
+
+class CertPolicy {
+public:
+    explicit CertPolicy(const conf::RevocationProfile& profile) : profile_(profile) {}
+
+    // The method to run now, or nullopt once outcome() is set.
+    std::optional<conf::RevocationMethod> current() const;
+    // Feeds the current method's result; afterwards either current() names the next method
+    // or outcome() holds the decision.
+    void record(const MethodResult& result);
+    const std::optional<CertOutcome>& outcome() const { return outcome_; }
+
+private:
+    void decide(tls::ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail);
+    void advance(const MethodResult& r);
+
+    const conf::RevocationProfile& profile_;
+    std::size_t index_ = 0;
+    std::string errors_;  // "ocsp: ...; crl: ..." for the fail-closed detail
+    std::optional<CertOutcome> outcome_;
+};
+
+}  // namespace ocspgate::ocsp

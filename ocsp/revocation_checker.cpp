@@ -1,0 +1,254 @@
+#include "ocsp/revocation_checker.h"
+
+#include <algorithm>
+
+#include "ocsp/aia.h"
+#include "ocsp/chain_check.h"
+#include "ocsp/ocsp_query.h"
+#include "tls/certificate.h"
+
+namespace ocspgate::ocsp {
+namespace {
+
+std::string flight_key(const char* method, const std::string& id) { return std::string(method) + ":" + id; }
+
+std::string cert_id_key(const CertId& id) {
+    return std::to_string(id.hash_nid) + "/" + id.issuer_name_hash + "/" + id.issuer_key_hash + "/" + id.serial;
+}
+
+tls::X509Ptr up_ref(X509* x) {
+    X509_up_ref(x);
+    return tls::X509Ptr(x);
+}
+
+MethodResult from_cached(const CachedStatus& s) {
+    MethodResult r;
+    switch (s.kind) {
+        case CachedStatus::Kind::good: r.kind = MethodResult::Kind::good; break;
+        case CachedStatus::Kind::revoked: r.kind = MethodResult::Kind::revoked; break;
+        case CachedStatus::Kind::unknown: r.kind = MethodResult::Kind::unknown; break;
+        case CachedStatus::Kind::error: r.kind = MethodResult::Kind::error; break;
+    }
+    r.source = s.source;
+    r.detail = s.detail;
+    r.from_cache = true;
+    return r;
+}
+
+}  // namespace
+
+RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile)
+    : profile_(profile),
+      cache_(profile_.ocsp.cache_entries),
+      crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew)) {}
+
+Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const conf::RevocationProfile& profile) {
+    std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile));
+    if (auto r = checker->load_files(); !r) return std::move(r).error();
+    return checker;
+}
+
+Result<Ok> RevocationChecker::load_files() {
+    const std::string where = "revocation." + profile_.name + ": ";
+    for (const auto& text : profile_.ocsp.responders) {
+        auto url = parse_url(text);
+        if (!url) return make_error(Errc::config, where + url.error().message);
+        responders_.push_back(std::move(url).value());
+    }
+    for (const auto& path : profile_.ocsp.responder_trust) {
+        auto certs = tls::load_certificates(path);
+        if (!certs) return make_error(Errc::config, where + certs.error().message);
+        for (auto& c : *certs) trusted_responders_.push_back(std::move(c));
+    }
+    for (const auto& c : trusted_responders_) trusted_responder_ptrs_.push_back(c.get());
+    for (const auto& entry : profile_.ocsp.issuers) {
+        auto certs = tls::load_certificates(entry.certificate);
+        if (!certs) return make_error(Errc::config, where + certs.error().message);
+        IssuerResponders ir;
+        ir.issuer = std::move(certs->front());
+        for (const auto& text : entry.responders) {
+            auto url = parse_url(text);
+            if (!url) return make_error(Errc::config, where + url.error().message);
+            ir.responders.push_back(std::move(url).value());
+        }
+        issuer_responders_.push_back(std::move(ir));
+    }
+    if (auto r = crls_.load_files(); !r) return make_error(Errc::config, where + r.error().message);
+    return Ok{};
+}
+
+Result<std::vector<CertPair>> RevocationChecker::targets(STACK_OF(X509) * chain) const {
+    std::vector<CertPair> pairs;
+    int n = sk_X509_num(chain);
+    // The verified chain runs leaf .. trust anchor; the anchor itself is never checked.
+    int last = profile_.check == conf::CheckScope::leaf ? std::min(1, n - 1) : n - 1;
+    for (int i = 0; i < last; ++i) {
+        X509* cert = sk_X509_value(chain, i);
+        X509* issuer = sk_X509_value(chain, i + 1);
+        auto id = make_cert_id(cert, issuer);
+        if (!id) return std::move(id).error();
+        pairs.push_back(CertPair{up_ref(cert), up_ref(issuer), std::move(id).value()});
+    }
+    return pairs;
+}
+
+std::vector<Url> RevocationChecker::responders_for(const CertPair& pair) const {
+    const std::vector<Url>* configured = &responders_;
+    for (const auto& ir : issuer_responders_)
+        if (X509_cmp(ir.issuer.get(), pair.issuer.get()) == 0) configured = &ir.responders;
+    std::vector<Url> from_aia;
+    if (profile_.ocsp.use_aia)
+        for (const auto& text : ocsp_urls(pair.cert.get()))
+            if (auto u = parse_url(text)) from_aia.push_back(std::move(u).value());
+    std::vector<Url> ordered;
+    auto add = [&](const std::vector<Url>& urls) {
+        for (const auto& u : urls)
+            if (std::none_of(ordered.begin(), ordered.end(), [&](const Url& o) { return o.text == u.text; }))
+                ordered.push_back(u);
+    };
+    bool aia_first = profile_.ocsp.prefer == conf::ResponderPreference::aia;
+    add(aia_first ? from_aia : *configured);
+    add(aia_first ? *configured : from_aia);
+    return ordered;
+}
+
+std::optional<MethodResult> RevocationChecker::lookup_cached(conf::RevocationMethod method, const CertPair& pair) {
+    switch (method) {
+        case conf::RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
+        case conf::RevocationMethod::ocsp: return ocsp_cached(pair);
+        case conf::RevocationMethod::crl: {
+            stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+            return crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair) {
+    stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+    auto now = Clock::now();
+    if (auto hit = cache_.find_fresh(pair.id, now)) {
+        stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+        if (hit->kind == CachedStatus::Kind::error) {
+            if (auto stale = cache_.find_stale_good(pair.id, now)) {
+                stats_.stale_used.fetch_add(1, std::memory_order_relaxed);
+                MethodResult r = from_cached(*stale);
+                r.detail = "stale good answer used: responders failing (" + hit->detail + ")";
+                return r;
+            }
+        }
+        return from_cached(*hit);
+    }
+    stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+}
+
+void RevocationChecker::lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter) {
+    if (method == conf::RevocationMethod::ocsp) return ocsp_async(pair, std::move(waiter));
+    // CRL downloads are coalesced per first URL, like OCSP queries per CertID.
+    std::vector<Url> urls = crls_.urls_for(pair.cert.get());
+    std::string key = flight_key("crl", urls.empty() ? std::string() : urls.front().text);
+    {
+        std::lock_guard lock(flights_mutex_);
+        auto& waiting = flights_[key];
+        waiting.push_back(waiter);
+        if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
+    }
+    crls_.fetch(waiter->home->loop(), std::move(urls), up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
+                [this, key](MethodResult r) { deliver_all(key, r); });
+}
+
+void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter) {
+    std::string key = flight_key("ocsp", cert_id_key(pair.id));
+    {
+        std::lock_guard lock(flights_mutex_);
+        auto& waiting = flights_[key];
+        waiting.push_back(waiter);
+        if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
+    }
+    stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
+    QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_};
+    CertId id = pair.id;
+    start_ocsp_query(waiter->home->loop(), std::move(input), profile_.ocsp,
+                     [this, id, key](QueryResult result) {
+                         MethodResult r = record_query(id, std::move(result));
+                         deliver_all(key, r);
+                     });
+}
+
+MethodResult RevocationChecker::record_query(const CertId& id, QueryResult result) {
+    auto now = Clock::now();
+    const auto& o = profile_.ocsp;
+    {
+        std::lock_guard lock(stats_.errors_mutex);
+        for (const auto& kind : result.error_kinds) ++stats_.responder_errors[kind];
+    }
+    CachedStatus entry;
+    if (result.answered) {
+        const Answer& a = result.answer;
+        entry.kind = a.status == CertStatus::good      ? CachedStatus::Kind::good
+                     : a.status == CertStatus::revoked ? CachedStatus::Kind::revoked
+                                                       : CachedStatus::Kind::unknown;
+        entry.source = result.source;
+        // Fresh until nextUpdate (or thisUpdate + max_age without one), at most max_cache_ttl.
+        auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
+        entry.fresh_until = std::min(until, now + o.max_cache_ttl);
+        entry.stale_until = entry.fresh_until + o.stale_if_error;
+    } else {
+        entry.kind = CachedStatus::Kind::error;
+        entry.source = "ocsp";
+        entry.detail = result.errors;
+        entry.fresh_until = now + o.error_cache_ttl;
+    }
+    cache_.store(id, entry, now);
+    MethodResult r = from_cached(entry);
+    r.from_cache = false;
+    if (entry.kind == CachedStatus::Kind::error) {
+        if (auto stale = cache_.find_stale_good(id, now)) {
+            stats_.stale_used.fetch_add(1, std::memory_order_relaxed);
+            r = from_cached(*stale);
+            r.detail = "stale good answer used: responders failing (" + result.errors + ")";
+        }
+    }
+    return r;
+}
+
+void RevocationChecker::deliver_all(const std::string& key, const MethodResult& result) {
+    std::vector<std::shared_ptr<Waiter>> waiting;
+    {
+        std::lock_guard lock(flights_mutex_);
+        auto it = flights_.find(key);
+        if (it == flights_.end()) return;
+        waiting.swap(it->second);
+        flights_.erase(it);
+    }
+    // Every waiter hears on its own loop, after this callback has unwound.
+    for (auto& w : waiting)
+        w->home->post([w, result] {
+            if (!w->cancelled) w->deliver(result);
+        });
+}
+
+std::optional<Decision> RevocationChecker::decide_cached(STACK_OF(X509) * chain) {
+    auto decision = ChainCheck::decide_from_cache(*this, chain);
+    if (decision) count_verdict(decision->verdict);
+    return decision;
+}
+
+std::unique_ptr<CheckHandle> RevocationChecker::check(Mailbox& home, STACK_OF(X509) * chain, Callback done) {
+    return ChainCheck::start(*this, home, chain, [this, done = std::move(done)](Decision d) {
+        count_verdict(d.verdict);
+        done(std::move(d));
+    });
+}
+
+void RevocationChecker::count_verdict(tls::ChainVerdict v) {
+    switch (v) {
+        case tls::ChainVerdict::accept: stats_.verdict_accept.fetch_add(1, std::memory_order_relaxed); break;
+        case tls::ChainVerdict::revoked: stats_.verdict_revoked.fetch_add(1, std::memory_order_relaxed); break;
+        case tls::ChainVerdict::unknown: stats_.verdict_unknown.fetch_add(1, std::memory_order_relaxed); break;
+        case tls::ChainVerdict::undecided: stats_.verdict_undecided.fetch_add(1, std::memory_order_relaxed); break;
+    }
+}
+
+}  // namespace ocspgate::ocsp

@@ -1,0 +1,93 @@
+// The Checker for one revocation profile: policy per certificate, answers from the shared
+// StatusCache when it can, otherwise one coalesced OCSP query per CertID across all loops.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "conf/config.h"
+#include "ocsp/checker.h"
+#include "ocsp/crl_store.h"
+#include "ocsp/policy.h"
+#include "ocsp/status_cache.h"
+#include "ocsp/url.h"
+#include "tls/ossl.h"
+
+namespace ocspgate::ocsp {
+
+// Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
+struct CheckerStats {
+    std::atomic<std::uint64_t> lookups{0};        // method lookups asked for (ocsp and crl)
+    std::atomic<std::uint64_t> cache_hits{0};
+    std::atomic<std::uint64_t> cache_misses{0};
+    std::atomic<std::uint64_t> coalesced{0};      // waited on another handshake's query
+    std::atomic<std::uint64_t> responder_queries{0};
+    std::atomic<std::uint64_t> stale_used{0};
+    std::mutex errors_mutex;
+    std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
+    std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undecided{0};
+};
+
+// A certificate to check and the CA that issued it (both owned: the chain may go away).
+struct CertPair {
+    tls::X509Ptr cert;
+    tls::X509Ptr issuer;
+    CertId id;  // SHA-1 CertID: the cache and coalescing key
+};
+
+class RevocationChecker final : public Checker {
+public:
+    static Result<std::unique_ptr<RevocationChecker>> create(const conf::RevocationProfile& profile);
+
+    std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
+    std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) override;
+
+    // Used by ChainCheck.
+    using ResultCallback = std::function<void(MethodResult)>;
+    struct Waiter {
+        Mailbox* home = nullptr;
+        ResultCallback deliver;
+        bool cancelled = false;  // set and read on home's loop thread only
+    };
+    const conf::RevocationProfile& profile() const { return profile_; }
+    std::optional<MethodResult> lookup_cached(conf::RevocationMethod method, const CertPair& pair);
+    void lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter);
+    Result<std::vector<CertPair>> targets(STACK_OF(X509) * chain) const;
+    CheckerStats& stats() { return stats_; }
+    StatusCache& cache() { return cache_; }
+
+private:
+    explicit RevocationChecker(const conf::RevocationProfile& profile);
+    Result<Ok> load_files();
+    std::vector<Url> responders_for(const CertPair& pair) const;
+    std::optional<MethodResult> ocsp_cached(const CertPair& pair);
+    void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter);
+    MethodResult record_query(const CertId& id, struct QueryResult result);
+    void count_verdict(tls::ChainVerdict verdict);
+    void deliver_all(const std::string& key, const MethodResult& result);
+
+    struct IssuerResponders {
+        tls::X509Ptr issuer;
+        std::vector<Url> responders;
+    };
+
+    conf::RevocationProfile profile_;
+    std::vector<Url> responders_;
+    std::vector<IssuerResponders> issuer_responders_;
+    std::vector<tls::X509Ptr> trusted_responders_;
+    std::vector<X509*> trusted_responder_ptrs_;
+    StatusCache cache_;
+    CrlStore crls_;
+    CheckerStats stats_;
+    std::mutex flights_mutex_;
+    // In-flight lookups by key ("ocsp:" + CertID bytes, "crl:" + URL): the first asker runs the
+    // query, later askers only add themselves here (request coalescing across loops).
+    std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> flights_;  // guarded
+};
+
+}  // namespace ocspgate::ocsp

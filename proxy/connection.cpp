@@ -1,0 +1,360 @@
+#include "proxy/connection.h"
+
+#include <utility>
+
+#include "proxy/log.h"
+#include "proxy/socket_address.h"
+#include "proxy/worker.h"
+#include "tls/certificate.h"
+
+namespace ocspgate::proxy {
+namespace {
+
+// How long a closing connection may take to hand its last alert / close_notify to the kernel.
+constexpr std::uint64_t kFlushTimeoutMs = 2000;
+
+uv_stream_t* as_stream(uv_tcp_t& tcp) { return reinterpret_cast<uv_stream_t*>(&tcp); }
+uv_handle_t* as_handle(uv_tcp_t& tcp) { return reinterpret_cast<uv_handle_t*>(&tcp); }
+
+}  // namespace
+
+struct Connection::WriteRequest {
+    uv_write_t req{};
+    std::vector<std::uint8_t> data;
+    Connection* connection = nullptr;
+    Side side = Side::client;
+};
+
+Connection::Connection(Worker& worker, const ListenerSettings& settings, std::uint64_t id)
+    : worker_(worker), settings_(settings), id_(id) {
+    client_.data = this;
+    backend_.data = this;
+    timer_.data = this;
+    connect_req_.data = this;
+    client_shutdown_req_.data = this;
+    backend_shutdown_req_.data = this;
+}
+
+Connection::~Connection() = default;
+
+// ---- start and client side -------------------------------------------------------------
+
+void Connection::start(uv_stream_t* server) {
+    uv_loop_t* loop = worker_.loop();
+    uv_tcp_init(loop, &client_);
+    uv_timer_init(loop, &timer_);
+    open_handles_ = 2;
+    started_ms_ = last_activity_ms_ = uv_now(loop);
+    idle_timeout_ms_ = static_cast<std::uint64_t>(worker_.server_settings().idle_timeout.count());
+    if (int rc = uv_accept(server, as_stream(client_)); rc != 0) return fail(std::string("accept failed: ") + uv_err_name(rc), false);
+    peer_ = peer_address(client_);
+    uv_tcp_nodelay(&client_, 1);
+    auto engine = tls::Engine::create(settings_.ssl_ctx.get(), settings_.checker ? this : nullptr);
+    if (!engine) return fail(engine.error().message, false);
+    tls_ = std::move(engine).value();
+    arm_timer(static_cast<std::uint64_t>(worker_.server_settings().handshake_timeout.count()));
+    uv_read_start(as_stream(client_), on_alloc, on_client_read);
+    client_reading_ = true;
+}
+
+void Connection::abort(std::string reason) { fail(std::move(reason)); }
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) noexcept {
+    *buf = static_cast<Connection*>(handle->data)->worker_.read_buffer();
+}
+
+void Connection::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+    auto* self = static_cast<Connection*>(stream->data);
+    if (nread > 0) {
+        self->handle_client_bytes(reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread));
+    } else if (nread == UV_EOF) {
+        self->client_reading_ = false;  // libuv stops reading at EOF
+        self->handle_client_eof();
+    } else if (nread < 0) {
+        self->fail(std::string("client read error: ") + uv_err_name(static_cast<int>(nread)), false);
+    }
+}
+
+void Connection::handle_client_bytes(const std::uint8_t* data, std::size_t len) {
+    note_activity();
+    tls_->enc_in({data, len});
+    if (state_ == ConnState::awaiting_revocation) {
+        apply_backpressure();  // keep reading (to see resets) but bound what piles up
+        return;
+    }
+    run_tls();
+}
+
+void Connection::handle_client_eof() {
+    if (state_ == ConnState::closing) return;
+    if (!tls_ || !tls_->handshake_complete()) return fail("client closed during handshake", false);
+    if (client_eof_) return;
+    client_eof_ = true;
+    if (close_reason_.empty()) close_reason_ = "client closed";
+    if (backend_connected_) shutdown_side(Side::backend);
+    maybe_finish_forwarding();
+}
+
+void Connection::run_tls() {
+    tls::CycleEvents events = tls_->cycle();
+    flush_to_client();
+    if (events.failure) {
+        rejected_ = !tls_->handshake_complete();
+        return fail(*events.failure);
+    }
+    if (events.verification_paused) return start_revocation_check();
+    if (events.handshake_done) on_handshake_done();
+    std::vector<std::uint8_t> plaintext;
+    if (tls_->take_clear_out(plaintext) > 0) send_to_backend(std::move(plaintext));
+    if (events.peer_closed) handle_client_eof();
+}
+
+void Connection::flush_to_client() {
+    if (client_shut_) return;
+    std::vector<std::uint8_t> ciphertext;
+    if (tls_ && tls_->take_enc_out(ciphertext) > 0) write(Side::client, std::move(ciphertext));
+}
+
+// ---- revocation ------------------------------------------------------------------------
+
+std::optional<tls::ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) {
+    std::optional<ocsp::Decision> decision = settings_.checker->decide_cached(chain);
+    if (!decision) return std::nullopt;
+    revocation_ = std::move(decision);
+    return revocation_->verdict;
+}
+
+void Connection::start_revocation_check() {
+    state_ = ConnState::awaiting_revocation;
+    // The handle is owned here: closing the connection destroys it, which cancels the callback.
+    revocation_check_ = settings_.checker->check(worker_.mailbox(), tls_->pending_chain(),
+                                                 [this](ocsp::Decision d) { on_revocation_decided(std::move(d)); });
+}
+
+void Connection::on_revocation_decided(ocsp::Decision decision) {
+    if (state_ != ConnState::awaiting_revocation) return;
+    revocation_ = std::move(decision);
+    state_ = ConnState::handshaking;
+    tls_->resume_verification(revocation_->verdict);
+    run_tls();
+    apply_backpressure();
+}
+
+void Connection::on_handshake_done() {
+    handshake_ms_ = uv_now(worker_.loop()) - started_ms_;
+    state_ = ConnState::connecting_backend;
+    log_accept();
+    connect_backend();
+}
+
+// ---- backend side ----------------------------------------------------------------------
+
+void Connection::connect_backend() {
+    uv_tcp_init(worker_.loop(), &backend_);
+    backend_initialized_ = true;
+    ++open_handles_;
+    arm_timer(static_cast<std::uint64_t>(settings_.conf.connect_timeout.count()));
+    const auto* addr = reinterpret_cast<const sockaddr*>(&settings_.conf.backend.storage);
+    if (int rc = uv_tcp_connect(&connect_req_, &backend_, addr, on_backend_connected); rc != 0)
+        fail(std::string("backend unreachable: ") + uv_err_name(rc));
+}
+
+void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
+    auto* self = static_cast<Connection*>(req->data);
+    if (status == UV_ECANCELED || self->state_ == ConnState::closing) return;
+    if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
+    self->backend_connected_ = true;
+    self->state_ = ConnState::forwarding;
+    uv_tcp_nodelay(&self->backend_, 1);
+    self->arm_timer(self->idle_timeout_ms_);
+    if (!self->early_plaintext_.empty()) self->write(Side::backend, std::exchange(self->early_plaintext_, {}));
+    if (self->client_eof_) self->shutdown_side(Side::backend);
+    uv_read_start(as_stream(self->backend_), on_alloc, on_backend_read);
+    self->backend_reading_ = true;
+    self->apply_backpressure();
+}
+
+void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+    auto* self = static_cast<Connection*>(stream->data);
+    if (nread > 0) {
+        self->note_activity();
+        self->bytes_from_backend_ += static_cast<std::uint64_t>(nread);
+        self->tls_->clear_in({reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)});
+        self->flush_to_client();
+        self->apply_backpressure();
+    } else if (nread == UV_EOF) {
+        self->backend_reading_ = false;
+        self->handle_backend_eof();
+    } else if (nread < 0) {
+        self->fail(std::string("backend read error: ") + uv_err_name(static_cast<int>(nread)));
+    }
+}
+
+void Connection::handle_backend_eof() {
+    if (backend_eof_ || state_ == ConnState::closing) return;
+    backend_eof_ = true;
+    if (close_reason_.empty()) close_reason_ = "backend closed";
+    tls_->shutdown();  // close_notify after everything the backend sent
+    flush_to_client();
+    shutdown_side(Side::client);
+    maybe_finish_forwarding();
+}
+
+void Connection::send_to_backend(std::vector<std::uint8_t> data) {
+    bytes_from_client_ += data.size();
+    if (backend_connected_) {
+        write(Side::backend, std::move(data));
+    } else {
+        early_plaintext_.insert(early_plaintext_.end(), data.begin(), data.end());
+    }
+    apply_backpressure();
+}
+
+// ---- shared plumbing -------------------------------------------------------------------
+
+void Connection::write(Side side, std::vector<std::uint8_t> data) {
+    if (data.empty()) return;
+    auto* request = new WriteRequest;
+    request->data = std::move(data);
+    request->connection = this;
+    request->side = side;
+    request->req.data = request;
+    std::size_t size = request->data.size();
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(request->data.data()), static_cast<unsigned>(size));
+    uv_tcp_t& target = side == Side::client ? client_ : backend_;
+    if (int rc = uv_write(&request->req, as_stream(target), &buf, 1, on_write_done); rc != 0) {
+        delete request;
+        return fail(std::string(side == Side::client ? "client" : "backend") + " write error: " + uv_err_name(rc), false);
+    }
+    (side == Side::client ? client_pending_bytes_ : backend_pending_bytes_) += size;
+}
+
+void Connection::on_write_done(uv_write_t* req, int status) noexcept {
+    auto* request = static_cast<WriteRequest*>(req->data);
+    Connection* self = request->connection;
+    Side side = request->side;
+    (side == Side::client ? self->client_pending_bytes_ : self->backend_pending_bytes_) -= request->data.size();
+    delete request;
+    if (status == UV_ECANCELED) return;
+    if (self->state_ == ConnState::closing) {
+        if (side == Side::client && self->client_pending_bytes_ == 0) self->close_handles();
+        return;
+    }
+    if (status < 0)
+        return self->fail(std::string(side == Side::client ? "client" : "backend") + " write error: " + uv_err_name(status), false);
+    self->apply_backpressure();
+    self->maybe_finish_forwarding();
+}
+
+void Connection::apply_backpressure() {
+    if (state_ == ConnState::closing) return;
+    constexpr std::size_t high = kMaxPendingWriteBytes;
+    constexpr std::size_t low = kMaxPendingWriteBytes / 2;
+    // Client -> backend: bounded by what the backend has not taken yet (or the TLS input
+    // piling up while the handshake waits for a revocation answer).
+    std::size_t toward_backend = backend_pending_bytes_ + early_plaintext_.size() + tls_->enc_in_pending();
+    if (client_reading_ && toward_backend > high) {
+        uv_read_stop(as_stream(client_));
+        client_reading_ = false;
+    } else if (!client_reading_ && !client_eof_ && toward_backend <= low) {
+        uv_read_start(as_stream(client_), on_alloc, on_client_read);
+        client_reading_ = true;
+    }
+    // Backend -> client: bounded by the ciphertext the client has not taken yet.
+    if (!backend_connected_ || backend_eof_) return;
+    if (backend_reading_ && client_pending_bytes_ > high) {
+        uv_read_stop(as_stream(backend_));
+        backend_reading_ = false;
+    } else if (!backend_reading_ && client_pending_bytes_ <= low) {
+        uv_read_start(as_stream(backend_), on_alloc, on_backend_read);
+        backend_reading_ = true;
+    }
+}
+
+void Connection::shutdown_side(Side side) {
+    bool& shut = side == Side::client ? client_shut_ : backend_shut_;
+    if (shut) return;
+    shut = true;
+    uv_shutdown_t* req = side == Side::client ? &client_shutdown_req_ : &backend_shutdown_req_;
+    uv_tcp_t& target = side == Side::client ? client_ : backend_;
+    // uv_shutdown waits for queued writes, so nothing already accepted is lost.
+    if (uv_shutdown(req, as_stream(target), on_shutdown_done) != 0) maybe_finish_forwarding();
+}
+
+void Connection::on_shutdown_done(uv_shutdown_t* req, int status) noexcept {
+    if (status == UV_ECANCELED) return;
+    static_cast<Connection*>(req->data)->maybe_finish_forwarding();
+}
+
+void Connection::maybe_finish_forwarding() {
+    if (state_ == ConnState::closing) return;
+    bool both_ended = client_eof_ && backend_eof_;
+    bool all_written = client_pending_bytes_ == 0 && backend_pending_bytes_ == 0;
+    if (both_ended && all_written) {
+        state_ = ConnState::closing;
+        close_handles();
+    }
+}
+
+void Connection::arm_timer(std::uint64_t timeout_ms) { uv_timer_start(&timer_, on_timer, timeout_ms, 0); }
+
+void Connection::note_activity() { last_activity_ms_ = uv_now(worker_.loop()); }
+
+void Connection::on_timer(uv_timer_t* timer) noexcept {
+    auto* self = static_cast<Connection*>(timer->data);
+    switch (self->state_) {
+        case ConnState::handshaking:
+            self->rejected_ = true;
+            return self->fail("handshake timeout");
+        case ConnState::awaiting_revocation:
+            self->rejected_ = true;
+            return self->fail("handshake timeout (revocation check pending)");
+        case ConnState::connecting_backend:
+            return self->fail("backend connect timeout");
+        case ConnState::forwarding: {
+            // Idle check is lazy: activity only stamps a time; the timer re-arms for the rest.
+            std::uint64_t idle = uv_now(self->worker_.loop()) - self->last_activity_ms_;
+            if (idle >= self->idle_timeout_ms_) return self->fail("idle timeout");
+            return self->arm_timer(self->idle_timeout_ms_ - idle);
+        }
+        case ConnState::closing:
+            return self->close_handles();  // the client did not take our last bytes in time
+    }
+}
+
+// ---- closing ---------------------------------------------------------------------------
+
+void Connection::fail(std::string reason, bool flush_client) {
+    if (state_ == ConnState::closing) return;
+    bool forwarding_started = state_ == ConnState::forwarding || state_ == ConnState::connecting_backend;
+    if (close_reason_.empty() || !forwarding_started) close_reason_ = std::move(reason);
+    state_ = ConnState::closing;
+    revocation_check_.reset();  // cancels a pending lookup: its callback will not run
+    if (client_reading_) uv_read_stop(as_stream(client_));
+    if (backend_reading_) uv_read_stop(as_stream(backend_));
+    client_reading_ = backend_reading_ = false;
+    if (flush_client && tls_ && !client_shut_) {
+        tls_->shutdown();  // close_notify after the handshake; a failed handshake queued its alert
+        flush_to_client();
+    }
+    if (client_pending_bytes_ > 0) return arm_timer(kFlushTimeoutMs);  // on_write_done closes
+    close_handles();
+}
+
+void Connection::close_handles() {
+    state_ = ConnState::closing;
+    revocation_check_.reset();
+    if (!uv_is_closing(as_handle(client_))) uv_close(as_handle(client_), on_handle_closed);
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_handle_closed);
+    if (backend_initialized_ && !uv_is_closing(as_handle(backend_))) uv_close(as_handle(backend_), on_handle_closed);
+}
+
+void Connection::on_handle_closed(uv_handle_t* handle) noexcept {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles_ > 0) return;
+    self->log_outcome();
+    self->worker_.release(self);  // frees *self
+}
+
+}  // namespace ocspgate::proxy

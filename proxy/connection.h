@@ -1,0 +1,135 @@
+// One client connection: TLS termination, the revocation wait, the backend connection and
+// forwarding in both directions.
+//
+// Life of a connection (state in brackets):
+//   accept -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
+//   -> [connecting_backend] -> [forwarding] -> half-closes pass through -> [closing] -> freed.
+// Any failure goes to [closing]: pending ciphertext (an alert, a close_notify) is flushed to the
+// client first, then every handle is closed, and the object is freed from the last close
+// callback (never earlier: libuv may still call back). One deadline timer serves the current
+// phase: handshake_timeout, then connect_timeout, then idle_timeout.
+//
+// Backpressure: a side's reads stop while the other side's unsent bytes exceed
+// kMaxPendingWriteBytes and resume below half of it, so memory per connection stays bounded
+// whatever the peers do.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ocsp/checker.h"
+#include "proxy/listener.h"
+#include "tls/engine.h"
+
+namespace ocspgate::proxy {
+
+class Worker;
+
+enum class ConnState { handshaking, awaiting_revocation, connecting_backend, forwarding, closing };
+
+class Connection final : private tls::RevocationGate {
+public:
+    static constexpr std::size_t kMaxPendingWriteBytes = 64 * 1024;
+
+    Connection(Worker& worker, const ListenerSettings& settings, std::uint64_t id);
+    ~Connection() override;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Accepts from `server` and starts the handshake; on failure the connection closes itself.
+    void start(uv_stream_t* server);
+    // Ends the connection now (drain deadline, max_connections refusal, ...).
+    void abort(std::string reason);
+
+    std::list<std::unique_ptr<Connection>>::iterator position;  // in Worker::connections_
+
+private:
+    struct WriteRequest;
+    enum class Side { client, backend };
+
+    // tls::RevocationGate: answered from the revocation cache, inside the verify callback.
+    std::optional<tls::ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
+
+    // Client side.
+    static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+    void handle_client_bytes(const std::uint8_t* data, std::size_t len);
+    void handle_client_eof();
+    void run_tls();
+    void on_handshake_done();
+    void start_revocation_check();
+    void on_revocation_decided(ocsp::Decision decision);
+    void flush_to_client();
+
+    // Backend side.
+    void connect_backend();
+    static void on_backend_connected(uv_connect_t* req, int status) noexcept;
+    static void on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+    void handle_backend_eof();
+    void send_to_backend(std::vector<std::uint8_t> data);
+
+    // Shared plumbing.
+    static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
+    void write(Side side, std::vector<std::uint8_t> data);
+    static void on_write_done(uv_write_t* req, int status) noexcept;
+    void apply_backpressure();
+    void shutdown_side(Side side);
+    static void on_shutdown_done(uv_shutdown_t* req, int status) noexcept;
+    void maybe_finish_forwarding();
+    void arm_timer(std::uint64_t timeout_ms);
+    static void on_timer(uv_timer_t* timer) noexcept;
+    void note_activity();
+
+    // Closing.
+    void fail(std::string reason, bool flush_client = true);
+    void close_handles();
+    static void on_handle_closed(uv_handle_t* handle) noexcept;
+    void log_accept() const;
+    void log_outcome() const;
+
+    Worker& worker_;
+    const ListenerSettings& settings_;
+    std::uint64_t id_;
+    ConnState state_ = ConnState::handshaking;
+
+    uv_tcp_t client_{};
+    uv_tcp_t backend_{};
+    uv_timer_t timer_{};
+    uv_connect_t connect_req_{};
+    uv_shutdown_t client_shutdown_req_{};
+    uv_shutdown_t backend_shutdown_req_{};
+    int open_handles_ = 0;
+
+    std::unique_ptr<tls::Engine> tls_;
+    std::unique_ptr<ocsp::CheckHandle> revocation_check_;
+    std::optional<ocsp::Decision> revocation_;
+
+    bool backend_initialized_ = false;
+    bool backend_connected_ = false;
+    bool client_reading_ = false;
+    bool backend_reading_ = false;
+    bool client_eof_ = false;        // no more plaintext will come from the client
+    bool backend_eof_ = false;       // no more bytes will come from the backend
+    bool client_shut_ = false;       // our write side toward the client is shut down
+    bool backend_shut_ = false;      // our write side toward the backend is shut down
+    std::size_t client_pending_bytes_ = 0;   // ciphertext handed to uv_write, not yet written
+    std::size_t backend_pending_bytes_ = 0;  // plaintext handed to uv_write, not yet written
+    std::vector<std::uint8_t> early_plaintext_;  // from the client before the backend connected
+
+    std::string peer_;
+    std::string close_reason_;
+    bool rejected_ = false;          // the peer was refused (certificate, revocation, limits)
+    std::uint64_t started_ms_ = 0;
+    std::uint64_t last_activity_ms_ = 0;
+    std::uint64_t idle_timeout_ms_ = 0;
+    std::uint64_t handshake_ms_ = 0;
+    std::uint64_t bytes_from_client_ = 0;
+    std::uint64_t bytes_from_backend_ = 0;
+};
+
+}  // namespace ocspgate::proxy

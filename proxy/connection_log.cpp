@@ -1,0 +1,62 @@
+// The structured lines a connection writes: `accept` once its certificate is accepted, and
+// `close` once, with the outcome, when it ends. Certificates are described by subject,
+// issuer, serial and fingerprint only; no key material, no full certificates.
+#include "proxy/connection.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+#include "tls/certificate.h"
+
+namespace ocspgate::proxy {
+namespace {
+
+void add_certificate(log::Record& record, const X509* cert) {
+    if (cert == nullptr) return;
+    record.field("subject", tls::subject_of(cert))
+        .field("issuer", tls::issuer_of(cert))
+        .field("serial", tls::serial_hex_of(cert));
+}
+
+void add_revocation(log::Record& record, const std::optional<ocsp::Decision>& decision) {
+    if (!decision) return;
+    record.field("revocation", decision->status)
+        .field("revocation_method", decision->method)
+        .field("revocation_source", decision->source)
+        .field("revocation_latency_us", static_cast<std::int64_t>(decision->latency.count()));
+    if (!decision->detail.empty()) record.field("revocation_detail", decision->detail);
+    if (!decision->serial.empty()) record.field("revocation_serial", decision->serial);
+}
+
+}  // namespace
+
+void Connection::log_accept() const {
+    log::Record record("accept");
+    record.field("conn", id_)
+        .field("worker", worker_.id())
+        .field("listener", settings_.conf.name)
+        .field("peer", peer_)
+        .field("tls_version", tls_->version())
+        .field("cipher", tls_->cipher());
+    add_certificate(record, tls_->peer_certificate());
+    add_revocation(record, revocation_);
+    record.field("handshake_ms", handshake_ms_).emit(conf::LogLevel::info);
+}
+
+void Connection::log_outcome() const {
+    bool accepted = tls_ && tls_->handshake_complete() && !rejected_;
+    log::Record record("close");
+    record.field("conn", id_)
+        .field("worker", worker_.id())
+        .field("listener", settings_.conf.name)
+        .field("peer", peer_)
+        .field("decision", accepted ? "accept" : "reject")
+        .field("reason", close_reason_.empty() ? std::string("closed") : close_reason_);
+    if (tls_ && tls_->handshake_complete()) record.field("tls_version", tls_->version()).field("cipher", tls_->cipher());
+    if (tls_) add_certificate(record, tls_->peer_certificate());
+    add_revocation(record, revocation_);
+    record.field("bytes_from_client", bytes_from_client_)
+        .field("bytes_from_backend", bytes_from_backend_)
+        .field("duration_ms", uv_now(worker_.loop()) - started_ms_)
+        .emit(accepted ? conf::LogLevel::info : conf::LogLevel::warn);
+}
+
+}  // namespace ocspgate::proxy

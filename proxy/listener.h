@@ -1,0 +1,48 @@
+// A listening socket on one worker's loop, and the read-only settings its connections share.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "conf/config.h"
+#include "ocsp/checker.h"
+#include "tls/ossl.h"
+#include "tls/result.h"
+
+namespace ocspgate::proxy {
+
+class Worker;
+
+// Built once at start-up and shared read-only by every worker (SSL_CTX is safe to share).
+struct ListenerSettings {
+    conf::Listener conf;
+    tls::SslCtxPtr ssl_ctx;
+    ocsp::Checker* checker = nullptr;  // null: no revocation profile on this listener
+};
+
+class Listener {
+public:
+    // Binds and listens on `worker`'s loop. With `reuse_port`, each worker binds its own socket
+    // to the same address (SO_REUSEPORT) and the kernel spreads new connections across them.
+    static Result<std::unique_ptr<Listener>> create(Worker& worker, const ListenerSettings& settings,
+                                                    bool reuse_port);
+    ~Listener();
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    // Stops accepting. The object frees itself once libuv has closed the handle.
+    static void close(std::unique_ptr<Listener> listener);
+
+    const ListenerSettings& settings() const { return settings_; }
+
+private:
+    Listener(Worker& worker, const ListenerSettings& settings);
+    static void on_connection(uv_stream_t* server, int status) noexcept;
+
+    Worker& worker_;
+    const ListenerSettings& settings_;
+    uv_tcp_t handle_{};
+};
+
+}  // namespace ocspgate::proxy

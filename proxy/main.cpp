@@ -1,0 +1,72 @@
+// ocspgate: TLS front for SIP and LDAP that enforces certificate revocation inline.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "conf/load.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+namespace {
+
+using namespace ocspgate;
+
+// Two descriptors per connection plus listeners, responders and logs.
+void raise_fd_limit(std::uint32_t max_connections) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    rlim_t wanted = static_cast<rlim_t>(max_connections) * 2 + 256;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur < wanted)
+        proxy::log::Record("warning")
+            .field("text", "open-file limit too low for max_connections; raise it (ulimit -n / LimitNOFILE=)")
+            .field("limit", static_cast<std::uint64_t>(limit.rlim_cur))
+            .field("needed", static_cast<std::uint64_t>(wanted))
+            .emit(conf::LogLevel::warn);
+}
+
+int check_config(const std::string& path) {
+    conf::LoadResult result = conf::load_file(path);
+    for (const auto& d : result.diagnostics) std::cerr << conf::format(d) << '\n';
+    if (!result.ok()) return 1;
+    std::cout << path << ": configuration is valid\n";
+    return 0;
+}
+
+int serve(const std::string& path) {
+    conf::LoadResult loaded = conf::load_file(path);
+    for (const auto& d : loaded.diagnostics) std::cerr << conf::format(d) << '\n';
+    if (!loaded.ok()) return 1;
+    conf::Config config = std::move(*loaded.config);
+    proxy::log::init(config.server.log_format, config.server.log_level);
+    raise_fd_limit(config.server.max_connections);
+    auto server = proxy::Server::create(std::move(config));
+    if (!server) {
+        proxy::log::Record("startup_failed").field("error", server.error().message).emit(conf::LogLevel::error);
+        proxy::log::shutdown();
+        std::cerr << "ocspgate: " << server.error().message << '\n';
+        return 1;
+    }
+    int code = (*server)->run();
+    server.value().reset();
+    proxy::log::shutdown();
+    return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ocspgate: TLS front for SIP and LDAP with inline OCSP/CRL revocation checks"};
+    std::string config_path;
+    bool only_check = false;
+    app.add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+    app.add_flag("--check-config", only_check, "validate the configuration and exit (0 when valid)");
+    app.set_version_flag("-V,--version", std::string("ocspgate ") + OCSPGATE_VERSION);
+    CLI11_PARSE(app, argc, argv);
+    return only_check ? check_config(config_path) : serve(config_path);
+}

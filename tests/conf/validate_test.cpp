@@ -1,0 +1,219 @@
+// Rules across keys and tables: unique listeners, existing profiles, revocation methods and
+// OCSP responder settings.
+#include <gtest/gtest.h>
+
+#include "load_fixture.h"
+
+namespace ocspgate::conf::testing {
+namespace {
+
+// Appends a second listener after minimal_listener (lines 9-16).
+std::string second_listener(std::string_view name, std::string_view listen) {
+    return "[[listener]]\nname = \"" + std::string(name) + "\"\nlisten = \"" + std::string(listen) +
+           "\"\nbackend = \"127.0.0.1:5060\"\n[listener.tls]\ncertificate = \"server.pem\"\n"
+           "private_key = \"server.key\"\nclient_ca = \"ca.pem\"\n";
+}
+
+TEST_F(LoadTest, DuplicateListenerNamesAreRejected) {
+    LoadResult result = load_with_listener(second_listener("demo", "127.0.0.1:5062"));
+    expect_diagnostics(result, {{10, 8, "listener[1].name: listener name \"demo\" is already used "
+                                        "by listener[0] (line 2)"}});
+}
+
+TEST_F(LoadTest, DuplicateListenAddressesAreRejected) {
+    LoadResult result = load_with_listener(second_listener("other", "127.0.0.1:5061"));
+    expect_diagnostics(result, {{11, 10, "listener[1].listen: \"127.0.0.1:5061\" is already the "
+                                         "listen address of listener[0] (line 3)"}});
+}
+
+TEST_F(LoadTest, SameAddressWrittenDifferentlyIsADuplicate) {
+    std::string text = R"([[listener]]
+name = "a"
+listen = "[::1]:5061"
+backend = "127.0.0.1:5060"
+[listener.tls]
+certificate = "server.pem"
+private_key = "server.key"
+verify_client = "none"
+[[listener]]
+name = "b"
+listen = "[0:0::1]:5061"
+backend = "127.0.0.1:5060"
+[listener.tls]
+certificate = "server.pem"
+private_key = "server.key"
+verify_client = "none"
+)";
+    LoadResult result = load(text);
+    expect_diagnostics(result, {{11, 10, "is already the listen address of listener[0]"}});
+}
+
+TEST_F(LoadTest, ListenersOnDifferentPortsAreAccepted) {
+    LoadResult result = load_with_listener(second_listener("other", "127.0.0.1:5062"));
+    EXPECT_TRUE(result.ok());
+}
+
+TEST_F(LoadTest, UnknownRevocationProfileIsRejected) {
+    LoadResult result = load(R"([[listener]]
+name = "demo"
+listen = "127.0.0.1:5061"
+backend = "127.0.0.1:5060"
+revocation = "x"
+[listener.tls]
+certificate = "server.pem"
+private_key = "server.key"
+client_ca = "ca.pem"
+[revocation.corp]
+)");
+    expect_diagnostics(result, {{5, 14, "listener[0].revocation: there is no [revocation.x] "
+                                        "profile (defined: \"corp\")"}});
+}
+
+TEST_F(LoadTest, RevocationWithoutClientVerificationIsRejected) {
+    LoadResult result = load(R"([[listener]]
+name = "demo"
+listen = "127.0.0.1:5061"
+backend = "127.0.0.1:5060"
+revocation = "corp"
+[listener.tls]
+certificate = "server.pem"
+private_key = "server.key"
+verify_client = "none"
+[revocation.corp]
+)");
+    expect_diagnostics(result, {{5, 14, "listener[0].revocation: a revocation profile needs "
+                                        "client certificates, but tls.verify_client is \"none\""}});
+}
+
+TEST_F(LoadTest, EmptyProfileUsesOcspViaAiaByDefault) {
+    LoadResult result = load_with_listener("[revocation.corp]\n");
+    ASSERT_TRUE(result.ok());
+    const RevocationProfile& profile = result.config->revocation.at("corp");
+    EXPECT_EQ(profile.name, "corp");
+    EXPECT_EQ(profile.methods, std::vector{RevocationMethod::ocsp});
+    EXPECT_EQ(profile.unknown, UnknownPolicy::revoked);
+    EXPECT_TRUE(profile.ocsp.use_aia);
+}
+
+TEST_F(LoadTest, EmptyMethodsListIsRejected) {
+    LoadResult result = load_with_listener("[revocation.corp]\nmethods = []\n");
+    expect_diagnostics(result, {{10, 11, "revocation.corp.methods: must not be empty"}});
+}
+
+TEST_F(LoadTest, DuplicateMethodIsRejected) {
+    LoadResult result =
+        load_with_listener("[revocation.corp]\nmethods = [\"ocsp\", \"crl\", \"ocsp\"]\n");
+    expect_diagnostics(result, {{10, 27, "revocation.corp.methods[2]: \"ocsp\" is listed twice"}});
+}
+
+TEST_F(LoadTest, UnknownMethodIsRejected) {
+    LoadResult result =
+        load_with_listener("[revocation.corp]\nmethods = [\"ocsp\", \"stapling\"]\n");
+    expect_diagnostics(result, {{10, 20, "revocation.corp.methods[1]: \"stapling\" is not one of "
+                                         "\"ocsp\", \"crl\", \"none\""}});
+}
+
+TEST_F(LoadTest, MethodsAfterNoneAreRejected) {
+    LoadResult result = load_with_listener("[revocation.corp]\nmethods = [\"none\", \"ocsp\"]\n");
+    expect_diagnostics(result, {{10, 11, "revocation.corp.methods: \"none\" must come last"}});
+}
+
+TEST_F(LoadTest, InvalidProfileNameIsRejected) {
+    LoadResult result = load_with_listener("[revocation.\"corp ca\"]\n");
+    expect_diagnostics(result, {{9, 1, "revocation.corp ca: \"corp ca\" is not a valid name"}});
+}
+
+TEST_F(LoadTest, ProfileThatIsNotATableIsRejected) {
+    LoadResult result = load_with_listener("[revocation]\ncorp = \"ocsp\"\n");
+    expect_diagnostics(result, {{10, 8, "revocation.corp: expected a table [revocation.NAME], got "
+                                        "a string"}});
+}
+
+TEST_F(LoadTest, OcspWithoutAnyResponderIsRejected) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nuse_aia = false\n");
+    expect_diagnostics(result, {{9, 1, "revocation.corp.ocsp: OCSP has no responder to ask"}});
+}
+
+TEST_F(LoadTest, OcspWithOnlyIssuerRespondersIsAccepted) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+use_aia = false
+[[revocation.corp.ocsp.issuer]]
+certificate = "ca.pem"
+responders = ["http://127.0.0.1:8889"]
+)");
+    EXPECT_TRUE(result.ok());
+}
+
+TEST_F(LoadTest, CrlOnlyProfileNeedsNoResponder) {
+    LoadResult result = load_with_listener(R"([revocation.corp]
+methods = ["crl"]
+[revocation.corp.ocsp]
+use_aia = false
+)");
+    EXPECT_TRUE(result.ok());
+}
+
+TEST_F(LoadTest, PreferringAiaWithAiaDisabledIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+responders = ["http://127.0.0.1:8888"]
+use_aia = false
+prefer = "aia"
+)");
+    expect_diagnostics(result, {{12, 10, "revocation.corp.ocsp.prefer: \"aia\" needs use_aia = "
+                                         "true"}});
+}
+
+TEST_F(LoadTest, ResponderUrlWithOtherSchemeIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+responders = ["ldap://127.0.0.1:389"]
+)");
+    expect_diagnostics(result, {{10, 15, "revocation.corp.ocsp.responders[0]: "
+                                         "\"ldap://127.0.0.1:389\" is not a valid http:// or "
+                                         "https:// URL: scheme \"ldap\" is not supported"}});
+}
+
+TEST_F(LoadTest, ResponderUrlWithBadPortIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+responders = ["http://127.0.0.1:8888", "http://127.0.0.1:88888"]
+)");
+    expect_diagnostics(result, {{10, 40, "responders[1]: \"http://127.0.0.1:88888\" is not a valid "
+                                         "http:// or https:// URL: the port must be a number from "
+                                         "1 to 65535"}});
+}
+
+TEST_F(LoadTest, DuplicateResponderIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+responders = ["http://127.0.0.1:8888", "http://127.0.0.1:8888"]
+)");
+    expect_diagnostics(result,
+                       {{10, 40, "responders[1]: \"http://127.0.0.1:8888\" is listed twice"}});
+}
+
+TEST_F(LoadTest, IssuerWithoutRespondersIsRejected) {
+    LoadResult result = load_with_listener(R"([[revocation.corp.ocsp.issuer]]
+certificate = "ca.pem"
+)");
+    expect_diagnostics(result, {{9, 1, "revocation.corp.ocsp.issuer[0]: missing required key "
+                                       "\"responders\""}});
+}
+
+TEST_F(LoadTest, CrlUrlMustBeHttp) {
+    LoadResult result = load_with_listener(R"([revocation.corp]
+methods = ["crl"]
+[revocation.corp.crl]
+urls = ["file:///etc/ca.crl"]
+)");
+    expect_diagnostics(result, {{12, 9, "revocation.corp.crl.urls[0]: \"file:///etc/ca.crl\" is "
+                                        "not a valid http:// or https:// URL"}});
+}
+
+TEST_F(LoadTest, ZeroOcspResponseLimitIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+max_response_size = 0
+)");
+    expect_diagnostics(result, {{10, 21, "revocation.corp.ocsp.max_response_size: must be between "
+                                         "1 and 16777216, got 0"}});
+}
+
+}  // namespace
+}  // namespace ocspgate::conf::testing

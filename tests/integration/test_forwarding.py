@@ -1,0 +1,73 @@
+"""A trusted client reaches the backend; bytes flow both ways unchanged; half-close passes."""
+import os
+import socket
+import ssl
+
+import pytest
+
+from harness import MemoryTlsClient, Ocspgate, free_port, listener_config, recv_exactly, s_client, tls_connect
+
+
+@pytest.fixture
+def gate(tmp_path, pki, echo_backend):
+    port = free_port()
+    g = Ocspgate(tmp_path, listener_config(pki, port, echo_backend.port))
+    g.port = port
+    yield g
+    g.stop_cleanly()
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_trusted_client_is_forwarded_both_ways(gate, pki, version):
+    with tls_connect(pki, gate.port, min_version=version, max_version=version) as c:
+        c.sendall(b"hello backend\n")
+        assert recv_exactly(c, 14) == b"hello backend\n"
+    close = gate.wait_event("close")[0]
+    assert close["decision"] == "accept"
+    assert close["subject"].startswith("CN=client-good")
+    assert close["bytes_from_client"] == 14 and close["bytes_from_backend"] == 14
+    assert close["tls_version"] == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+
+
+def test_large_payload_arrives_identical(gate, pki):
+    payload = os.urandom(4 * 1024 * 1024)
+    with tls_connect(pki, gate.port, timeout=20) as c:
+        import threading
+        sender = threading.Thread(target=c.sendall, args=(payload,))
+        sender.start()
+        echoed = recv_exactly(c, len(payload))
+        sender.join()
+    assert echoed == payload
+
+
+@pytest.mark.parametrize("close_notify", [True, False], ids=["close_notify", "tcp_fin_only"])
+def test_client_half_close_reaches_backend_and_the_answer_still_arrives(gate, pki, close_notify):
+    # The echo backend answers everything, then closes only after it sees EOF: the client must
+    # still receive the echo (and our close_notify) after shutting down its sending side.
+    c = MemoryTlsClient(pki, gate.port)
+    c.send(b"last words")
+    c.close_write(close_notify=close_notify)
+    data, got_close_notify = c.read_to_end()
+    c.close()
+    assert data == b"last words"
+    assert got_close_notify
+    close = gate.wait_event("close")[0]
+    assert close["reason"] == "client closed"
+    assert close["bytes_from_client"] == 10 and close["bytes_from_backend"] == 10
+
+
+def test_s_client_round_trip(gate, pki):
+    code, out = s_client(pki, gate.port, "client-good", stdin=b"ping via s_client\n")
+    assert "Verify return code: 0 (ok)" in out, out
+    assert "ping via s_client" in out.split("---")[-1], out
+    gate.wait_event("close", decision="accept")
+
+
+def test_accept_is_logged_with_certificate_and_tls_details(gate, pki):
+    with tls_connect(pki, gate.port) as c:
+        c.sendall(b"x")
+        recv_exactly(c, 1)
+        accept = gate.wait_event("accept")[0]
+    for key in ("peer", "listener", "tls_version", "cipher", "subject", "issuer", "serial"):
+        assert accept[key], key
+    assert accept["issuer"].startswith("CN=")

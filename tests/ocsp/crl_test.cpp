@@ -1,0 +1,290 @@
+#include "ocsp/crl.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "test_pki.h"
+
+namespace ocspgate::ocsp {
+namespace {
+
+using namespace std::chrono_literals;
+using fixtures::at;
+using fixtures::CrlSpec;
+using fixtures::one_day;
+using fixtures::pki;
+using fixtures::RevokedSpec;
+using fixtures::test_now;
+
+// The issuing CA's CRL revoking pki().other_leaf (keyCompromise); tests change one thing.
+CrlSpec issuing_crl() {
+    CrlSpec spec;
+    spec.signer = &pki().issuing;
+    spec.revoked.push_back(RevokedSpec{pki().other_leaf.get(), test_now - 2 * one_day, 1});
+    return spec;
+}
+
+std::string text(const std::vector<std::uint8_t>& bytes) {
+    return {bytes.begin(), bytes.end()};
+}
+std::vector<std::uint8_t> bytes(const std::string& s) {
+    return {s.begin(), s.end()};
+}
+
+class CrlTest : public ::testing::Test {
+protected:
+    CrlVerification check(const CrlSpec& spec, X509* cert, X509* issuer = pki().issuing.get()) {
+        crl_ = fixtures::make_crl(spec);
+        return check_crl(CrlCheckInput{crl_.get(), issuer, at(test_now), 300s}, cert);
+    }
+
+    static CrlCheck check_of(const CrlVerification& v) {
+        if (const auto* failure = std::get_if<CrlFailure>(&v))
+            ADD_FAILURE() << "rejected: " << to_string(failure->kind) << ": " << failure->detail;
+        return std::holds_alternative<CrlCheck>(v) ? std::get<CrlCheck>(v) : CrlCheck{};
+    }
+
+    static CrlError error_of(const CrlVerification& v) {
+        if (!std::holds_alternative<CrlFailure>(v)) {
+            ADD_FAILURE() << "accepted with status " << to_string(std::get<CrlCheck>(v).status);
+            return CrlError::malformed;
+        }
+        return std::get<CrlFailure>(v).kind;
+    }
+
+    tls::X509CrlPtr crl_;
+};
+
+// --- parsing --------------------------------------------------------------------------
+
+TEST(ParseCrlTest, ParsesDer) {
+    auto crl = fixtures::make_crl(issuing_crl());
+    const auto parsed = parse_crl(fixtures::der_of(crl.get()));
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(X509_CRL_cmp(parsed->get(), crl.get()), 0);
+}
+
+TEST(ParseCrlTest, ParsesPemWithSurroundingWhitespace) {
+    auto crl = fixtures::make_crl(issuing_crl());
+    const auto parsed = parse_crl(bytes("\n  " + text(fixtures::pem_of(crl.get())) + "\n\n"));
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(X509_CRL_cmp(parsed->get(), crl.get()), 0);
+}
+
+TEST(ParseCrlTest, GarbageIsParseError) {
+    const auto parsed = parse_crl(bytes("<html>not found</html>"));
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+TEST(ParseCrlTest, EmptyInputIsParseError) {
+    const auto parsed = parse_crl({});
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+TEST(ParseCrlTest, TruncatedDerIsParseError) {
+    auto der = fixtures::der_of(fixtures::make_crl(issuing_crl()).get());
+    der.resize(der.size() / 2);
+    const auto parsed = parse_crl(der);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+TEST(ParseCrlTest, BytesAfterDerAreParseError) {
+    auto der = fixtures::der_of(fixtures::make_crl(issuing_crl()).get());
+    der.push_back(0x00);
+    const auto parsed = parse_crl(der);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+TEST(ParseCrlTest, TextAfterPemIsParseError) {
+    const auto pem = text(fixtures::pem_of(fixtures::make_crl(issuing_crl()).get()));
+    const auto parsed = parse_crl(bytes(pem + "junk\n"));
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+TEST(ParseCrlTest, CertificatePemIsParseError) {
+    tls::BioPtr bio(BIO_new(BIO_s_mem()));
+    ASSERT_EQ(PEM_write_bio_X509(bio.get(), pki().leaf.get()), 1);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    const auto parsed = parse_crl(bytes(std::string(data, static_cast<std::size_t>(len))));
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, Errc::parse);
+}
+
+// --- lookup ---------------------------------------------------------------------------
+
+TEST_F(CrlTest, ListedSerialIsRevokedWithTimeAndReason) {
+    const CrlCheck result = check_of(check(issuing_crl(), pki().other_leaf.get()));
+    EXPECT_EQ(result.status, CertStatus::revoked);
+    EXPECT_EQ(result.revocation_time, at(test_now - 2 * one_day));
+    EXPECT_EQ(result.revocation_reason, 1);  // keyCompromise
+}
+
+TEST_F(CrlTest, RevokedWithoutReasonCodeHasReasonMinusOne) {
+    auto spec = issuing_crl();
+    spec.revoked[0].reason = -1;
+    EXPECT_EQ(check_of(check(spec, pki().other_leaf.get())).revocation_reason, -1);
+}
+
+TEST_F(CrlTest, UnlistedSerialIsGood) {
+    const CrlCheck result = check_of(check(issuing_crl(), pki().leaf.get()));
+    EXPECT_EQ(result.status, CertStatus::good);
+    EXPECT_EQ(result.this_update, at(test_now - 3600));
+    EXPECT_EQ(result.next_update, at(test_now + 7 * one_day));
+    EXPECT_FALSE(result.revocation_time);
+}
+
+TEST_F(CrlTest, EmptyCrlSaysGood) {
+    auto spec = issuing_crl();
+    spec.revoked.clear();
+    EXPECT_EQ(check_of(check(spec, pki().other_leaf.get())).status, CertStatus::good);
+}
+
+// --- issuer and signature -------------------------------------------------------------
+
+TEST_F(CrlTest, CrlOfAnotherCaIsWrongIssuer) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().root;
+    EXPECT_EQ(error_of(check(spec, pki().other_leaf.get())), CrlError::wrong_issuer);
+}
+
+TEST_F(CrlTest, IssuerNameMismatchIsWrongIssuer) {
+    auto spec = issuing_crl();
+    spec.issuer_name = X509_get_subject_name(pki().root.get());  // signed by issuing's key
+    EXPECT_EQ(error_of(check(spec, pki().other_leaf.get())), CrlError::wrong_issuer);
+}
+
+TEST_F(CrlTest, IssuerWithoutCrlSignKeyUsageIsWrongIssuer) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().ca_no_crlsign;
+    EXPECT_EQ(error_of(check(spec, pki().other_leaf.get(), pki().ca_no_crlsign.get())),
+              CrlError::wrong_issuer);
+}
+
+TEST_F(CrlTest, SameNameOtherKeyIsBadSignature) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().impostor;  // subject equals issuing's, key does not
+    EXPECT_EQ(error_of(check(spec, pki().other_leaf.get())), CrlError::bad_signature);
+}
+
+TEST_F(CrlTest, AlteredCrlIsBadSignature) {
+    crl_ = fixtures::make_crl(issuing_crl());
+    auto der = fixtures::der_of(crl_.get());
+    der[der.size() - 1] ^= 0x01;  // last byte of the ECDSA signature's s
+    auto parsed = parse_crl(der);
+    ASSERT_TRUE(parsed.ok());
+    const auto result = check_crl(
+        CrlCheckInput{parsed->get(), pki().issuing.get(), at(test_now), 300s}, pki().leaf.get());
+    EXPECT_EQ(error_of(result), CrlError::bad_signature);
+}
+
+// --- freshness ------------------------------------------------------------------------
+
+TEST_F(CrlTest, ThisUpdateInTheFutureIsNotYetValid) {
+    auto spec = issuing_crl();
+    spec.this_update = test_now + 301;
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::not_yet_valid);
+}
+
+TEST_F(CrlTest, ThisUpdateInTheFutureWithinSkewIsAccepted) {
+    auto spec = issuing_crl();
+    spec.this_update = test_now + 299;
+    EXPECT_EQ(check_of(check(spec, pki().leaf.get())).status, CertStatus::good);
+}
+
+TEST_F(CrlTest, PassedNextUpdateIsExpired) {
+    auto spec = issuing_crl();
+    spec.this_update = test_now - 8 * one_day;
+    spec.next_update = test_now - 301;
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::expired);
+}
+
+TEST_F(CrlTest, PassedNextUpdateWithinSkewIsAccepted) {
+    auto spec = issuing_crl();
+    spec.this_update = test_now - 8 * one_day;
+    spec.next_update = test_now - 299;
+    EXPECT_EQ(check_of(check(spec, pki().leaf.get())).status, CertStatus::good);
+}
+
+TEST_F(CrlTest, MissingNextUpdateIsAccepted) {
+    auto spec = issuing_crl();
+    spec.next_update.reset();
+    EXPECT_FALSE(check_of(check(spec, pki().leaf.get())).next_update);
+}
+
+// --- what we do not support -----------------------------------------------------------
+
+TEST_F(CrlTest, DeltaCrlIsUnsupported) {
+    auto spec = issuing_crl();
+    spec.delta_of = 1;
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+}
+
+TEST_F(CrlTest, IndirectCrlIsUnsupported) {
+    auto spec = issuing_crl();
+    spec.extensions = {{NID_issuing_distribution_point, "critical,indirectCRL:TRUE"}};
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+}
+
+TEST_F(CrlTest, CrlPartitionedByReasonIsUnsupported) {
+    auto spec = issuing_crl();
+    spec.extensions = {{NID_issuing_distribution_point, "critical,onlysomereasons:keyCompromise"}};
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+}
+
+TEST_F(CrlTest, UnknownCriticalExtensionIsUnsupported) {
+    auto spec = issuing_crl();
+    spec.critical_unknown_extension = true;
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+}
+
+TEST_F(CrlTest, UserCertsOnlyCrlCoversLeaves) {
+    auto spec = issuing_crl();
+    spec.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};
+    EXPECT_EQ(check_of(check(spec, pki().other_leaf.get())).status, CertStatus::revoked);
+}
+
+TEST_F(CrlTest, CaCertsOnlyCrlDoesNotCoverLeaves) {
+    auto spec = issuing_crl();
+    spec.extensions = {{NID_issuing_distribution_point, "critical,onlyCA:TRUE"}};
+    EXPECT_EQ(error_of(check(spec, pki().other_leaf.get())), CrlError::unsupported);
+}
+
+TEST_F(CrlTest, UserCertsOnlyCrlDoesNotCoverCas) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().root;
+    spec.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};
+    EXPECT_EQ(error_of(check(spec, pki().issuing.get(), pki().root.get())), CrlError::unsupported);
+}
+
+// --- verify once, look up many --------------------------------------------------------
+
+TEST_F(CrlTest, VerifyThenLookupGivesTheSameAnswerAsCheck) {
+    crl_ = fixtures::make_crl(issuing_crl());
+    const CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    ASSERT_TRUE(std::holds_alternative<CrlCheck>(verify_crl(in)));
+    EXPECT_EQ(check_of(lookup(crl_.get(), pki().other_leaf.get())).status, CertStatus::revoked);
+    EXPECT_EQ(check_of(lookup(crl_.get(), pki().leaf.get())).status, CertStatus::good);
+}
+
+TEST_F(CrlTest, RejectionLeavesOpensslErrorQueueEmpty) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().impostor;
+    ASSERT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::bad_signature);
+    EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST(CrlErrorTest, FailuresMapToProjectErrorCodes) {
+    EXPECT_EQ(to_error({CrlError::malformed, "x"}).code, Errc::parse);
+    EXPECT_EQ(to_error({CrlError::bad_signature, "x"}).code, Errc::verify);
+    EXPECT_EQ(to_error({CrlError::expired, "x"}).message, "CRL expired: x");
+}
+
+}  // namespace
+}  // namespace ocspgate::ocsp

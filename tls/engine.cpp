@@ -1,0 +1,256 @@
+#include "tls/engine.h"
+
+#include <openssl/async.h>
+#include <openssl/err.h>
+
+#include <utility>
+
+namespace ocspgate::tls {
+namespace {
+
+// SSL_read chunk: one TLS record's worth of plaintext.
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+std::string describe_verify_error(long code) {
+    switch (code) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            return "untrusted issuer";
+        case X509_V_ERR_CERT_HAS_EXPIRED: return "certificate expired";
+        case X509_V_ERR_CERT_NOT_YET_VALID: return "certificate not yet valid";
+        case X509_V_ERR_INVALID_PURPOSE: return "certificate not valid for client authentication";
+        default: return std::string("certificate rejected: ") + X509_verify_cert_error_string(code);
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create(SSL_CTX* ctx, RevocationGate* gate) {
+    clear_errors();
+    SslPtr ssl(SSL_new(ctx));
+    if (!ssl) return make_error(Errc::tls, drain_errors("SSL_new"));
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    if (in == nullptr || out == nullptr) {
+        BIO_free(in);
+        BIO_free(out);
+        return make_error(Errc::tls, drain_errors("BIO_new"));
+    }
+    // An empty input BIO means "wait for more bytes", not end of stream.
+    BIO_set_mem_eof_return(in, -1);
+    BIO_set_mem_eof_return(out, -1);
+    SSL_set_bio(ssl.get(), in, out);
+    SSL_set_accept_state(ssl.get());
+    std::unique_ptr<Engine> engine(new Engine(std::move(ssl), gate));
+    return engine;
+}
+
+Engine::Engine(SslPtr ssl, RevocationGate* gate) : ssl_(std::move(ssl)), gate_(gate) {
+    enc_in_bio_ = SSL_get_rbio(ssl_.get());
+    enc_out_bio_ = SSL_get_wbio(ssl_.get());
+    SSL_set_app_data(ssl_.get(), this);
+}
+
+Engine::~Engine() {
+    // A paused verify callback lives on an OpenSSL ASYNC job's stack; let it run to its end
+    // (refusing the chain) so the job and its stack return to the pool before SSL_free.
+    if (verification_paused_) {
+        verdict_ = ChainVerdict::undecided;
+        clear_errors();
+        SSL_do_handshake(ssl_.get());
+        clear_errors();
+    }
+}
+
+void Engine::install_verify_callback(SSL_CTX* ctx) { SSL_CTX_set_cert_verify_callback(ctx, &Engine::on_verify, nullptr); }
+
+int Engine::on_verify(X509_STORE_CTX* store, void* /*arg*/) noexcept {
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* self = ssl ? static_cast<Engine*>(SSL_get_app_data(ssl)) : nullptr;
+    if (self == nullptr) return 0;  // not ours: refuse rather than guess
+    return self->verify(store);
+}
+
+int Engine::verify(X509_STORE_CTX* store) {
+    if (X509* leaf = X509_STORE_CTX_get0_cert(store); leaf != nullptr) {
+        X509_up_ref(leaf);
+        peer_leaf_.reset(leaf);
+    }
+    if (X509_verify_cert(store) != 1) {
+        verify_failure_ = describe_verify_error(X509_STORE_CTX_get_error(store));
+        return 0;
+    }
+    if (gate_ == nullptr) return 1;
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
+    std::optional<ChainVerdict> verdict = gate_->decide_now(chain);
+    return apply_verdict(verdict ? *verdict : wait_for_verdict(chain), store);
+}
+
+ChainVerdict Engine::wait_for_verdict(STACK_OF(X509) * chain) {
+    if (ASYNC_get_current_job() == nullptr) return ChainVerdict::undecided;  // no ASYNC mode: fail closed
+    pending_chain_.reset(X509_chain_up_ref(chain));
+    verdict_.reset();
+    verification_paused_ = true;
+    // Resumed only by a later SSL_do_handshake; loop in case it is resumed without a verdict.
+    while (!verdict_) {
+        if (ASYNC_pause_job() != 1) {
+            verdict_ = ChainVerdict::undecided;
+            break;
+        }
+    }
+    verification_paused_ = false;
+    pending_chain_.reset();
+    return *verdict_;
+}
+
+int Engine::apply_verdict(ChainVerdict verdict, X509_STORE_CTX* store) {
+    switch (verdict) {
+        case ChainVerdict::accept: return 1;
+        case ChainVerdict::revoked:
+            verify_failure_ = "certificate revoked";
+            X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+            return 0;
+        case ChainVerdict::unknown:
+            verify_failure_ = "certificate status unknown";
+            X509_STORE_CTX_set_error(store, X509_V_ERR_OCSP_CERT_UNKNOWN);
+            return 0;
+        case ChainVerdict::undecided:
+            verify_failure_ = "revocation status could not be determined";
+            X509_STORE_CTX_set_error(store, X509_V_ERR_OCSP_VERIFY_FAILED);
+            return 0;
+    }
+    return 0;
+}
+
+void Engine::resume_verification(ChainVerdict verdict) { verdict_ = verdict; }
+
+void Engine::enc_in(std::span<const std::uint8_t> ciphertext) {
+    if (!ciphertext.empty()) BIO_write(enc_in_bio_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+}
+
+void Engine::clear_in(std::span<const std::uint8_t> plaintext) {
+    queued_plaintext_.insert(queued_plaintext_.end(), plaintext.begin(), plaintext.end());
+    if (handshake_done_ && !failed_) write_queued_plaintext();
+}
+
+void Engine::write_queued_plaintext() {
+    if (queued_plaintext_.empty()) return;
+    std::size_t written = 0;
+    clear_errors();
+    // Memory BIOs grow, so after the handshake SSL_write_ex takes everything at once.
+    if (SSL_write_ex(ssl_.get(), queued_plaintext_.data(), queued_plaintext_.size(), &written) == 1)
+        queued_plaintext_.erase(queued_plaintext_.begin(), queued_plaintext_.begin() + static_cast<long>(written));
+}
+
+void Engine::shutdown() {
+    if (!handshake_done_ || failed_) return;
+    write_queued_plaintext();
+    clear_errors();
+    SSL_shutdown(ssl_.get());
+}
+
+CycleEvents Engine::cycle() {
+    CycleEvents events;
+    if (in_cycle_ || failed_) return events;
+    in_cycle_ = true;
+    if (!handshake_done_) run_handshake(events);
+    if (handshake_done_ && !failed_) {
+        write_queued_plaintext();
+        read_plaintext(events);
+    }
+    in_cycle_ = false;
+    return events;
+}
+
+void Engine::run_handshake(CycleEvents& events) {
+    clear_errors();
+    int rc = SSL_do_handshake(ssl_.get());
+    if (rc == 1) {
+        handshake_done_ = true;
+        events.handshake_done = true;
+        // Reads and writes after the handshake need no suspension; skip the ASYNC job cost.
+        SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
+        return;
+    }
+    int err = SSL_get_error(ssl_.get(), rc);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+    if (err == SSL_ERROR_WANT_ASYNC) {
+        events.verification_paused = verification_paused_;
+        return;
+    }
+    failed_ = true;
+    events.failure = describe_failure(err);
+}
+
+void Engine::read_plaintext(CycleEvents& events) {
+    std::vector<std::uint8_t>& sink = clear_out_;
+    for (;;) {
+        std::size_t old_size = sink.size();
+        sink.resize(old_size + kReadChunk);
+        std::size_t got = 0;
+        clear_errors();
+        int rc = SSL_read_ex(ssl_.get(), sink.data() + old_size, kReadChunk, &got);
+        sink.resize(old_size + got);
+        if (rc == 1) continue;
+        int err = SSL_get_error(ssl_.get(), 0);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+        if (err == SSL_ERROR_ZERO_RETURN) {
+            events.peer_closed = true;
+            return;
+        }
+        failed_ = true;
+        events.failure = describe_failure(err);
+        return;
+    }
+}
+
+std::string Engine::describe_failure(int ssl_error) {
+    if (!verify_failure_.empty()) {
+        clear_errors();
+        return verify_failure_;
+    }
+    unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        clear_errors();
+        return "no client certificate";
+    }
+    if (ssl_error == SSL_ERROR_SYSCALL && e == 0) return "connection closed by peer without close_notify";
+    return drain_errors(handshake_done_ ? "TLS error" : "handshake failed");
+}
+
+std::size_t Engine::take_enc_out(std::vector<std::uint8_t>& out) {
+    std::size_t n = BIO_ctrl_pending(enc_out_bio_);
+    if (n == 0) return 0;
+    std::size_t old_size = out.size();
+    out.resize(old_size + n);
+    int got = BIO_read(enc_out_bio_, out.data() + old_size, static_cast<int>(n));
+    out.resize(old_size + (got > 0 ? static_cast<std::size_t>(got) : 0));
+    return out.size() - old_size;
+}
+
+std::size_t Engine::take_clear_out(std::vector<std::uint8_t>& out) {
+    std::size_t n = clear_out_.size();
+    if (n == 0) return 0;
+    if (out.empty()) {
+        out.swap(clear_out_);
+    } else {
+        out.insert(out.end(), clear_out_.begin(), clear_out_.end());
+        clear_out_.clear();
+    }
+    return n;
+}
+
+std::size_t Engine::enc_out_pending() const { return BIO_ctrl_pending(enc_out_bio_); }
+std::size_t Engine::enc_in_pending() const { return BIO_ctrl_pending(enc_in_bio_); }
+
+const char* Engine::version() const { return SSL_get_version(ssl_.get()); }
+
+const char* Engine::cipher() const {
+    const char* name = SSL_get_cipher_name(ssl_.get());
+    return name ? name : "";
+}
+
+}  // namespace ocspgate::tls

@@ -1,0 +1,114 @@
+// TLS over memory BIOs, server side: the protocol core that does no I/O.
+//
+// The owner moves bytes with four verbs and one driver:
+//   enc_in(ciphertext from the network)   clear_in(plaintext to protect)
+//   take_enc_out(ciphertext to send)      take_clear_out(plaintext received)
+//   cycle()  runs the handshake / read loop and reports what happened as CycleEvents.
+// cycle() never calls into other components and is not re-entrant, so the owner may act on
+// the events (even destroy the Engine) after it returns. (Node's TLSWrap::Cycle idea.)
+//
+// Certificate verification can be suspended: after the chain verifies against the trust
+// store, the RevocationGate is asked for a verdict. With no immediate answer the verify
+// callback pauses its OpenSSL ASYNC job (SSL_MODE_ASYNC + ASYNC_pause_job, which works on the
+// server side of OpenSSL 3.0 where SSL_set_retry_verify does not), cycle() reports
+// `verification_paused`, and the owner later calls resume_verification() and cycle() again.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tls/ossl.h"
+#include "tls/result.h"
+
+namespace ocspgate::tls {
+
+// The owner's decision on a chain that OpenSSL has verified.
+enum class ChainVerdict {
+    accept,
+    revoked,    // -> certificate_revoked alert (44)
+    unknown,    // status unknown and policy says reject -> certificate_unknown (46)
+    undecided,  // every revocation method failed: fail closed -> certificate_unknown (46)
+};
+
+// Asked synchronously from inside the verify callback. It must not call back into the Engine.
+class RevocationGate {
+public:
+    virtual ~RevocationGate() = default;
+    // A verdict available without I/O (cache hit, nothing to check), or nullopt to suspend
+    // the handshake until resume_verification().
+    virtual std::optional<ChainVerdict> decide_now(STACK_OF(X509) * verified_chain) = 0;
+};
+
+struct CycleEvents {
+    bool handshake_done = false;        // the handshake completed during this cycle
+    bool verification_paused = false;   // waiting for resume_verification()
+    bool peer_closed = false;           // close_notify received: no more plaintext will come
+    std::optional<std::string> failure; // fatal; any alert to send is already in enc_out
+};
+
+class Engine {
+public:
+    // `gate` may be null (no revocation on this listener); it must outlive the Engine.
+    static Result<std::unique_ptr<Engine>> create(SSL_CTX* ctx, RevocationGate* gate);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Installs the verify callback that makes suspension possible; context.cpp calls it.
+    static void install_verify_callback(SSL_CTX* ctx);
+
+    void enc_in(std::span<const std::uint8_t> ciphertext);
+    void clear_in(std::span<const std::uint8_t> plaintext);  // queued until the handshake is done
+    void shutdown();                                          // queue our close_notify
+    CycleEvents cycle();
+
+    // Append what is ready to `out`; return the number of bytes appended.
+    std::size_t take_enc_out(std::vector<std::uint8_t>& out);
+    std::size_t take_clear_out(std::vector<std::uint8_t>& out);
+    std::size_t enc_out_pending() const;
+    std::size_t enc_in_pending() const;
+
+    // While verification is paused: the verified chain (leaf first) to check.
+    STACK_OF(X509) * pending_chain() const { return pending_chain_.get(); }
+    void resume_verification(ChainVerdict verdict);
+
+    bool handshake_complete() const { return handshake_done_; }
+    const char* version() const;
+    const char* cipher() const;
+    // The leaf the peer presented, kept even when verification rejected it (for logs).
+    X509* peer_certificate() const { return peer_leaf_.get(); }
+
+private:
+    Engine(SslPtr ssl, RevocationGate* gate);
+    static int on_verify(X509_STORE_CTX* store, void* arg) noexcept;
+    int verify(X509_STORE_CTX* store);
+    ChainVerdict wait_for_verdict(STACK_OF(X509) * chain);
+    int apply_verdict(ChainVerdict verdict, X509_STORE_CTX* store);
+    void run_handshake(CycleEvents& events);
+    void read_plaintext(CycleEvents& events);
+    void write_queued_plaintext();
+    std::string describe_failure(int ssl_error);
+
+    SslPtr ssl_;
+    BIO* enc_in_bio_ = nullptr;   // owned by ssl_
+    BIO* enc_out_bio_ = nullptr;  // owned by ssl_
+    RevocationGate* gate_;
+    bool handshake_done_ = false;
+    bool failed_ = false;
+    bool in_cycle_ = false;
+    bool verification_paused_ = false;
+    std::optional<ChainVerdict> verdict_;
+    X509StackPtr pending_chain_;
+    X509Ptr peer_leaf_;
+    std::string verify_failure_;               // why the chain was refused, for logs
+    std::vector<std::uint8_t> queued_plaintext_;  // clear_in before the handshake finished
+    std::vector<std::uint8_t> clear_out_;         // plaintext received, not yet taken
+};
+
+}  // namespace ocspgate::tls
