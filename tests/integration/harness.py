@@ -130,12 +130,12 @@ class Ocspgate(Process):
 
 
 def listener_config(pki: Path, listen_port: int, backend_port: int, *, name="test", extra_server="",
-                    extra_listener="", extra_tls="", tail="") -> str:
+                    extra_listener="", extra_tls="", tail="", handshake_timeout="5s") -> str:
     return f"""
 [server]
 log_format = "json"
 log_level = "debug"
-handshake_timeout = "5s"
+handshake_timeout = "{handshake_timeout}"
 drain_timeout = "2s"
 {extra_server}
 
@@ -233,15 +233,29 @@ def recv_exactly(sock, n: int) -> bytes:
     return bytes(out)
 
 
-def s_client(pki: Path, port: int, cert: str | None, stdin: bytes = b"", extra=(), timeout: float = 10):
-    """Runs `openssl s_client`; returns (exit code, combined output)."""
+def s_client(pki: Path, port: int, cert: str | None, stdin: bytes = b"", extra=(), timeout: float = 10,
+             hold: float = 1.0):
+    """Runs `openssl s_client`, sends `stdin` and keeps its input open for `hold` seconds so
+    answers can arrive before it quits; returns (exit code, combined output)."""
     argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "clients-ca.pem"),
-            "-verify_return_error", "-ign_eof", *extra]
+            "-verify_return_error", *extra]
     if cert:
         argv += ["-cert", str(pki / f"{cert}.pem"), "-key", str(pki / f"{cert}.key"),
                  "-cert_chain", str(pki / "issuing-ca.pem")]
-    r = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
-    return r.returncode, r.stdout.decode(errors="replace")
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        proc.stdin.write(stdin)
+        proc.stdin.flush()
+        time.sleep(hold)
+    except BrokenPipeError:
+        pass  # s_client already gave up (refused handshake)
+    try:
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    proc.stdin = None  # closed by hand: communicate() must not touch it
+    out, _ = proc.communicate(timeout=timeout)
+    return proc.returncode, out.decode(errors="replace")
 
 
 class MemoryTlsClient:
