@@ -47,6 +47,7 @@ struct Listener {
     Duration connect_timeout{5000};
     TlsSettings tls;
     std::optional<std::string> revocation;  // name of a [revocation.NAME] profile
+    bool proxy_protocol = false;            // send a PROXY v2 header first to the backend
 };
 
 struct Server {

@@ -82,6 +82,11 @@ Section<Listener> make_listener_section() {
                       "The [revocation.NAME] profile that checks client certificates. Unset: "
                       "client certificates are verified against client_ca but their revocation "
                       "status is not checked. Needs verify_client other than \"none\"."),
+            value_key("proxy_protocol", &Listener::proxy_protocol, BoolValue{},
+                      "Start every backend connection with a PROXY protocol v2 header carrying "
+                      "the client's address and TLS facts (version, cipher, client certificate "
+                      "CN), for backends such as Kamailio (tcp_accept_haproxy) and OpenLDAP "
+                      "(pldap://)."),
             table_key("tls", &Listener::tls, tls_section(), "TLS settings of this listener.",
                       required),
         },

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "proxy/log.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/socket_address.h"
 #include "proxy/worker.h"
 #include "tls/certificate.h"
@@ -52,6 +53,8 @@ void Connection::start(uv_stream_t* server) {
     auto engine = tls::Engine::create(settings_.ssl_ctx.get(), settings_.checker ? this : nullptr);
     if (!engine) return fail(engine.error().message, false);
     tls_ = std::move(engine).value();
+    front_ = make_front(settings_.conf);
+    if (front_ && front_->starts_in_plaintext()) state_ = ConnState::plaintext;
     arm_timer(static_cast<std::uint64_t>(worker_.server_settings().handshake_timeout.count()));
     uv_read_start(as_stream(client_), on_alloc, on_client_read);
     client_reading_ = true;
@@ -77,6 +80,7 @@ void Connection::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf
 
 void Connection::handle_client_bytes(const std::uint8_t* data, std::size_t len) {
     note_activity();
+    if (state_ == ConnState::plaintext) return handle_plaintext(data, len);
     tls_->enc_in({data, len});
     if (state_ == ConnState::awaiting_revocation) {
         apply_backpressure();  // keep reading (to see resets) but bound what piles up
@@ -95,6 +99,23 @@ void Connection::handle_client_eof() {
     maybe_finish_forwarding();
 }
 
+// Before TLS (LDAP StartTLS): the front answers in plaintext until it says TLS begins.
+void Connection::handle_plaintext(const std::uint8_t* data, std::size_t len) {
+    FrontOutput out;
+    std::size_t consumed = front_->on_plaintext({data, len}, out);
+    if (!out.to_client.empty()) write(Side::client, std::move(out.to_client));
+    if (out.close_reason) {
+        rejected_ = true;
+        return fail(*out.close_reason);
+    }
+    if (!out.start_tls) return;
+    state_ = ConnState::handshaking;
+    if (consumed < len) {
+        tls_->enc_in({data + consumed, len - consumed});
+        run_tls();
+    }
+}
+
 void Connection::run_tls() {
     tls::CycleEvents events = tls_->cycle();
     flush_to_client();
@@ -105,8 +126,41 @@ void Connection::run_tls() {
     if (events.verification_paused) return start_revocation_check();
     if (events.handshake_done) on_handshake_done();
     std::vector<std::uint8_t> plaintext;
-    if (tls_->take_clear_out(plaintext) > 0) send_to_backend(std::move(plaintext));
-    if (events.peer_closed) handle_client_eof();
+    if (tls_->take_clear_out(plaintext) > 0) forward_client_plaintext(std::move(plaintext));
+    if (events.peer_closed && state_ != ConnState::closing) handle_client_eof();
+}
+
+void Connection::forward_client_plaintext(std::vector<std::uint8_t> plaintext) {
+    if (!front_) return send_to_backend(std::move(plaintext));
+    FrontOutput out;
+    front_->on_client_data(plaintext, out);
+    apply_front_output(out);
+}
+
+// Sends what a front produced: its own answers to the client, then bytes for the backend,
+// then closes if it asked to (after the answers are flushed).
+void Connection::apply_front_output(FrontOutput& out) {
+    if (!out.to_client.empty()) {
+        tls_->clear_in(out.to_client);
+        flush_to_client();
+    }
+    if (!out.to_backend.empty()) send_to_backend(std::move(out.to_backend));
+    if (out.close_reason) fail(*out.close_reason);
+}
+
+PeerIdentity Connection::peer_identity() const {
+    PeerIdentity id;
+    if (const X509* cert = tls_->peer_certificate(); cert != nullptr && tls_->handshake_complete()) {
+        id.subject = tls::subject_of(cert);
+        id.issuer = tls::issuer_of(cert);
+        id.serial = tls::serial_hex_of(cert);
+        id.fingerprint_sha256 = tls::sha256_fingerprint_of(cert);
+    }
+    if (revocation_) {
+        id.revocation = revocation_->status;
+        id.revocation_source = revocation_->source;
+    }
+    return id;
 }
 
 void Connection::flush_to_client() {
@@ -144,6 +198,7 @@ void Connection::on_handshake_done() {
     handshake_ms_ = uv_now(worker_.loop()) - started_ms_;
     state_ = ConnState::connecting_backend;
     log_accept();
+    if (front_) front_->on_handshake_done(peer_identity());
     connect_backend();
 }
 
@@ -167,6 +222,7 @@ void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     self->state_ = ConnState::forwarding;
     uv_tcp_nodelay(&self->backend_, 1);
     self->arm_timer(self->idle_timeout_ms_);
+    if (self->settings_.conf.proxy_protocol) self->send_proxy_header();
     if (!self->early_plaintext_.empty()) self->write(Side::backend, std::exchange(self->early_plaintext_, {}));
     if (self->client_eof_) self->shutdown_side(Side::backend);
     uv_read_start(as_stream(self->backend_), on_alloc, on_backend_read);
@@ -179,8 +235,16 @@ void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_bu
     if (nread > 0) {
         self->note_activity();
         self->bytes_from_backend_ += static_cast<std::uint64_t>(nread);
-        self->tls_->clear_in({reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)});
-        self->flush_to_client();
+        std::span<const std::uint8_t> data{reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)};
+        if (self->front_) {
+            FrontOutput out;
+            self->front_->on_backend_data(data, out);
+            self->apply_front_output(out);
+            if (self->state_ == ConnState::closing) return;
+        } else {
+            self->tls_->clear_in(data);
+            self->flush_to_client();
+        }
         self->apply_backpressure();
     } else if (nread == UV_EOF) {
         self->backend_reading_ = false;
@@ -208,6 +272,22 @@ void Connection::send_to_backend(std::vector<std::uint8_t> data) {
         early_plaintext_.insert(early_plaintext_.end(), data.begin(), data.end());
     }
     apply_backpressure();
+}
+
+void Connection::send_proxy_header() {
+    sockaddr_storage source{}, destination{};
+    int source_len = sizeof source, destination_len = sizeof destination;
+    uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&source), &source_len);
+    uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&destination), &destination_len);
+    ProxyTlsInfo info;
+    info.version = tls_->version();
+    info.cipher = tls_->cipher();
+    if (const X509* cert = tls_->peer_certificate()) {
+        info.client_cert_verified = true;
+        info.common_name = tls::common_name_of(cert);
+    }
+    write(Side::backend, proxy_v2_header(reinterpret_cast<sockaddr*>(&source),
+                                         reinterpret_cast<sockaddr*>(&destination), info));
 }
 
 // ---- shared plumbing -------------------------------------------------------------------
@@ -303,6 +383,7 @@ void Connection::note_activity() { last_activity_ms_ = uv_now(worker_.loop()); }
 void Connection::on_timer(uv_timer_t* timer) noexcept {
     auto* self = static_cast<Connection*>(timer->data);
     switch (self->state_) {
+        case ConnState::plaintext:
         case ConnState::handshaking:
             self->rejected_ = true;
             return self->fail("handshake timeout");

@@ -2,7 +2,7 @@
 // forwarding in both directions.
 //
 // Life of a connection (state in brackets):
-//   accept -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
+//   accept -> ([plaintext]: LDAP StartTLS only) -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
 //   -> [connecting_backend] -> [forwarding] -> half-closes pass through -> [closing] -> freed.
 // Any failure goes to [closing]: pending ciphertext (an alert, a close_notify) is flushed to the
 // client first, then every handle is closed, and the object is freed from the last close
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ocsp/checker.h"
+#include "proxy/front.h"
 #include "proxy/listener.h"
 #include "tls/engine.h"
 
@@ -31,7 +32,7 @@ namespace ocspgate::proxy {
 
 class Worker;
 
-enum class ConnState { handshaking, awaiting_revocation, connecting_backend, forwarding, closing };
+enum class ConnState { plaintext, handshaking, awaiting_revocation, connecting_backend, forwarding, closing };
 
 class Connection final : private tls::RevocationGate {
 public:
@@ -60,7 +61,12 @@ private:
     static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
     void handle_client_bytes(const std::uint8_t* data, std::size_t len);
     void handle_client_eof();
+    void handle_plaintext(const std::uint8_t* data, std::size_t len);
     void run_tls();
+    void forward_client_plaintext(std::vector<std::uint8_t> plaintext);
+    void apply_front_output(FrontOutput& out);
+    PeerIdentity peer_identity() const;
+    void send_proxy_header();
     void on_handshake_done();
     void start_revocation_check();
     void on_revocation_decided(ocsp::Decision decision);
@@ -106,6 +112,7 @@ private:
     int open_handles_ = 0;
 
     std::unique_ptr<tls::Engine> tls_;
+    std::unique_ptr<Front> front_;  // null for protocol "tcp"
     std::unique_ptr<ocsp::CheckHandle> revocation_check_;
     std::optional<ocsp::Decision> revocation_;
 

@@ -34,6 +34,19 @@ std::string subject_of(const X509* cert) { return name_to_string(X509_get_subjec
 
 std::string issuer_of(const X509* cert) { return name_to_string(X509_get_issuer_name(cert)); }
 
+std::string common_name_of(const X509* cert) {
+    const X509_NAME* name = X509_get_subject_name(cert);
+    int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (index < 0) return {};
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, data);
+    if (len < 0) return {};
+    std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+    OPENSSL_free(utf8);
+    return cn;
+}
+
 std::string serial_hex_of(const X509* cert) {
     const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
     BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));

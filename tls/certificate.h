@@ -16,6 +16,7 @@ namespace ocspgate::tls {
 
 std::string subject_of(const X509* cert);      // RFC 2253, e.g. "CN=phone-1,O=Example"
 std::string issuer_of(const X509* cert);       // RFC 2253
+std::string common_name_of(const X509* cert);  // first CN of the subject, or ""
 std::string serial_hex_of(const X509* cert);   // upper-case hex, no separators
 std::string sha256_fingerprint_of(const X509* cert);  // lower-case hex, no separators
 std::chrono::system_clock::time_point not_after_of(const X509* cert);
