@@ -47,6 +47,10 @@ public:
     // Starts whatever lookups the chain needs; `done` runs once on `home`'s loop, never from
     // inside check() itself. The handle may be destroyed from inside `done`.
     virtual std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) = 0;
+
+    // Housekeeping from the main thread, which serves no traffic: re-reads local files that
+    // changed (CRL files). May block on file I/O, so never call it from a worker loop.
+    virtual void refresh_local_files() = 0;
 };
 
 }  // namespace ocspgate::ocsp

@@ -46,6 +46,7 @@ public:
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
     std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) override;
+    void refresh_local_files() override { crls_.reload_changed_files(); }
 
     // Used by ChainCheck.
     using ResultCallback = std::function<void(MethodResult)>;

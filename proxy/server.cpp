@@ -10,6 +10,9 @@
 namespace ocspgate::proxy {
 namespace {
 
+// How often the main thread looks for changed local files (CRL files).
+constexpr std::uint64_t kHousekeepingIntervalMs = 5000;
+
 tls::ServerContextOptions context_options(const conf::Listener& l) {
     tls::ServerContextOptions o;
     o.certificate_chain = l.tls.certificate;
@@ -104,6 +107,9 @@ int Server::run() {
     sigterm_.data = sigint_.data = this;
     uv_signal_start(&sigterm_, on_signal, SIGTERM);
     uv_signal_start(&sigint_, on_signal, SIGINT);
+    uv_timer_init(&loop_, &housekeeping_);
+    housekeeping_.data = this;
+    uv_timer_start(&housekeeping_, on_housekeeping, kHousekeepingIntervalMs, kHousekeepingIntervalMs);
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& worker : workers_) worker->join();
     log::Record("stopped").emit(conf::LogLevel::info);
@@ -128,6 +134,12 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
+}
+
+void Server::on_housekeeping(uv_timer_t* handle) noexcept {
+    auto* self = static_cast<Server*>(handle->data);
+    for (auto& [name, checker] : self->checkers_) checker->refresh_local_files();
 }
 
 }  // namespace ocspgate::proxy

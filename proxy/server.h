@@ -33,6 +33,7 @@ private:
     Result<Ok> start_workers();
     static void on_signal(uv_signal_t* handle, int signum) noexcept;
     static void on_worker_finished(uv_async_t* handle) noexcept;
+    static void on_housekeeping(uv_timer_t* handle) noexcept;
 
     conf::Config config_;
     Shared shared_;
@@ -42,6 +43,7 @@ private:
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_async_t worker_finished_{};
+    uv_timer_t housekeeping_{};
     std::atomic<unsigned> finished_workers_{0};
     bool stopping_ = false;
 };
