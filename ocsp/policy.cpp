@@ -30,22 +30,33 @@ void CertPolicy::record(const MethodResult& r) {
     if (outcome_) return;
     conf::RevocationMethod method = profile_.methods.at(index_);
     if (method == conf::RevocationMethod::none)
-        return decide(tls::ChainVerdict::accept, "unchecked", r, errors_.empty() ? "" : "after: " + errors_);
+        return decide(tls::ChainVerdict::accept, "unchecked", r, after_earlier_failures(""));
     switch (r.kind) {
-        case MethodResult::Kind::good: return decide(tls::ChainVerdict::accept, "good", r, r.detail);
-        case MethodResult::Kind::revoked: return decide(tls::ChainVerdict::revoked, "revoked", r, r.detail);
+        case MethodResult::Kind::good:
+            return decide(tls::ChainVerdict::accept, "good", r, after_earlier_failures(r.detail));
+        case MethodResult::Kind::revoked:
+            return decide(tls::ChainVerdict::revoked, "revoked", r, after_earlier_failures(r.detail));
         case MethodResult::Kind::unknown:
             switch (profile_.unknown) {
                 case conf::UnknownPolicy::revoked:
-                    return decide(tls::ChainVerdict::unknown, "unknown", r, "unknown treated as revoked");
+                    return decide(tls::ChainVerdict::unknown, "unknown", r,
+                                  after_earlier_failures("unknown treated as revoked"));
                 case conf::UnknownPolicy::good:
-                    return decide(tls::ChainVerdict::accept, "unknown", r, "unknown treated as good");
+                    return decide(tls::ChainVerdict::accept, "unknown", r,
+                                  after_earlier_failures("unknown treated as good"));
                 case conf::UnknownPolicy::next: break;
             }
             break;
         case MethodResult::Kind::error: break;
     }
     advance(r);
+}
+
+// A decision by a later method keeps why the earlier ones did not decide, so that an accept
+// by the CRL still shows that (and how) OCSP failed.
+std::string CertPolicy::after_earlier_failures(std::string detail) const {
+    if (errors_.empty()) return detail;
+    return detail.empty() ? "after: " + errors_ : detail + "; after: " + errors_;
 }
 
 void CertPolicy::advance(const MethodResult& r) {

@@ -50,6 +50,7 @@ public:
 private:
     void decide(tls::ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail);
     void advance(const MethodResult& r);
+    std::string after_earlier_failures(std::string detail) const;
 
     const conf::RevocationProfile& profile_;
     std::size_t index_ = 0;
