@@ -119,7 +119,7 @@ namespace {
 // One CRL download across the URLs in order; owns itself until done.
 struct CrlFetch {
     CrlStore* store;
-    uv_loop_t* loop;
+    Mailbox* home;
     std::vector<Url> urls;
     tls::X509Ptr cert, issuer;
     std::function<void(MethodResult)> done;
@@ -128,13 +128,22 @@ struct CrlFetch {
     std::size_t index = 0;
     std::string errors;
     FetchHandle handle;
+    std::uint64_t close_hook = 0;
+
+    void start() {
+        close_hook = home->add_close_hook([this] {
+            handle.cancel();
+            finish(error_result("crl", "worker shutting down"));
+        });
+        next();
+    }
 
     void next() {
         if (index >= urls.size()) return finish(error_result("crl", "no CRL could be fetched: " + errors));
         HttpRequest req;
         req.method = HttpRequest::Method::get;
         req.url = urls[index];
-        auto started = start_fetch(loop, std::move(req), limits, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
+        auto started = start_fetch(home->loop(), std::move(req), limits, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
         if (!started) {
             note(started.error().message);
             ++index;
@@ -161,6 +170,7 @@ struct CrlFetch {
     }
 
     void finish(MethodResult result) {
+        home->remove_close_hook(close_hook);
         auto callback = std::move(done);
         delete this;
         callback(std::move(result));
@@ -169,9 +179,9 @@ struct CrlFetch {
 
 }  // namespace
 
-void CrlStore::fetch(uv_loop_t* loop, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
+void CrlStore::fetch(Mailbox& home, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
                      std::function<void(MethodResult)> done) {
-    auto* f = new CrlFetch{this, loop, std::move(urls), std::move(cert), std::move(issuer), std::move(done), {}, {}, 0, {}, {}};
+    auto* f = new CrlFetch{this, &home, std::move(urls), std::move(cert), std::move(issuer), std::move(done), {}, {}, 0, {}, {}};
     f->limits.timeout = settings_.timeout;
     f->limits.max_body = settings_.max_size;
     f->accept = [this, f](std::shared_ptr<X509_CRL> crl, const std::string& url) -> std::optional<MethodResult> {
@@ -179,7 +189,7 @@ void CrlStore::fetch(uv_loop_t* loop, std::vector<Url> urls, tls::X509Ptr cert, 
         if (r) keep_fetched(url, std::move(crl));
         return r;
     };
-    f->next();
+    f->start();
 }
 
 }  // namespace ocspgate::ocsp

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "ocsp/mailbox.h"
 #include "ocsp/policy.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
@@ -36,8 +37,9 @@ public:
     std::vector<Url> urls_for(X509* cert) const;
 
     // Fetches the first of `urls` that answers with a CRL that verifies against `issuer`,
-    // keeps it, and reports the resulting decision for `cert` on `loop`.
-    void fetch(uv_loop_t* loop, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
+    // keeps it, and reports the resulting decision for `cert` on `home`'s loop (an error if
+    // that loop shuts down first).
+    void fetch(Mailbox& home, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
                std::function<void(MethodResult)> done);
 
 private:

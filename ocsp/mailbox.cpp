@@ -10,11 +10,11 @@ Mailbox::Mailbox(uv_loop_t* loop) : loop_(loop) {
 Mailbox::~Mailbox() = default;
 
 void Mailbox::post(std::function<void()> task) {
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) return;
-        tasks_.push_back(std::move(task));
-    }
+    // Send under the lock: a close() between the check and the send would otherwise let
+    // this thread touch the handle after uv_close (and after the Mailbox is gone).
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    tasks_.push_back(std::move(task));
     uv_async_send(&async_);
 }
 
@@ -25,8 +25,20 @@ void Mailbox::close() {
         closed_ = true;
         tasks_.clear();
     }
+    // Hooks may remove themselves (or others) while they run: run from a copy.
+    auto hooks = std::move(close_hooks_);
+    close_hooks_.clear();
+    for (auto& [id, hook] : hooks) hook();
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
+
+std::uint64_t Mailbox::add_close_hook(std::function<void()> hook) {
+    std::uint64_t id = next_hook_id_++;
+    close_hooks_.emplace(id, std::move(hook));
+    return id;
+}
+
+void Mailbox::remove_close_hook(std::uint64_t id) { close_hooks_.erase(id); }
 
 void Mailbox::on_wakeup(uv_async_t* handle) noexcept {
     auto* self = static_cast<Mailbox*>(handle->data);

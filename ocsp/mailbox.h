@@ -6,7 +6,9 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -24,9 +26,16 @@ public:
     // Thread-safe. `task` runs on the loop soon; after close() it is dropped without running.
     void post(std::function<void()> task);
 
-    // On the loop's thread: stop accepting tasks and release the async handle so the loop
-    // can end. The Mailbox must stay alive until the loop has run the close callback.
+    // On the loop's thread: stop accepting tasks, run the close hooks, and release the async
+    // handle so the loop can end. The Mailbox must stay alive until the loop has run the
+    // close callback.
     void close();
+
+    // Work running on this loop on behalf of others (a shared OCSP query, a CRL download)
+    // registers a hook that aborts it, so a worker that is shutting down does not wait for
+    // lookups whose requesters are gone. Loop thread only. Returns an id for remove_close_hook.
+    std::uint64_t add_close_hook(std::function<void()> hook);
+    void remove_close_hook(std::uint64_t id);
 
 private:
     static void on_wakeup(uv_async_t* handle) noexcept;
@@ -36,6 +45,8 @@ private:
     std::mutex mutex_;
     bool closed_ = false;                       // guarded by mutex_
     std::vector<std::function<void()>> tasks_;  // guarded by mutex_
+    std::map<std::uint64_t, std::function<void()>> close_hooks_;  // loop thread only
+    std::uint64_t next_hook_id_ = 1;
 };
 
 }  // namespace ocspgate::ocsp

@@ -12,10 +12,11 @@ using SteadyClock = std::chrono::steady_clock;
 
 class OcspQuery {
 public:
-    OcspQuery(uv_loop_t* loop, QueryInput input, const conf::OcspSettings& settings, QueryCallback done)
-        : loop_(loop), input_(std::move(input)), settings_(settings), done_(std::move(done)), started_(SteadyClock::now()) {}
+    OcspQuery(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done)
+        : home_(home), loop_(home.loop()), input_(std::move(input)), settings_(settings), done_(std::move(done)), started_(SteadyClock::now()) {}
 
     void start() {
+        close_hook_ = home_.add_close_hook([this] { abort_for_shutdown(); });
         auto request = build_request(input_.cert.get(), input_.issuer.get(), settings_.nonce);
         if (!request) {
             fail_attempt("request", "build", request.error().message);
@@ -92,8 +93,16 @@ private:
         result_.error_kinds.emplace_back(kind);
     }
 
+    void abort_for_shutdown() {
+        if (finishing_) return;  // an idle callback already owns the finish
+        fetch_.cancel();
+        fail_attempt("-", "shutdown", "worker shutting down");
+        finish_now();
+    }
+
     // Used when finishing without any I/O callback on the stack (so never from start()).
     void finish_async() {
+        finishing_ = true;
         auto* idle = new uv_idle_t;
         idle->data = this;
         uv_idle_init(loop_, idle);
@@ -105,6 +114,7 @@ private:
     }
 
     void finish_now() {
+        home_.remove_close_hook(close_hook_);
         result_.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
         QueryCallback done = std::move(done_);
         QueryResult result = std::move(result_);
@@ -112,7 +122,10 @@ private:
         done(std::move(result));
     }
 
+    Mailbox& home_;
     uv_loop_t* loop_;
+    std::uint64_t close_hook_ = 0;
+    bool finishing_ = false;
     QueryInput input_;
     const conf::OcspSettings& settings_;
     QueryCallback done_;
@@ -125,8 +138,8 @@ private:
 
 }  // namespace
 
-void start_ocsp_query(uv_loop_t* loop, QueryInput input, const conf::OcspSettings& settings, QueryCallback done) {
-    (new OcspQuery(loop, std::move(input), settings, std::move(done)))->start();
+void start_ocsp_query(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done) {
+    (new OcspQuery(home, std::move(input), settings, std::move(done)))->start();
 }
 
 }  // namespace ocspgate::ocsp

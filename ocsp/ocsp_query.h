@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "ocsp/mailbox.h"
 #include "ocsp/response.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
@@ -36,8 +37,9 @@ struct QueryInput {
 
 using QueryCallback = std::function<void(QueryResult)>;
 
-// Starts the exchange on `loop`; `done` runs exactly once on that loop (never from inside
-// this call).
-void start_ocsp_query(uv_loop_t* loop, QueryInput input, const conf::OcspSettings& settings, QueryCallback done);
+// Starts the exchange on `home`'s loop; `done` runs exactly once on that loop (never from
+// inside this call). If the loop shuts down first (home.close()), the exchange is aborted
+// and `done` reports the shutdown as an error.
+void start_ocsp_query(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done);
 
 }  // namespace ocspgate::ocsp

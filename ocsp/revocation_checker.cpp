@@ -154,7 +154,7 @@ void RevocationChecker::lookup_async(conf::RevocationMethod method, const CertPa
         waiting.push_back(waiter);
         if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
     }
-    crls_.fetch(waiter->home->loop(), std::move(urls), up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
+    crls_.fetch(*waiter->home, std::move(urls), up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
                 [this, key](MethodResult r) { deliver_all(key, r); });
 }
 
@@ -169,7 +169,7 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_};
     CertId id = pair.id;
-    start_ocsp_query(waiter->home->loop(), std::move(input), profile_.ocsp,
+    start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {
                          MethodResult r = record_query(id, std::move(result));
                          deliver_all(key, r);
