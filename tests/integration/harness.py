@@ -319,3 +319,289 @@ class MemoryTlsClient:
 
     def close(self):
         self.sock.close()
+
+
+# ---- revocation peers --------------------------------------------------------------------
+
+def ocsp_query(pki: Path, url: str, cert: str = "client-good", issuer: str = "issuing-ca", nonce: bool = True,
+               respout: Path | None = None, timeout: float = 5) -> subprocess.CompletedProcess:
+    """One `openssl ocsp` client query (signature not verified); `respout` keeps the DER response."""
+    argv = ["openssl", "ocsp", "-issuer", pki / f"{issuer}.pem", "-cert", pki / f"{cert}.pem", "-url", url,
+            "-noverify", "-timeout", str(max(1, int(timeout)))]
+    if not nonce:
+        argv.append("-no_nonce")
+    if respout is not None:
+        argv += ["-respout", respout]
+    return subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, timeout=timeout + 5, text=True)
+
+
+def fetch_ocsp_response(pki: Path, url: str, path: Path, cert: str = "client-good", nonce: bool = True) -> bytes:
+    """A DER response captured (into `path`) from a real responder, for replaying through
+    FakeHttpResponder."""
+    r = ocsp_query(pki, url, cert, nonce=nonce, respout=path)
+    assert r.returncode == 0, r.stdout
+    return path.read_bytes()
+
+
+def mark_revoked(index: Path, cert_pem: Path):
+    """Marks the certificate `R` in an `openssl ca` index file, by replacing the file (so a
+    running `openssl ocsp` sees a new inode and mtime and reloads it)."""
+    serial = subprocess.check_output(["openssl", "x509", "-in", str(cert_pem), "-noout", "-serial"],
+                                     text=True).strip().split("=", 1)[1].upper()
+    rows, found = [], False
+    for line in index.read_text().splitlines():
+        cols = line.split("\t")
+        if cols[3].upper() == serial:
+            cols[0], cols[2], found = "R", time.strftime("%y%m%d%H%M%SZ", time.gmtime()) + ",keyCompromise", True
+        rows.append("\t".join(cols))
+    assert found, f"serial {serial} not in {index}"
+    tmp = index.with_name(index.name + ".new")
+    tmp.write_text("\n".join(rows) + "\n")
+    os.replace(tmp, index)
+
+
+def faketime_env(offset: str) -> dict:
+    """Environment that runs a program under libfaketime at `offset` (e.g. "-10d"), as
+    `faketime -f OFFSET` would. Preloading the library directly keeps one process: the
+    `faketime` wrapper forks, so stopping the wrapper would orphan the real program."""
+    import glob
+    libs = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+    assert libs, "libfaketime not found (Debian package faketime)"
+    preload = ":".join(filter(None, [libs[0], os.environ.get("LD_PRELOAD")]))
+    return dict(os.environ, LD_PRELOAD=preload, FAKETIME=offset)
+
+
+class OcspResponder(Process):
+    """`openssl ocsp` answering for one CA on 127.0.0.1, optionally under libfaketime.
+
+    It is ready once a real OCSP query succeeds (never probe it with a bare TCP connect).
+    `requests` counts the requests after that probe, from the "OCSP Request Data" blocks that
+    `-text` prints (stdout is line-buffered through stdbuf so the count is live). The probe
+    sends no nonce, so "OCSP Nonce" in output() means someone else's request carried one.
+    """
+
+    def __init__(self, workdir: Path, pki: Path, *, index: Path | str = "index.txt", ca: str = "issuing-ca",
+                 signer: str = "ocsp-signer", nmin: int | None = 5, extra=(), faketime: str | None = None,
+                 name: str = "ocsp", probe_cert: str | None = None, port: int | None = None):
+        self.pki = pki
+        self.ca = ca
+        self.probe_cert = probe_cert or ("issuing-ca" if ca == "root-ca" else "client-good")
+        index = Path(index) if Path(index).is_absolute() else pki / index
+        for attempt in range(1 if port else 3):
+            self.port = port or free_port()
+            argv = ["openssl", "ocsp", "-index", index, "-port", self.port, "-CA", pki / f"{ca}.pem",
+                    "-rsigner", pki / f"{signer}.pem", "-rkey", pki / f"{signer}.key"]
+            argv += ["-nmin", nmin] if nmin is not None else []
+            argv += [*extra, "-ignore_err", "-text"]
+            argv = ["stdbuf", "-oL", "-eL", *argv]
+            super().__init__(argv, workdir / f"{name}-{attempt}.log", env=faketime_env(faketime) if faketime else None)
+            if self._wait_ready():
+                break
+            self.stop()
+        else:
+            raise AssertionError(f"openssl ocsp did not start:\n{self.output()}")
+        self._baseline = self.total_requests()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_ready(self, timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            if self.query(self.probe_cert, nonce=False).returncode == 0:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def query(self, cert: str = "client-good", nonce: bool = True) -> subprocess.CompletedProcess:
+        return ocsp_query(self.pki, self.url, cert, issuer=self.ca, nonce=nonce)
+
+    def total_requests(self) -> int:
+        return self.output().count("OCSP Request Data")
+
+    @property
+    def requests(self) -> int:
+        """Requests since the responder became ready (readiness probes excluded)."""
+        return self.total_requests() - self._baseline
+
+
+class FakeHttpResponder:
+    """A misbehaving OCSP/CRL server on 127.0.0.1, in a thread. Modes:
+
+    - "hang":   reads the request, never answers (until close()).
+    - "status": answers HTTP `status` with an empty body.
+    - "body":   answers 200 with `body` (garbage, a fixed DER error, a replayed response, a CRL...).
+    - "proxy":  waits `delay` seconds, then forwards the request to `upstream` and relays the answer.
+
+    `mode` may be changed while it runs. `requests` counts requests received; `in_flight`
+    those not answered yet.
+    """
+
+    def __init__(self, mode: str, *, status: int = 500, body: bytes = b"", delay: float = 0.0,
+                 upstream: str | None = None, content_type: str = "application/ocsp-response", port: int = 0):
+        import http.server
+
+        self.mode, self.status, self.body, self.delay, self.upstream = mode, status, body, delay, upstream
+        self.content_type = content_type
+        self.requests = 0
+        self.in_flight = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake._handle(self, b"")
+
+            def do_POST(self):
+                fake._handle(self, self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _handle(self, handler, request_body: bytes):
+        import urllib.request
+
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+        try:
+            mode = self.mode
+            if mode == "hang":
+                self._closing.wait()
+                return
+            if mode == "status":
+                status, body = self.status, b""
+            elif mode == "body":
+                status, body = 200, self.body
+            elif mode == "proxy":
+                if self._closing.wait(self.delay):
+                    return
+                req = urllib.request.Request(self.upstream + handler.path, data=request_body or None,
+                                             headers={"Content-Type": "application/ocsp-request"})
+                with urllib.request.urlopen(req, timeout=5) as answer:
+                    status, body = answer.status, answer.read()
+            else:
+                raise AssertionError(f"unknown mode {mode}")
+            handler.send_response(status)
+            handler.send_header("Content-Type", self.content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def close(self):
+        self._closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(2)
+
+
+def toml_list(values) -> str:
+    return json.dumps([str(v) for v in values])
+
+
+def revocation_config(pki: Path, listen_port: int, backend_port: int, *, responders=(), methods=("ocsp",),
+                      unknown="revoked", check="leaf", use_aia=False, prefer="configured", nonce=True,
+                      timeout="1s", crl_files=(), crl_urls=(), issuers=(), extra_profile="", extra_ocsp="",
+                      extra_crl="", profile="r", **listener_kw) -> str:
+    """A listener whose client certificates are checked by the [revocation.`profile`] built here.
+
+    `use_aia` defaults to false (unlike the product) because the session PKI's AIA points at
+    port 8888, which is nobody's responder here. `issuers` is [(issuer PEM path, [URL, ...]), ...].
+    """
+    issuer_tables = "".join(
+        f"\n[[revocation.{profile}.ocsp.issuer]]\ncertificate = \"{cert}\"\nresponders = {toml_list(urls)}\n"
+        for cert, urls in issuers)
+    tail = f"""
+[revocation.{profile}]
+methods = {toml_list(methods)}
+check = "{check}"
+unknown = "{unknown}"
+{extra_profile}
+
+[revocation.{profile}.ocsp]
+responders = {toml_list(responders)}
+use_aia = {str(use_aia).lower()}
+prefer = "{prefer}"
+nonce = {str(nonce).lower()}
+timeout = "{timeout}"
+{extra_ocsp}
+{issuer_tables}
+[revocation.{profile}.crl]
+files = {toml_list(crl_files)}
+urls = {toml_list(crl_urls)}
+timeout = "{timeout}"
+{extra_crl}
+"""
+    extra_listener = listener_kw.pop("extra_listener", "")
+    return listener_config(pki, listen_port, backend_port, extra_listener=f'revocation = "{profile}"\n{extra_listener}',
+                           tail=tail, **listener_kw)
+
+
+def round_trip(pki: Path, port: int, cert: str, payload: bytes = b"ping", **kw) -> bytes:
+    """Connects with `cert`, sends `payload`, returns what came back."""
+    with tls_connect(pki, port, cert=cert, **kw) as c:
+        c.sendall(payload)
+        return recv_exactly(c, len(payload))
+
+
+def refusal(pki: Path, port: int, cert: str, **kw) -> ssl.SSLError:
+    """Connects with `cert` and expects a TLS alert, during the handshake (TLS 1.2) or on the
+    first read (TLS 1.3); returns the SSLError (its `.reason` names the alert)."""
+    try:
+        with tls_connect(pki, port, cert=cert, **kw) as c:
+            data = c.recv(1)
+    except ssl.SSLError as e:
+        return e
+    raise AssertionError(f"connection with {cert} was not refused by an alert (read {data!r})")
+
+
+def expect_accept(gate, cert: str, payload: bytes = b"ping", **kw) -> dict:
+    """`cert` gets through `gate` (an Ocspgate with .pki, .port): the payload echoes back.
+    Returns the connection's `close` event, which says accept."""
+    with tls_connect(gate.pki, gate.port, cert=cert, **kw) as c:
+        peer = f"127.0.0.1:{c.getsockname()[1]}"
+        c.sendall(payload)
+        assert recv_exactly(c, len(payload)) == payload
+    close = gate.wait_event("close", peer=peer)[0]
+    assert close["decision"] == "accept", close
+    return close
+
+
+def expect_reject(gate, cert: str, alert: str, timeout: float = 5, **kw) -> dict:
+    """`cert` is refused with the TLS alert `alert` (an ssl reason such as
+    "SSLV3_ALERT_CERTIFICATE_REVOKED") and `gate.backend` sees no connection and no byte.
+    Returns the connection's `close` event, which says reject."""
+    backend = gate.backend
+    connections, received = backend.connections, len(backend.received)
+    ctx = client_context(gate.pki, cert, **kw)
+    raw = socket.create_connection(("127.0.0.1", gate.port), timeout=timeout)
+    peer = f"127.0.0.1:{raw.getsockname()[1]}"
+    try:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as c:
+            data = c.recv(1)  # TLS 1.3: the alert comes after the client's handshake is done
+        raise AssertionError(f"{cert} was not refused with an alert (read {data!r})")
+    except ssl.SSLError as e:
+        assert e.reason == alert, f"{cert}: expected alert {alert}, got {e!r}"
+    finally:
+        raw.close()
+    close = gate.wait_event("close", peer=peer)[0]
+    assert close["decision"] == "reject", close
+    time.sleep(0.15)  # a wrongly forwarded connection would have reached the backend's accept by now
+    assert backend.connections == connections and len(backend.received) == received, "the backend was reached"
+    return close
