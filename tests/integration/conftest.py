@@ -1,3 +1,4 @@
+import harness
 import pytest
 
 from harness import Backend, FakeHttpResponder, Ocspgate, OcspResponder, free_port, make_pki, revocation_config
@@ -70,3 +71,13 @@ def peers(tmp_path, pki):
     p = Peers(tmp_path, pki)
     yield p
     p.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def no_stray_processes():
+    """Whatever a test started and did not stop (it failed half-way) is killed afterwards."""
+    yield
+    while harness.STARTED:
+        process = harness.STARTED.pop()
+        if process.alive():
+            process.stop(sig=9, timeout=5)

@@ -50,6 +50,10 @@ def make_pki(directory: Path, ocsp_port: int = 8888, crl_port: int = 8889) -> Pa
     return directory
 
 
+# Every Process started by a test; conftest's autouse fixture kills what a failed test left.
+STARTED: list["Process"] = []
+
+
 class Process:
     """A child process whose stdout+stderr go to a file that tests can read while it runs."""
 
@@ -59,6 +63,7 @@ class Process:
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+        STARTED.append(self)
 
     @property
     def pid(self) -> int:
