@@ -40,8 +40,9 @@ public:
     std::optional<CachedStatus> find_fresh(const CertId& id, Clock::time_point now);
     // A good entry past its freshness but within stale_until (stale_if_error), or nullopt.
     std::optional<CachedStatus> find_stale_good(const CertId& id, Clock::time_point now);
-    // Inserts or replaces. A failure never replaces a good answer that is still usable as
-    // stale: the error is then remembered only by the caller's negative cache entry.
+    // Inserts or replaces. A failure becomes the fresh answer (negative caching for
+    // error_cache_ttl), but the last good answer is kept beside it for find_stale_good()
+    // (stale_if_error); a revoked or unknown answer ends that grace.
     void store(const CertId& id, CachedStatus status, Clock::time_point now);
     std::size_t size();
 
