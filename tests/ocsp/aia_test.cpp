@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
 namespace {

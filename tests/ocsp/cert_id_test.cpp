@@ -4,7 +4,7 @@
 
 #include <unordered_set>
 
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
 namespace {

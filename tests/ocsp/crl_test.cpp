@@ -4,7 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
 namespace {

@@ -767,12 +767,12 @@ TEST_F(HttpFetchTest, OversizedHeadersHitTheLimit) {
 // ---------------------------------------------------------------------------------------------
 // Misuse fails at once, without a callback
 
-TEST_F(HttpFetchTest, HttpsIsRejectedUntilSupported) {
+TEST_F(HttpFetchTest, HttpsWithoutTlsContextIsRejected) {
     Outcome out;
     auto handle = start_fetch(&loop_, post("https://127.0.0.1:1/"), limits(), record(out));
     ASSERT_FALSE(handle.ok());
     EXPECT_EQ(handle.error().code, Errc::invalid_argument);
-    EXPECT_NE(handle.error().message.find("https responders not supported yet"), std::string::npos);
+    EXPECT_NE(handle.error().message.find("https needs a TLS client context"), std::string::npos);
     run();
     EXPECT_EQ(out.calls, 0);
 }

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
 namespace {

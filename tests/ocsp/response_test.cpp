@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
 namespace {

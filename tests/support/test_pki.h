@@ -1,8 +1,11 @@
-// An in-process test PKI and builders for OCSP responses and CRLs, so that the revocation
-// tests are hermetic (no files, no network) and can craft what no real responder sends.
+// An in-process test PKI and builders for certificates, OCSP responses and CRLs, shared by
+// the unit tests of every folder (library ocspgate_test_support), so that they are hermetic
+// (no fixture files, no network) and can craft what no real responder sends.
 //
-// Everything is generated once per test process with the OpenSSL API: P-256 keys,
-// certificates valid around test_now, and responses/CRLs signed on demand.
+// pki() is generated once per test process with the OpenSSL API: P-256 keys, certificates
+// valid around test_now, and responses/CRLs signed on demand. Tests that hand certificates to
+// code reading the real clock (a TLS handshake, the config loader) build their own with
+// make_cert() and validity around std::time(nullptr).
 #pragma once
 
 #include <openssl/ocsp.h>
@@ -18,7 +21,7 @@
 
 #include "tls/ossl.h"
 
-namespace ocspgate::ocsp::fixtures {
+namespace ocspgate::fixtures {
 
 // The tests' "now": 2030-03-17T17:46:40Z. Every certificate is valid from a day before it.
 inline constexpr std::time_t test_now = 1'900'000'000;
@@ -47,6 +50,16 @@ struct CertSpec {
 };
 
 Issued make_cert(const CertSpec& spec);
+
+// basicConstraints CA:TRUE, keyUsage keyCertSign + cRLSign, subjectKeyIdentifier.
+const std::vector<ExtensionSpec>& ca_extensions();
+// An end-entity certificate for `purpose`, an extendedKeyUsage value such as "clientAuth"
+// or "serverAuth"; keyUsage digitalSignature (what an ECDSA TLS peer needs).
+std::vector<ExtensionSpec> leaf_extensions(const char* purpose = "clientAuth");
+
+// PEM text, as written to the files the TLS context and the config loader read.
+std::string certificate_pem(const X509* cert);
+std::string private_key_pem(const EVP_PKEY* key);  // unencrypted PKCS#8
 
 // root -> issuing -> {leaf, other_leaf, responders...}, plus certificates that must fail.
 struct TestPki {
@@ -117,4 +130,4 @@ tls::X509CrlPtr make_crl(const CrlSpec& spec);
 std::vector<std::uint8_t> der_of(X509_CRL* crl);
 std::vector<std::uint8_t> pem_of(X509_CRL* crl);
 
-}  // namespace ocspgate::ocsp::fixtures
+}  // namespace ocspgate::fixtures

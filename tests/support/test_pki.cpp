@@ -1,11 +1,11 @@
-#include "test_pki.h"
+#include "support/test_pki.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <stdexcept>
 
-namespace ocspgate::ocsp::fixtures {
+namespace ocspgate::fixtures {
 namespace {
 
 // Builders throw: gtest reports an exception as a failure of the test that hit it.
@@ -66,12 +66,6 @@ tls::Asn1TimePtr time_at(std::time_t t) {
     return out;
 }
 
-const std::vector<ExtensionSpec> ca_extensions = {
-    {NID_basic_constraints, "critical,CA:TRUE"},
-    {NID_key_usage, "critical,keyCertSign,cRLSign"},
-    {NID_subject_key_identifier, "hash"},
-};
-
 std::vector<ExtensionSpec> responder_extensions(
     const char* key_usage = "critical,digitalSignature") {
     return {{NID_basic_constraints, "critical,CA:FALSE"},
@@ -79,22 +73,16 @@ std::vector<ExtensionSpec> responder_extensions(
             {NID_ext_key_usage, "OCSPSigning"}};
 }
 
-const std::vector<ExtensionSpec> leaf_extensions = {
-    {NID_basic_constraints, "critical,CA:FALSE"},
-    {NID_key_usage, "critical,digitalSignature"},
-    {NID_ext_key_usage, "clientAuth"},
-};
-
 TestPki build_pki() {
     TestPki p;
-    p.root = make_cert({"/O=Test/CN=Test Root", nullptr, 1, ca_extensions});
-    p.issuing = make_cert({"/O=Test/CN=Test Issuing", &p.root, 2, ca_extensions});
-    p.leaf = make_cert({"/O=Test/CN=leaf", &p.issuing, 0x1001, leaf_extensions});
-    p.other_leaf = make_cert({"/O=Test/CN=other leaf", &p.issuing, 0x1002, leaf_extensions});
+    p.root = make_cert({"/O=Test/CN=Test Root", nullptr, 1, ca_extensions()});
+    p.issuing = make_cert({"/O=Test/CN=Test Issuing", &p.root, 2, ca_extensions()});
+    p.leaf = make_cert({"/O=Test/CN=leaf", &p.issuing, 0x1001, leaf_extensions()});
+    p.other_leaf = make_cert({"/O=Test/CN=other leaf", &p.issuing, 0x1002, leaf_extensions()});
     p.delegated =
         make_cert({"/O=Test/CN=delegated responder", &p.issuing, 0x2001, responder_extensions()});
     p.delegated_noeku =
-        make_cert({"/O=Test/CN=responder without EKU", &p.issuing, 0x2002, leaf_extensions});
+        make_cert({"/O=Test/CN=responder without EKU", &p.issuing, 0x2002, leaf_extensions()});
     CertSpec expired{"/O=Test/CN=expired responder", &p.issuing, 0x2003, responder_extensions()};
     expired.not_before = test_now - 30 * one_day;
     expired.not_after = test_now - one_day;
@@ -104,7 +92,7 @@ TestPki build_pki() {
     p.root_delegated =
         make_cert({"/O=Test/CN=root's responder", &p.root, 0x3001, responder_extensions()});
     p.pinned = make_cert({"/O=Test/CN=pinned responder", nullptr, 0x4001, responder_extensions()});
-    p.impostor = make_cert({"/O=Test/CN=Test Issuing", nullptr, 0x5001, ca_extensions});
+    p.impostor = make_cert({"/O=Test/CN=Test Issuing", nullptr, 0x5001, ca_extensions()});
     p.ca_no_crlsign = make_cert(
         {"/O=Test/CN=CA without cRLSign",
          &p.root,
@@ -134,6 +122,12 @@ void corrupt(const ASN1_STRING* signature) {
     // Test-only: the signature is ours to break; OpenSSL hands it out as const.
     auto* bytes = const_cast<unsigned char*>(ASN1_STRING_get0_data(signature));
     bytes[ASN1_STRING_length(signature) - 1] ^= 0x01;
+}
+
+std::string bio_contents(BIO* bio) {
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(len));
 }
 
 std::vector<std::uint8_t> der_of(OCSP_RESPONSE* response) {
@@ -195,6 +189,35 @@ Issued make_cert(const CertSpec& spec) {
     EVP_PKEY* signing_key = spec.issuer ? spec.issuer->key.get() : out.key.get();
     require(X509_sign(cert, signing_key, EVP_sha256()) > 0, "X509_sign");
     return out;
+}
+
+const std::vector<ExtensionSpec>& ca_extensions() {
+    static const std::vector<ExtensionSpec> extensions = {
+        {NID_basic_constraints, "critical,CA:TRUE"},
+        {NID_key_usage, "critical,keyCertSign,cRLSign"},
+        {NID_subject_key_identifier, "hash"},
+    };
+    return extensions;
+}
+
+std::vector<ExtensionSpec> leaf_extensions(const char* purpose) {
+    return {{NID_basic_constraints, "critical,CA:FALSE"},
+            {NID_key_usage, "critical,digitalSignature"},
+            {NID_ext_key_usage, purpose}};
+}
+
+std::string certificate_pem(const X509* cert) {
+    tls::BioPtr bio(BIO_new(BIO_s_mem()));
+    require(bio && PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+    return bio_contents(bio.get());
+}
+
+std::string private_key_pem(const EVP_PKEY* key) {
+    tls::BioPtr bio(BIO_new(BIO_s_mem()));
+    require(bio && PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
+                                            nullptr) == 1,
+            "PEM_write_bio_PrivateKey");
+    return bio_contents(bio.get());
 }
 
 const TestPki& pki() {
@@ -284,4 +307,4 @@ std::vector<std::uint8_t> pem_of(X509_CRL* crl) {
     return std::vector<std::uint8_t>(data, data + len);
 }
 
-}  // namespace ocspgate::ocsp::fixtures
+}  // namespace ocspgate::fixtures

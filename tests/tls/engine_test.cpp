@@ -1,0 +1,582 @@
+// The server Engine against a real OpenSSL client in the same thread: the two exchange bytes
+// through memory BIOs (pump() moves them until both sides are quiet), so every test is a
+// full handshake without sockets, threads or timing.
+#include "tls/engine.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
+#include "tls/context.h"
+
+namespace ocspgate::tls {
+namespace {
+
+using fixtures::Issued;
+
+// A two-level PKI valid around the real clock (OpenSSL checks validity against it), and a
+// second CA the server does not trust.
+struct Pki {
+    Issued root, intermediate, server, client;
+    Issued stranger_root, stranger_client;
+};
+
+const Pki& pki() {
+    static const Pki instance = [] {
+        const std::time_t now = std::time(nullptr);
+        auto spec = [now](const char* subject, const Issued* issuer, long serial,
+                          std::vector<fixtures::ExtensionSpec> extensions) {
+            fixtures::CertSpec s{subject, issuer, serial, std::move(extensions)};
+            s.not_before = now - fixtures::one_day;
+            s.not_after = now + 30 * fixtures::one_day;
+            return s;
+        };
+        using fixtures::ca_extensions;
+        using fixtures::leaf_extensions;
+        using fixtures::make_cert;
+        Pki p;
+        p.root = make_cert(spec("/O=Test/CN=TLS Root", nullptr, 1, ca_extensions()));
+        p.intermediate = make_cert(spec("/O=Test/CN=TLS Issuing", &p.root, 2, ca_extensions()));
+        p.server = make_cert(spec("/O=Test/CN=server", &p.intermediate, 3, leaf_extensions("serverAuth")));
+        p.client = make_cert(spec("/O=Test/CN=client", &p.intermediate, 4, leaf_extensions("clientAuth")));
+        p.stranger_root = make_cert(spec("/O=Other/CN=Stranger Root", nullptr, 5, ca_extensions()));
+        p.stranger_client =
+            make_cert(spec("/O=Other/CN=stranger", &p.stranger_root, 6, leaf_extensions("clientAuth")));
+        return p;
+    }();
+    return instance;
+}
+
+// make_server_context reads PEM files: the server's chain and key, and the client CA (root).
+ServerContextOptions server_options() {
+    static const fixtures::TempDir dir;
+    static const ServerContextOptions written = [] {
+        ServerContextOptions o;
+        o.certificate_chain = dir.write("server-chain.pem", fixtures::certificate_pem(pki().server.get()) +
+                                                                fixtures::certificate_pem(pki().intermediate.get()));
+        o.private_key = dir.write("server.key", fixtures::private_key_pem(pki().server.key.get()));
+        o.client_ca = dir.write("client-ca.pem", fixtures::certificate_pem(pki().root.get()));
+        return o;
+    }();
+    return written;
+}
+
+std::vector<std::uint8_t> bytes(std::string_view text) { return {text.begin(), text.end()}; }
+std::string text(const std::vector<std::uint8_t>& data) { return {data.begin(), data.end()}; }
+
+struct ClientOptions {
+    int version = TLS1_3_VERSION;                  // the only version the client offers
+    const Issued* leaf = &pki().client;            // null: present no certificate
+    const Issued* leaf_issuer = &pki().intermediate;  // sent after the leaf; may be null
+};
+
+// An OpenSSL client over memory BIOs that trusts the test root and records the alerts it
+// receives (from OpenSSL's info callback: it only records, the test asserts afterwards).
+class Client {
+public:
+    explicit Client(const ClientOptions& o) {
+        ctx_.reset(SSL_CTX_new(TLS_client_method()));
+        SSL_CTX* ctx = ctx_.get();
+        if (o.version < TLS1_2_VERSION) {
+            // Debian's default security level refuses to speak TLS 1.0/1.1 at all.
+            SSL_CTX_set_security_level(ctx, 0);
+            SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        }
+        SSL_CTX_set_min_proto_version(ctx, o.version);
+        SSL_CTX_set_max_proto_version(ctx, o.version);
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), pki().root.get());
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        if (o.leaf != nullptr) {
+            SSL_CTX_use_certificate(ctx, o.leaf->get());
+            SSL_CTX_use_PrivateKey(ctx, o.leaf->key.get());
+        }
+        if (o.leaf_issuer != nullptr) SSL_CTX_add1_chain_cert(ctx, o.leaf_issuer->get());
+        ssl_.reset(SSL_new(ctx));
+        in_ = BIO_new(BIO_s_mem());
+        out_ = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in_, -1);
+        BIO_set_mem_eof_return(out_, -1);
+        SSL_set_bio(ssl_.get(), in_, out_);
+        SSL_set_connect_state(ssl_.get());
+        SSL_set_app_data(ssl_.get(), this);
+        SSL_set_info_callback(ssl_.get(), &Client::on_info);
+    }
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    SSL* ssl() const { return ssl_.get(); }
+    bool handshake_done() const { return handshake_done_; }
+    bool handshake_failed() const { return handshake_failed_; }
+    // The description of the first alert the server sent (RFC 8446 §6), if any.
+    std::optional<int> alert_received() const { return alert_received_; }
+
+    // Advances the handshake as far as the bytes received so far allow.
+    void step() {
+        if (handshake_done_ || handshake_failed_) return;
+        ERR_clear_error();
+        int rc = SSL_do_handshake(ssl_.get());
+        if (rc == 1) {
+            handshake_done_ = true;
+            return;
+        }
+        int err = SSL_get_error(ssl_.get(), rc);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) handshake_failed_ = true;
+        ERR_clear_error();
+    }
+
+    void write(std::string_view plaintext) {
+        std::size_t written = 0;
+        ERR_clear_error();
+        SSL_write_ex(ssl_.get(), plaintext.data(), plaintext.size(), &written);
+    }
+
+    // Reads all plaintext that has arrived; read_error() then tells why reading stopped.
+    std::string read() {
+        std::string out;
+        char buffer[4096];
+        for (;;) {
+            std::size_t got = 0;
+            ERR_clear_error();
+            if (SSL_read_ex(ssl_.get(), buffer, sizeof buffer, &got) == 1) {
+                out.append(buffer, got);
+                continue;
+            }
+            read_error_ = SSL_get_error(ssl_.get(), 0);
+            ERR_clear_error();
+            return out;
+        }
+    }
+    int read_error() const { return read_error_; }
+
+    // Ciphertext from the server in, ciphertext for the server out.
+    void give(const std::vector<std::uint8_t>& ciphertext) {
+        if (!ciphertext.empty()) BIO_write(in_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+    }
+    std::vector<std::uint8_t> take() {
+        std::vector<std::uint8_t> out(BIO_ctrl_pending(out_));
+        if (!out.empty()) BIO_read(out_, out.data(), static_cast<int>(out.size()));
+        return out;
+    }
+
+private:
+    static void on_info(const SSL* ssl, int where, int value) {
+        auto* self = static_cast<Client*>(SSL_get_app_data(ssl));
+        // For alerts, `value` is (level << 8) | description.
+        if ((where & SSL_CB_READ_ALERT) != 0 && !self->alert_received_) self->alert_received_ = value & 0xff;
+    }
+
+    SslCtxPtr ctx_;
+    SslPtr ssl_;
+    BIO* in_ = nullptr;   // owned by ssl_
+    BIO* out_ = nullptr;  // owned by ssl_
+    bool handshake_done_ = false;
+    bool handshake_failed_ = false;
+    int read_error_ = SSL_ERROR_NONE;
+    std::optional<int> alert_received_;
+};
+
+// Answers every chain with the same verdict, or nullopt to suspend the handshake.
+class FixedGate final : public RevocationGate {
+public:
+    std::optional<ChainVerdict> decide_now(STACK_OF(X509) * /*verified_chain*/) override {
+        ++calls;
+        return verdict;
+    }
+    std::optional<ChainVerdict> verdict;
+    int calls = 0;
+};
+
+class EngineTest : public ::testing::Test {
+protected:
+    // Builds the server context and Engine and the client; call through ASSERT_NO_FATAL_FAILURE.
+    void start(const ServerContextOptions& options, const ClientOptions& client = {},
+               RevocationGate* gate = nullptr) {
+        auto ctx = make_server_context(options);
+        ASSERT_TRUE(ctx) << ctx.error().message;
+        ctx_ = std::move(ctx).value();
+        auto engine = Engine::create(ctx_.get(), gate);
+        ASSERT_TRUE(engine) << engine.error().message;
+        engine_ = std::move(engine).value();
+        client_.emplace(client);
+    }
+
+    void start_with_gate(const ClientOptions& client = {}) {
+        ServerContextOptions options = server_options();
+        options.async_verification = true;
+        start(options, client, &gate_);
+    }
+
+    // Moves bytes both ways until neither side has anything to send; returns what every
+    // cycle() reported along the way (the first failure, and each flag that was ever set).
+    CycleEvents pump() {
+        CycleEvents seen;
+        for (int round = 0; round < kMaxRounds; ++round) {
+            client_->step();
+            const std::vector<std::uint8_t> to_server = client_->take();
+            engine_->enc_in(to_server);
+            const CycleEvents events = engine_->cycle();
+            seen.handshake_done |= events.handshake_done;
+            seen.verification_paused |= events.verification_paused;
+            seen.peer_closed |= events.peer_closed;
+            if (!seen.failure) seen.failure = events.failure;
+            std::vector<std::uint8_t> to_client;
+            engine_->take_enc_out(to_client);
+            client_->give(to_client);
+            if (to_server.empty() && to_client.empty()) return seen;
+        }
+        ADD_FAILURE() << "client and server still talking after " << kMaxRounds << " rounds";
+        return seen;
+    }
+
+    // The alert the client received. In TLS 1.3 the client has finished its side of the
+    // handshake before the server checks its certificate, so it sees the alert on its first read.
+    std::optional<int> alert_seen_by_client() {
+        if (client_->handshake_done()) client_->read();
+        return client_->alert_received();
+    }
+
+    std::string server_received() {
+        std::vector<std::uint8_t> out;
+        engine_->take_clear_out(out);
+        return text(out);
+    }
+
+    static constexpr int kMaxRounds = 50;
+
+    FixedGate gate_;  // outlives engine_, as Engine::create requires
+    SslCtxPtr ctx_;
+    std::unique_ptr<Engine> engine_;
+    std::optional<Client> client_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Behaviour that holds for TLS 1.2 and TLS 1.3 alike.
+
+class EngineVersionTest : public EngineTest, public ::testing::WithParamInterface<int> {
+protected:
+    ClientOptions client_options() const {
+        ClientOptions o;
+        o.version = GetParam();
+        return o;
+    }
+    const char* version_name() const { return GetParam() == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2"; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Versions, EngineVersionTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
+                         [](const ::testing::TestParamInfo<int>& param) {
+                             return std::string(param.param == TLS1_3_VERSION ? "Tls13" : "Tls12");
+                         });
+
+TEST_P(EngineVersionTest, MutualTlsHandshakeCompletes) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_TRUE(events.handshake_done);
+    EXPECT_TRUE(engine_->handshake_complete());
+    EXPECT_TRUE(client_->handshake_done());
+    EXPECT_STREQ(engine_->version(), version_name());
+    ASSERT_NE(engine_->peer_certificate(), nullptr);
+    EXPECT_EQ(X509_cmp(engine_->peer_certificate(), pki().client.get()), 0);
+}
+
+TEST_P(EngineVersionTest, ClientPlaintextArrivesInClearOut) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    pump();
+    client_->write("ping");
+    pump();
+    EXPECT_EQ(server_received(), "ping");
+}
+
+TEST_P(EngineVersionTest, ClearInReachesTheClient) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    pump();
+    engine_->clear_in(bytes("pong"));
+    pump();
+    EXPECT_EQ(client_->read(), "pong");
+}
+
+TEST_P(EngineVersionTest, ClearInBeforeTheHandshakeIsDeliveredAfterIt) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    engine_->clear_in(bytes("early"));
+    const CycleEvents events = pump();
+    ASSERT_TRUE(events.handshake_done);
+    EXPECT_EQ(client_->read(), "early");
+}
+
+TEST_P(EngineVersionTest, UntrustedIssuerIsRefusedWithUnknownCa) {
+    ClientOptions client = client_options();
+    client.leaf = &pki().stranger_client;
+    client.leaf_issuer = nullptr;
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "untrusted issuer");
+    EXPECT_FALSE(engine_->handshake_complete());
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_UNKNOWN_CA);  // 48
+}
+
+TEST_P(EngineVersionTest, MissingClientCertificateIsRefusedWhenRequired) {
+    ClientOptions client = client_options();
+    client.leaf = nullptr;
+    client.leaf_issuer = nullptr;
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "no client certificate");
+    // TLS 1.3 has an alert of its own for this (116); TLS 1.2 says handshake_failure (40).
+    EXPECT_EQ(alert_seen_by_client(),
+              GetParam() == TLS1_3_VERSION ? SSL_AD_CERTIFICATE_REQUIRED : SSL_AD_HANDSHAKE_FAILURE);
+}
+
+TEST_P(EngineVersionTest, MissingClientCertificateIsAcceptedWhenOptional) {
+    ServerContextOptions options = server_options();
+    options.verify_peer = PeerVerification::optional;
+    ClientOptions client = client_options();
+    client.leaf = nullptr;
+    client.leaf_issuer = nullptr;
+    ASSERT_NO_FATAL_FAILURE(start(options, client));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_TRUE(events.handshake_done);
+    EXPECT_EQ(engine_->peer_certificate(), nullptr);
+}
+
+TEST_P(EngineVersionTest, AcceptVerdictCompletesTheHandshake) {
+    gate_.verdict = ChainVerdict::accept;
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_TRUE(events.handshake_done);
+    EXPECT_FALSE(events.verification_paused);
+    EXPECT_EQ(gate_.calls, 1);
+}
+
+TEST_P(EngineVersionTest, RevokedVerdictSendsCertificateRevoked) {
+    gate_.verdict = ChainVerdict::revoked;
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "certificate revoked");
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_REVOKED);  // 44
+}
+
+TEST_P(EngineVersionTest, UnknownVerdictSendsCertificateUnknown) {
+    gate_.verdict = ChainVerdict::unknown;
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "certificate status unknown");
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_UNKNOWN);  // 46
+}
+
+TEST_P(EngineVersionTest, UndecidedVerdictFailsClosedWithCertificateUnknown) {
+    gate_.verdict = ChainVerdict::undecided;
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "revocation status could not be determined");
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_UNKNOWN);  // 46
+}
+
+TEST_P(EngineVersionTest, GateWithoutAnswerPausesVerification) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    const CycleEvents events = pump();
+    EXPECT_TRUE(events.verification_paused);
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_FALSE(engine_->handshake_complete());
+}
+
+TEST_P(EngineVersionTest, PausedVerificationOffersTheVerifiedChainLeafFirst) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    pump();
+    STACK_OF(X509)* chain = engine_->pending_chain();
+    ASSERT_NE(chain, nullptr);
+    ASSERT_EQ(sk_X509_num(chain), 3);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 0), pki().client.get()), 0);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 1), pki().intermediate.get()), 0);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 2), pki().root.get()), 0);
+}
+
+TEST_P(EngineVersionTest, CycleWithoutVerdictStaysPaused) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    pump();
+    const CycleEvents again = engine_->cycle();
+    EXPECT_TRUE(again.verification_paused);
+    EXPECT_NE(engine_->pending_chain(), nullptr);
+}
+
+TEST_P(EngineVersionTest, ResumedRevokedSendsCertificateRevoked) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().verification_paused);
+    engine_->resume_verification(ChainVerdict::revoked);
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, "certificate revoked");
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_REVOKED);  // 44
+}
+
+TEST_P(EngineVersionTest, ResumedAcceptCompletesAndPlaintextFlows) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().verification_paused);
+    engine_->resume_verification(ChainVerdict::accept);
+    const CycleEvents events = pump();
+    ASSERT_TRUE(events.handshake_done);
+    EXPECT_EQ(engine_->pending_chain(), nullptr);
+    client_->write("ping");
+    engine_->clear_in(bytes("pong"));
+    pump();
+    EXPECT_EQ(server_received(), "ping");
+    EXPECT_EQ(client_->read(), "pong");
+}
+
+// The paused verify callback lives on an OpenSSL ASYNC job's stack; destroying the Engine
+// must finish that job, or the job, its stack and the chain leak (AddressSanitizer's leak
+// check fails the run; that is what this test is for).
+TEST_P(EngineVersionTest, DestroyingAPausedEngineReleasesItsVerification) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().verification_paused);
+    engine_.reset();
+    // The next paused handshake on this thread works as the first did.
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().verification_paused);
+    engine_->resume_verification(ChainVerdict::accept);
+    EXPECT_TRUE(pump().handshake_done);
+}
+
+TEST_P(EngineVersionTest, ClientCloseNotifyReportsPeerClosed) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    pump();
+    SSL_shutdown(client_->ssl());
+    const CycleEvents events = pump();
+    EXPECT_TRUE(events.peer_closed);
+    EXPECT_EQ(events.failure, std::nullopt);
+}
+
+TEST_P(EngineVersionTest, ShutdownSendsCloseNotify) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    pump();
+    engine_->shutdown();
+    pump();
+    EXPECT_EQ(client_->read(), "");
+    EXPECT_EQ(client_->read_error(), SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_P(EngineVersionTest, NoSessionTicketIsIssued) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    pump();
+    // TLS 1.3 tickets follow the handshake; reading processes whatever the server sent.
+    engine_->clear_in(bytes("x"));
+    pump();
+    ASSERT_EQ(client_->read(), "x");
+    SSL_SESSION* session = SSL_get_session(client_->ssl());
+    ASSERT_NE(session, nullptr);
+    EXPECT_EQ(SSL_SESSION_has_ticket(session), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Version-specific behaviour and malformed input.
+
+// OpenSSL 3.0 servers already refuse client-initiated renegotiation by default; the context's
+// SSL_OP_NO_RENEGOTIATION also holds if SSL_OP_ALLOW_CLIENT_RENEGOTIATION is ever set.
+TEST_F(EngineTest, RenegotiationIsRefused) {
+    ClientOptions client;
+    client.version = TLS1_2_VERSION;
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client));
+    ASSERT_TRUE(pump().handshake_done);
+    ASSERT_EQ(SSL_renegotiate(client_->ssl()), 1);
+    SSL_do_handshake(client_->ssl());  // sends the new ClientHello
+    pump();
+    client_->read();
+    EXPECT_EQ(client_->alert_received(), SSL_AD_NO_RENEGOTIATION);  // 100
+}
+
+TEST_F(EngineTest, Tls11ClientIsRefused) {
+    ClientOptions client;
+    client.version = TLS1_1_VERSION;
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client));
+    const CycleEvents events = pump();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("unsupported protocol"), std::string::npos) << *events.failure;
+    EXPECT_TRUE(client_->handshake_failed());
+    EXPECT_EQ(client_->alert_received(), SSL_AD_PROTOCOL_VERSION);  // 70
+}
+
+TEST_F(EngineTest, MinimumTls13RefusesTls12Client) {
+    ServerContextOptions options = server_options();
+    options.min_version = MinVersion::tls1_3;
+    ClientOptions client;
+    client.version = TLS1_2_VERSION;
+    ASSERT_NO_FATAL_FAILURE(start(options, client));
+    const CycleEvents events = pump();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("unsupported protocol"), std::string::npos) << *events.failure;
+    EXPECT_EQ(client_->alert_received(), SSL_AD_PROTOCOL_VERSION);  // 70
+}
+
+// A TLS 1.3 client has finished its side of the handshake before the server verifies its
+// certificate, so it may send application data while the verification is paused.
+TEST_F(EngineTest, PlaintextSentDuringPausedVerificationArrivesAfterAccept) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate());
+    ASSERT_TRUE(pump().verification_paused);
+    ASSERT_TRUE(client_->handshake_done());
+    client_->write("sent early");
+    ASSERT_TRUE(pump().verification_paused);
+    EXPECT_EQ(server_received(), "");
+    engine_->resume_verification(ChainVerdict::accept);
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_EQ(server_received(), "sent early");
+}
+
+TEST_F(EngineTest, PlaintextSentDuringPausedVerificationIsDroppedWhenRevoked) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate());
+    ASSERT_TRUE(pump().verification_paused);
+    client_->write("sent early");
+    pump();
+    engine_->resume_verification(ChainVerdict::revoked);
+    ASSERT_TRUE(pump().failure);
+    EXPECT_EQ(server_received(), "");
+}
+
+TEST_F(EngineTest, UndecidableGateWithoutAsyncVerificationFailsClosed) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), {}, &gate_));  // async_verification off
+    const CycleEvents events = pump();
+    EXPECT_FALSE(events.verification_paused);
+    EXPECT_EQ(events.failure, "revocation status could not be determined");
+}
+
+TEST_F(EngineTest, HttpRequestInsteadOfClientHelloFails) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options()));
+    engine_->enc_in(bytes("GET / HTTP/1.1\r\nHost: proxy\r\n\r\n"));
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("http request"), std::string::npos) << *events.failure;
+    EXPECT_FALSE(engine_->handshake_complete());
+}
+
+TEST_F(EngineTest, MalformedClientHelloFails) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options()));
+    const std::vector<std::uint8_t> record = {
+        0x16, 0x03, 0x01, 0x00, 0x08,  // handshake record, TLS 1.0 framing, 8 bytes follow
+        0x01, 0x00, 0x00, 0x04,        // ClientHello of 4 bytes: far too short for one
+        0xde, 0xad, 0xbe, 0xef,
+    };
+    engine_->enc_in(record);
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("handshake failed"), std::string::npos) << *events.failure;
+    EXPECT_GT(engine_->enc_out_pending(), 0u);  // the alert that says so
+}
+
+TEST_F(EngineTest, CycleAfterFailureReportsNothingMore) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options()));
+    engine_->enc_in(bytes("GET / HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(engine_->cycle().failure);
+    const CycleEvents again = engine_->cycle();
+    EXPECT_EQ(again.failure, std::nullopt);
+    EXPECT_FALSE(again.handshake_done);
+}
+
+}  // namespace
+}  // namespace ocspgate::tls
