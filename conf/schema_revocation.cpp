@@ -65,6 +65,10 @@ std::vector<Field<OcspSettings>> ocsp_source_fields() {
                   "PEM files of certificates trusted to sign responses directly (RFC 6960 "
                   "4.2.2.2, local configuration), besides the issuing CA and the responders it "
                   "delegates to."),
+        value_key("tls_ca", &OcspSettings::tls_ca, FileValue{Kind::certificates, true},
+                  "PEM file: the CA certificates that https:// responders' server certificates "
+                  "are verified against (with the URL's host name or IP address). \"\": the "
+                  "system's trust store."),
         value_key("tls_certificate", &OcspSettings::tls_certificate,
                   FileValue{Kind::certificates, true},
                   "PEM file: the client certificate presented to https:// responders. \"\": "

@@ -1,5 +1,7 @@
 #include "ocsp/http_fetch.h"
 
+#include "tls/engine.h"
+
 #include <llhttp.h>
 
 #include <algorithm>
@@ -329,11 +331,45 @@ private:
     std::vector<std::uint8_t> received_;
 };
 
-Result<std::unique_ptr<Transport>> make_transport(const Url& url) {
-    if (url.scheme == "https") {
-        return make_error(Errc::invalid_argument, "https responders not supported yet: " + url.text);
+// https: the client role of tls::Engine. The responder's certificate is verified by OpenSSL
+// against the request's context, including the host name or IP address of the URL.
+class TlsTransport final : public Transport {
+public:
+    explicit TlsTransport(std::unique_ptr<tls::Engine> engine) : engine_(std::move(engine)) {}
+
+    Result<Ok> clear_in(std::span<const std::uint8_t> bytes) override {
+        engine_->clear_in(bytes);
+        return run();
     }
-    return std::unique_ptr<Transport>(std::make_unique<PlainTransport>());
+    Result<Ok> enc_in(std::span<const std::uint8_t> bytes) override {
+        engine_->enc_in(bytes);
+        return run();
+    }
+    Result<Ok> enc_eof() override {
+        if (!engine_->handshake_complete())
+            return make_error(Errc::unavailable, "responder closed the connection during the TLS handshake");
+        return Ok{};  // the HTTP framing decides whether the body was cut short
+    }
+    void clear_out(std::vector<std::uint8_t>& into) override { engine_->take_clear_out(into); }
+    void enc_out(std::vector<std::uint8_t>& into) override { engine_->take_enc_out(into); }
+
+private:
+    Result<Ok> run() {
+        tls::CycleEvents events = engine_->cycle();
+        if (events.failure) return make_error(Errc::tls, "TLS to responder: " + *events.failure);
+        return Ok{};
+    }
+
+    std::unique_ptr<tls::Engine> engine_;
+};
+
+Result<std::unique_ptr<Transport>> make_transport(const HttpRequest& request) {
+    if (request.url.scheme != "https") return std::unique_ptr<Transport>(std::make_unique<PlainTransport>());
+    if (request.tls_context == nullptr)
+        return make_error(Errc::invalid_argument, "https needs a TLS client context: " + request.url.text);
+    auto engine = tls::Engine::create_client(request.tls_context, request.url.host);
+    if (!engine) return std::move(engine).error();
+    return std::unique_ptr<Transport>(std::make_unique<TlsTransport>(std::move(engine).value()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -724,7 +760,7 @@ void FetchHandle::cancel() noexcept {
 Result<FetchHandle> start_fetch(uv_loop_t* loop, HttpRequest request, FetchLimits limits,
                                 FetchCallback done) {
     if (auto valid = validate(loop, request, limits, done); !valid) return std::move(valid).error();
-    auto transport = make_transport(request.url);
+    auto transport = make_transport(request);
     if (!transport) return std::move(transport).error();
     return Fetch::launch(loop, std::move(request), limits, std::move(done), std::move(transport).value());
 }

@@ -13,6 +13,7 @@
 // Threading: everything here runs on the thread that runs `loop`.
 #pragma once
 
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include <chrono>
@@ -33,6 +34,8 @@ struct HttpRequest {
     Url url;
     std::string content_type;         // POST only, e.g. "application/ocsp-request"
     std::vector<std::uint8_t> body;   // POST only; a GET carries its request in url.path
+    SSL_CTX* tls_context = nullptr;   // https only: client context (trust, client certificate);
+                                      // must outlive the fetch
     // Optional, like curl's --resolve: connect to these (IPv4 or IPv6, port included) instead
     // of resolving url.host, which still names the Host header. Tried in order, as resolved
     // addresses are; at most the first 8 are used.

@@ -34,6 +34,7 @@ private:
         const Url& url = input_.responders[index];
         HttpRequest http;
         http.url = url;
+        http.tls_context = input_.https_context;
         std::optional<std::string> get_path_text;
         if (settings_.request == conf::OcspRequestMethod::get) get_path_text = get_path(request_, url.path);
         if (get_path_text) {

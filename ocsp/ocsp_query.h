@@ -33,6 +33,7 @@ struct QueryInput {
     tls::X509Ptr issuer;
     std::vector<Url> responders;             // in the order to try
     std::vector<X509*> trusted_responders;   // owned by the Checker, outlives the query
+    SSL_CTX* https_context = nullptr;        // owned by the Checker, for https:// responders
 };
 
 using QueryCallback = std::function<void(QueryResult)>;

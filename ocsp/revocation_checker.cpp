@@ -6,6 +6,7 @@
 #include "ocsp/chain_check.h"
 #include "ocsp/ocsp_query.h"
 #include "tls/certificate.h"
+#include "tls/context.h"
 
 namespace ocspgate::ocsp {
 namespace {
@@ -74,6 +75,10 @@ Result<Ok> RevocationChecker::load_files() {
         issuer_responders_.push_back(std::move(ir));
     }
     if (auto r = crls_.load_files(); !r) return make_error(Errc::config, where + r.error().message);
+    tls::HttpsClientOptions https{profile_.ocsp.tls_ca, profile_.ocsp.tls_certificate, profile_.ocsp.tls_private_key};
+    auto context = tls::make_https_client_context(https);
+    if (!context) return make_error(Errc::config, where + context.error().message);
+    https_context_ = std::move(context).value();
     return Ok{};
 }
 
@@ -167,7 +172,8 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
         if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
     }
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
-    QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_};
+    QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
+                     https_context_.get()};
     CertId id = pair.id;
     start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {

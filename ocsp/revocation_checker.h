@@ -82,6 +82,7 @@ private:
     std::vector<IssuerResponders> issuer_responders_;
     std::vector<tls::X509Ptr> trusted_responders_;
     std::vector<X509*> trusted_responder_ptrs_;
+    tls::SslCtxPtr https_context_;  // for https:// responders and CRL URLs
     StatusCache cache_;
     CrlStore crls_;
     CheckerStats stats_;

@@ -67,4 +67,39 @@ Result<SslCtxPtr> make_server_context(const ServerContextOptions& options) {
     return ctx;
 }
 
+Result<SslCtxPtr> make_client_context(const std::filesystem::path& ca_file, bool async_verification) {
+    clear_errors();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) return tls_error("SSL_CTX_new");
+    if (auto r = apply_protocol_defaults(ctx.get(), MinVersion::tls1_2); !r) return std::move(r).error();
+    if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
+        return tls_error("cannot load backend CA bundle " + ca_file.string());
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (async_verification) {
+        Engine::install_verify_callback(ctx.get());
+        SSL_CTX_set_mode(ctx.get(), SSL_MODE_ASYNC);
+    }
+    return ctx;
+}
+
+Result<SslCtxPtr> make_https_client_context(const HttpsClientOptions& options) {
+    clear_errors();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) return tls_error("SSL_CTX_new");
+    if (auto r = apply_protocol_defaults(ctx.get(), MinVersion::tls1_2); !r) return std::move(r).error();
+    bool trust_loaded = options.ca_file.empty()
+                            ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
+                            : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) == 1;
+    if (!trust_loaded) return tls_error("cannot load CA certificates for https responders");
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (!options.certificate.empty()) {
+        if (SSL_CTX_use_certificate_chain_file(ctx.get(), options.certificate.c_str()) != 1)
+            return tls_error("cannot load client certificate " + options.certificate.string());
+        if (SSL_CTX_use_PrivateKey_file(ctx.get(), options.private_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx.get()) != 1)
+            return tls_error("cannot use private key " + options.private_key.string());
+    }
+    return ctx;
+}
+
 }  // namespace ocspgate::tls

@@ -1,4 +1,5 @@
-// Server-side SSL_CTX construction with the project's secure defaults.
+// SSL_CTX construction with the project's secure defaults: the server side toward clients and
+// the client side toward TLS backends (backend_tls).
 //
 // Defaults (not configurable, see docs/ARCHITECTURE.md): TLS 1.2+ only, ECDHE with AEAD
 // ciphers for TLS 1.2, no renegotiation, no compression, and no session resumption at all
@@ -28,5 +29,22 @@ struct ServerContextOptions {
 };
 
 Result<SslCtxPtr> make_server_context(const ServerContextOptions& options);
+
+// Client side, toward a TLS backend: the same protocol defaults (TLS 1.2+, AEAD, no
+// renegotiation), the peer's chain verified against `ca_file`; the name check is set per
+// connection by Engine::create_client. No client certificate is presented. With
+// `async_verification` the Engine's verify callback asks a RevocationGate about the server's
+// chain and may suspend the handshake (backend_revocation).
+Result<SslCtxPtr> make_client_context(const std::filesystem::path& ca_file, bool async_verification = false);
+
+// Client side toward https:// OCSP and CRL servers: the same protocol defaults, the server
+// verified against `ca_file` (empty: the system trust store); a client certificate is
+// presented when `certificate` and `private_key` are set.
+struct HttpsClientOptions {
+    std::filesystem::path ca_file;
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+};
+Result<SslCtxPtr> make_https_client_context(const HttpsClientOptions& options);
 
 }  // namespace ocspgate::tls

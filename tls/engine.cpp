@@ -2,6 +2,7 @@
 
 #include <openssl/async.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <utility>
 
@@ -26,9 +27,26 @@ std::string describe_verify_error(long code) {
     }
 }
 
+// Why a server's certificate was refused, as the client role sees it (OpenSSL's own
+// verification, with the host or IP check of X509_VERIFY_PARAM).
+std::string describe_server_verify_error(long code) {
+    switch (code) {
+        case X509_V_ERR_HOSTNAME_MISMATCH: return "name mismatch";
+        case X509_V_ERR_IP_ADDRESS_MISMATCH: return "IP address mismatch";
+        case X509_V_ERR_INVALID_PURPOSE: return "certificate not valid for server authentication";
+        default: return describe_verify_error(code);
+    }
+}
+
+bool is_ip_address(const std::string& name) {
+    ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str());
+    ASN1_OCTET_STRING_free(ip);
+    return ip != nullptr;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::create(SSL_CTX* ctx, RevocationGate* gate) {
+Result<SslPtr> Engine::new_ssl(SSL_CTX* ctx) {
     clear_errors();
     SslPtr ssl(SSL_new(ctx));
     if (!ssl) return make_error(Errc::tls, drain_errors("SSL_new"));
@@ -43,8 +61,30 @@ Result<std::unique_ptr<Engine>> Engine::create(SSL_CTX* ctx, RevocationGate* gat
     BIO_set_mem_eof_return(in, -1);
     BIO_set_mem_eof_return(out, -1);
     SSL_set_bio(ssl.get(), in, out);
-    SSL_set_accept_state(ssl.get());
-    std::unique_ptr<Engine> engine(new Engine(std::move(ssl), gate));
+    return ssl;
+}
+
+Result<std::unique_ptr<Engine>> Engine::create(SSL_CTX* ctx, RevocationGate* gate) {
+    auto ssl = new_ssl(ctx);
+    if (!ssl) return std::move(ssl).error();
+    SSL_set_accept_state(ssl->get());
+    std::unique_ptr<Engine> engine(new Engine(std::move(ssl).value(), gate));
+    return engine;
+}
+
+Result<std::unique_ptr<Engine>> Engine::create_client(SSL_CTX* ctx, const std::string& server_name,
+                                                      RevocationGate* gate) {
+    auto ssl = new_ssl(ctx);
+    if (!ssl) return std::move(ssl).error();
+    SSL* s = ssl->get();
+    X509_VERIFY_PARAM* param = SSL_get0_param(s);
+    bool ok = is_ip_address(server_name)
+                  ? X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str()) == 1
+                  : SSL_set_tlsext_host_name(s, server_name.c_str()) == 1 && SSL_set1_host(s, server_name.c_str()) == 1;
+    if (!ok) return make_error(Errc::tls, drain_errors("cannot set the peer name " + server_name));
+    SSL_set_connect_state(s);
+    std::unique_ptr<Engine> engine(new Engine(std::move(ssl).value(), gate));
+    engine->client_role_ = true;
     return engine;
 }
 
@@ -80,7 +120,8 @@ int Engine::verify(X509_STORE_CTX* store) {
         peer_leaf_.reset(leaf);
     }
     if (X509_verify_cert(store) != 1) {
-        verify_failure_ = describe_verify_error(X509_STORE_CTX_get_error(store));
+        long code = X509_STORE_CTX_get_error(store);
+        verify_failure_ = client_role_ ? describe_server_verify_error(code) : describe_verify_error(code);
         return 0;
     }
     if (gate_ == nullptr) return 1;
@@ -208,6 +249,9 @@ void Engine::read_plaintext(CycleEvents& events) {
 }
 
 std::string Engine::describe_failure(int ssl_error) {
+    // Without our verify callback (no revocation gate), OpenSSL verified the peer itself.
+    if (long code = SSL_get_verify_result(ssl_.get()); client_role_ && verify_failure_.empty() && code != X509_V_OK)
+        verify_failure_ = describe_server_verify_error(code);
     if (!verify_failure_.empty()) {
         clear_errors();
         return verify_failure_;

@@ -1,4 +1,5 @@
-// TLS over memory BIOs, server side: the protocol core that does no I/O.
+// TLS over memory BIOs, as server (toward clients) or as client (toward TLS backends): the
+// protocol core that does no I/O.
 //
 // The owner moves bytes with four verbs and one driver:
 //   enc_in(ciphertext from the network)   clear_in(plaintext to protect)
@@ -56,6 +57,12 @@ class Engine {
 public:
     // `gate` may be null (no revocation on this listener); it must outlive the Engine.
     static Result<std::unique_ptr<Engine>> create(SSL_CTX* ctx, RevocationGate* gate);
+    // Client role, on a client context (make_client_context, ...). The peer's certificate must carry
+    // `server_name` (a DNS name, also sent as SNI, or a numeric IP address). The first cycle()
+    // puts the ClientHello into enc_out. `gate` (only with a context made with
+    // async_verification) decides on the server's verified chain, suspending as on the server side.
+    static Result<std::unique_ptr<Engine>> create_client(SSL_CTX* ctx, const std::string& server_name,
+                                                         RevocationGate* gate = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -73,6 +80,9 @@ public:
     std::size_t take_clear_out(std::vector<std::uint8_t>& out);
     std::size_t enc_out_pending() const;
     std::size_t enc_in_pending() const;
+    std::size_t clear_in_pending() const { return queued_plaintext_.size(); }
+    // After a failure: whether it was the peer's certificate that was refused.
+    bool certificate_rejected() const { return !verify_failure_.empty(); }
 
     // While verification is paused: the verified chain (leaf first) to check.
     STACK_OF(X509) * pending_chain() const { return pending_chain_.get(); }
@@ -86,6 +96,7 @@ public:
 
 private:
     Engine(SslPtr ssl, RevocationGate* gate);
+    static Result<SslPtr> new_ssl(SSL_CTX* ctx);
     static int on_verify(X509_STORE_CTX* store, void* arg) noexcept;
     int verify(X509_STORE_CTX* store);
     ChainVerdict wait_for_verdict(STACK_OF(X509) * chain);
@@ -99,6 +110,7 @@ private:
     BIO* enc_in_bio_ = nullptr;   // owned by ssl_
     BIO* enc_out_bio_ = nullptr;  // owned by ssl_
     RevocationGate* gate_;
+    bool client_role_ = false;  // create_client(): the peer is a server (name check, server purpose)
     bool handshake_done_ = false;
     bool failed_ = false;
     bool in_cycle_ = false;
