@@ -30,6 +30,7 @@ enum class LogLevel { debug, info, warn, error };
 enum class Protocol { tcp, sip, ldaps, ldap_starttls };
 enum class VerifyClient { required, optional, none };
 enum class TlsVersion { v1_2, v1_3 };
+enum class SipKeepalive { answer, pass };
 
 struct TlsSettings {
     std::filesystem::path certificate;   // PEM: leaf first, then intermediates
@@ -37,6 +38,21 @@ struct TlsSettings {
     std::filesystem::path client_ca;     // PEM bundle: anchors and intermediates for client chains
     VerifyClient verify_client = VerifyClient::required;
     TlsVersion min_version = TlsVersion::v1_2;
+};
+
+// [listener.sip]: the SIP front (protocol = "sip"), see docs/SIP.md.
+struct SipSettings {
+    std::size_t max_message_size = 64 * 1024;  // start line + headers + body
+    std::size_t max_headers = 100;              // header lines, folded continuations excluded
+    bool identity_headers = true;               // add the client certificate headers to requests
+    std::string header_prefix = "X-Client-Cert-";
+    SipKeepalive keepalive = SipKeepalive::answer;  // client CRLFCRLF ping: pong ourselves or pass
+};
+
+// [listener.ldap]: the LDAP StartTLS front (protocol = "ldap-starttls"), see docs/LDAP.md.
+struct LdapSettings {
+    std::size_t max_message_size = 1024 * 1024;  // one LDAPMessage before StartTLS, BER header included
+    bool require_starttls = true;                 // only true is accepted (see the schema's doc)
 };
 
 struct Listener {
@@ -48,6 +64,12 @@ struct Listener {
     TlsSettings tls;
     std::optional<std::string> revocation;  // name of a [revocation.NAME] profile
     bool proxy_protocol = false;            // send a PROXY v2 header first to the backend
+    bool backend_tls = false;               // TLS toward the backend too (LDAPS backends)
+    std::filesystem::path backend_ca;       // trust anchors for the backend's certificate
+    std::string backend_server_name;        // name checked in the backend's certificate; "" = backend IP
+    std::optional<std::string> backend_revocation;  // [revocation.NAME] for the backend's certificate
+    LdapSettings ldap;                      // protocol = "ldap-starttls" only
+    SipSettings sip;                        // protocol = "sip" only
 };
 
 struct Server {
@@ -79,6 +101,7 @@ struct OcspSettings {
     OcspRequestMethod request = OcspRequestMethod::post;
     Duration timeout{3000};
     std::vector<std::filesystem::path> responder_trust;
+    std::filesystem::path tls_ca;           // https responders' CAs; empty = system store
     std::filesystem::path tls_certificate;  // empty = none
     std::filesystem::path tls_private_key;
     std::size_t cache_entries = 100000;

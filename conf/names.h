@@ -36,6 +36,9 @@ inline constexpr std::array<EnumName<VerifyClient>, 3> verify_client_names{{
 inline constexpr std::array<EnumName<TlsVersion>, 2> tls_version_names{{
     {"1.2", TlsVersion::v1_2}, {"1.3", TlsVersion::v1_3}}};
 
+inline constexpr std::array<EnumName<SipKeepalive>, 2> sip_keepalive_names{{
+    {"answer", SipKeepalive::answer}, {"pass", SipKeepalive::pass}}};
+
 inline constexpr std::array<EnumName<RevocationMethod>, 3> revocation_method_names{{
     {"ocsp", RevocationMethod::ocsp}, {"crl", RevocationMethod::crl},
     {"none", RevocationMethod::none}}};
@@ -82,6 +85,11 @@ constexpr std::span<const EnumName<VerifyClient>> enum_names<VerifyClient>() {
 template <>
 constexpr std::span<const EnumName<TlsVersion>> enum_names<TlsVersion>() {
     return detail::tls_version_names;
+}
+
+template <>
+constexpr std::span<const EnumName<SipKeepalive>> enum_names<SipKeepalive>() {
+    return detail::sip_keepalive_names;
 }
 
 template <>

@@ -1,6 +1,10 @@
-// The schema for the top level, [server], [[listener]] and [listener.tls].
+// The schema for the top level, [server], [[listener]], [listener.tls], [listener.sip] and
+// [listener.ldap].
 // [revocation.NAME] and its sub-tables are in schema_revocation.cpp.
 #include "conf/schema.h"
+
+#include <algorithm>
+#include <cctype>
 
 #include "conf/validate.h"
 #include "conf/values.h"
@@ -9,6 +13,24 @@ namespace ocspgate::conf {
 namespace {
 
 constexpr auto required = Presence::required;
+
+// A backend name to check in its certificate: a DNS name or a numeric IPv4/IPv6 address.
+struct ServerNameValue {
+    std::optional<std::string> parse(const toml::node& node, Context& context) const {
+        std::optional<std::string> text = expect_string(node, context);
+        if (!text) return std::nullopt;
+        bool plausible = !text->empty() && text->size() <= 253 && std::all_of(text->begin(), text->end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':';
+        });
+        if (!plausible) {
+            context.error(node, fmt::format("{} is not a DNS name or IP address", quote(*text)));
+            return std::nullopt;
+        }
+        return text;
+    }
+    std::string type() const { return "DNS name or IP address"; }
+    std::string show(const std::string& value) const { return quote(value); }
+};
 
 Section<Config> make_root_section() {
     return {
@@ -74,7 +96,7 @@ Section<Listener> make_listener_section() {
                       required),
             value_key("backend", &Listener::backend, AddressValue{},
                       "The numeric address and port that decrypted traffic is forwarded to, "
-                      "over plain TCP.",
+                      "over plain TCP (or TLS with backend_tls = true).",
                       required),
             value_key("connect_timeout", &Listener::connect_timeout, DurationValue{true},
                       "Longest wait for the backend to accept a connection."),
@@ -87,8 +109,28 @@ Section<Listener> make_listener_section() {
                       "the client's address and TLS facts (version, cipher, client certificate "
                       "CN), for backends such as Kamailio (tcp_accept_haproxy) and OpenLDAP "
                       "(pldap://)."),
+            value_key("backend_tls", &Listener::backend_tls, BoolValue{},
+                      "Speak TLS to the backend as well (e.g. an LDAPS backend), verifying its "
+                      "certificate against backend_ca and its name against backend_server_name. "
+                      "ocspgate presents no client certificate to the backend."),
+            value_key("backend_ca", &Listener::backend_ca, FileValue{FileValue::Kind::certificates},
+                      "PEM file: the CA certificates that the backend's certificate chain is "
+                      "verified against.")
+                .with_default_text("required when backend_tls = true"),
+            value_key("backend_server_name", &Listener::backend_server_name, ServerNameValue{},
+                      "The DNS name or IP address that the backend's certificate must carry "
+                      "(subjectAltName); a DNS name is also sent as SNI.")
+                .with_default_text("the backend's IP address"),
+            value_key("backend_revocation", &Listener::backend_revocation, OptionalValue<NameValue>{},
+                      "The [revocation.NAME] profile that checks the backend's certificate during "
+                      "the backend handshake (needs backend_tls). Unset: the backend's certificate "
+                      "is verified against backend_ca but its revocation status is not checked."),
             table_key("tls", &Listener::tls, tls_section(), "TLS settings of this listener.",
                       required),
+            table_key("ldap", &Listener::ldap, ldap_section(),
+                      "The LDAP StartTLS front's settings; only with protocol = \"ldap-starttls\"."),
+            table_key("sip", &Listener::sip, sip_section(),
+                      "The SIP front's settings; only with protocol = \"sip\"."),
         },
         .check = check_listener,
     };
@@ -121,7 +163,86 @@ Section<TlsSettings> make_tls_section() {
     };
 }
 
+Section<LdapSettings> make_ldap_section() {
+    return {
+        .title = "[listener.ldap]",
+        .doc = "The LDAP StartTLS front of a [[listener]] with protocol = \"ldap-starttls\" (an "
+               "error on any other protocol); optional. See docs/LDAP.md.",
+        .fields = {
+            value_key("max_message_size", &LdapSettings::max_message_size,
+                      IntegerValue<std::size_t>{64, 64 * 1024 * 1024},
+                      "Largest LDAPMessage accepted before StartTLS, in bytes. A larger one gets "
+                      "a Notice of Disconnection (protocolError) and the connection is closed."),
+            value_key("require_starttls", &LdapSettings::require_starttls, BoolValue{},
+                      "Every operation before StartTLS gets confidentialityRequired (13) from "
+                      "ocspgate and never reaches the backend. Only true is accepted: plain LDAP "
+                      "before TLS would reach the backend without any certificate or revocation "
+                      "check."),
+        },
+        .check = {},
+    };
+}
+
+// A SIP header-name prefix: an RFC 3261 token, so every name built from it is a valid header.
+struct HeaderPrefixValue {
+    std::optional<std::string> parse(const toml::node& node, Context& context) const {
+        std::optional<std::string> text = expect_string(node, context);
+        if (!text) return std::nullopt;
+        constexpr std::string_view kTokenPunctuation = "-.!%*_+`'~";
+        bool is_token = !text->empty() && std::all_of(text->begin(), text->end(), [&](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+                   kTokenPunctuation.find(c) != std::string_view::npos;
+        });
+        if (!is_token) {
+            context.error(node, fmt::format("{} is not a SIP header-name prefix (letters, digits "
+                                            "and -.!%*_+`'~)", quote(*text)));
+            return std::nullopt;
+        }
+        return text;
+    }
+    std::string type() const { return "header-name prefix"; }
+    std::string show(const std::string& value) const { return quote(value); }
+};
+
+Section<SipSettings> make_sip_section() {
+    return {
+        .title = "[listener.sip]",
+        .doc = "The SIP front of a [[listener]] with protocol = \"sip\" (an error on any other "
+               "protocol); optional. See docs/SIP.md.",
+        .fields = {
+            value_key("max_message_size", &SipSettings::max_message_size,
+                      IntegerValue<std::size_t>{1024, 16 * 1024 * 1024},
+                      "Largest SIP message (start line, headers and body) in bytes. A larger "
+                      "request is answered \"513 Message Too Large\" and the connection closed."),
+            value_key("max_headers", &SipSettings::max_headers, IntegerValue<std::size_t>{8, 1000},
+                      "Most header fields in one message; more is answered \"513 Message Too "
+                      "Large\" and the connection closed."),
+            value_key("identity_headers", &SipSettings::identity_headers, BoolValue{},
+                      "Add the client certificate's Subject, Issuer, Serial, Fingerprint "
+                      "(SHA-256) and Revocation (\"verdict;source\") as headers PREFIX + name "
+                      "to every request sent to the backend. Headers the client sent whose "
+                      "name starts with header_prefix are removed in any case."),
+            value_key("header_prefix", &SipSettings::header_prefix, HeaderPrefixValue{},
+                      "Prefix of the identity header names, e.g. X-Client-Cert-Subject."),
+            value_key("keepalive", &SipSettings::keepalive, EnumValue<SipKeepalive>{},
+                      "A client's double-CRLF keep-alive ping (RFC 5626): \"answer\" sends the "
+                      "CRLF pong from ocspgate, \"pass\" forwards the ping to the backend."),
+        },
+        .check = {},
+    };
+}
+
 }  // namespace
+
+const Section<SipSettings>& sip_section() {
+    static const Section<SipSettings> section = make_sip_section();
+    return section;
+}
+
+const Section<LdapSettings>& ldap_section() {
+    static const Section<LdapSettings> section = make_ldap_section();
+    return section;
+}
 
 const Section<Config>& root_section() {
     static const Section<Config> section = make_root_section();
@@ -147,6 +268,7 @@ std::vector<SectionDoc> reference_sections() {
     return {
         root_section().describe(),    server_section().describe(),
         listener_section().describe(), tls_section().describe(),
+        sip_section().describe(),     ldap_section().describe(),
         profile_section().describe(), ocsp_section().describe(),
         issuer_section().describe(),  crl_section().describe(),
     };

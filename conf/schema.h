@@ -17,6 +17,8 @@ const Section<Config>& root_section();
 const Section<Server>& server_section();
 const Section<Listener>& listener_section();
 const Section<TlsSettings>& tls_section();
+const Section<LdapSettings>& ldap_section();
+const Section<SipSettings>& sip_section();
 const Section<RevocationProfile>& profile_section();
 const Section<OcspSettings>& ocsp_section();
 const Section<OcspIssuer>& issuer_section();

@@ -103,16 +103,24 @@ std::string profile_names(const Config& config) {
     return out;
 }
 
+void check_profile_reference(const toml::table& root, const Config& config, std::size_t i,
+                             const std::optional<std::string>& profile, std::string_view key,
+                             Context& context) {
+    const toml::table* table = listener_table(root, i);
+    if (!profile || table == nullptr || config.revocation.contains(*profile)) return;
+    auto scope = context.enter("listener");
+    auto index_scope = context.enter_index(i);
+    context.error_at_key(*table, key,
+                         fmt::format("there is no [revocation.{}] profile ({})", *profile,
+                                     profile_names(config)));
+}
+
 void check_profile_references(const toml::table& root, const Config& config, Context& context) {
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-        const std::optional<std::string>& profile = config.listeners[i].revocation;
-        const toml::table* table = listener_table(root, i);
-        if (!profile || table == nullptr || config.revocation.contains(*profile)) continue;
-        auto scope = context.enter("listener");
-        auto index_scope = context.enter_index(i);
-        context.error_at_key(*table, "revocation",
-                             fmt::format("there is no [revocation.{}] profile ({})", *profile,
-                                         profile_names(config)));
+        const Listener& listener = config.listeners[i];
+        check_profile_reference(root, config, i, listener.revocation, "revocation", context);
+        check_profile_reference(root, config, i, listener.backend_revocation, "backend_revocation",
+                                context);
     }
 }
 
@@ -134,6 +142,44 @@ void check_listener(const toml::table& table, Listener& listener, Context& conte
         context.error_at_key(table, "revocation",
                              "a revocation profile needs client certificates, but "
                              "tls.verify_client is \"none\"");
+    }
+    check_sip_table_fits(table, listener, context);
+    check_backend_tls(table, listener, context);
+    check_ldap_table_fits(table, listener, context);
+}
+
+// [listener.sip] configures the SIP front only; elsewhere it would be silently ignored.
+void check_sip_table_fits(const toml::table& table, const Listener& listener, Context& context) {
+    if (table.contains("sip") && listener.protocol != Protocol::sip) {
+        context.error_at_key(table, "sip",
+                             fmt::format("[listener.sip] needs protocol = \"sip\", but protocol "
+                                         "is {}", quote(to_string(listener.protocol))));
+    }
+}
+
+void check_backend_tls(const toml::table& table, const Listener& listener, Context& context) {
+    if (listener.backend_tls && !table.contains("backend_ca")) {
+        context.error_at_key(table, "backend_tls",
+                             "backend_tls = true needs backend_ca (the CA certificates that the "
+                             "backend's certificate is verified against)");
+    }
+    for (std::string_view key : {"backend_ca", "backend_server_name", "backend_revocation"}) {
+        if (table.contains(key) && !listener.backend_tls) {
+            context.error_at_key(table, key, fmt::format("{} needs backend_tls = true", key));
+        }
+    }
+}
+
+// [listener.ldap] configures the LDAP StartTLS front only; elsewhere it would be ignored.
+void check_ldap_table_fits(const toml::table& table, const Listener& listener, Context& context) {
+    if (table.contains("ldap") && listener.protocol != Protocol::ldap_starttls) {
+        context.error_at_key(table, "ldap",
+                             fmt::format("[listener.ldap] needs protocol = \"ldap-starttls\", but "
+                                         "protocol is {}", quote(to_string(listener.protocol))));
+    }    if (const toml::table* ldap = table["ldap"].as_table(); ldap && !listener.ldap.require_starttls) {
+        context.error_at_key(*ldap, "require_starttls",
+                             "require_starttls = false is not supported: plain LDAP before StartTLS "
+                             "would reach the backend without a certificate or revocation check");
     }
 }
 

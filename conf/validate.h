@@ -15,6 +15,12 @@ void check_tls(const toml::table& table, TlsSettings& tls, Context& context);
 
 // A revocation profile needs client certificates to check.
 void check_listener(const toml::table& table, Listener& listener, Context& context);
+void check_sip_table_fits(const toml::table& table, const Listener& listener, Context& context);
+
+// backend_ca (required), backend_server_name and backend_revocation come with backend_tls;
+// [listener.ldap] only on protocol = "ldap-starttls".
+void check_backend_tls(const toml::table& table, const Listener& listener, Context& context);
+void check_ldap_table_fits(const toml::table& table, const Listener& listener, Context& context);
 
 // "none" ends the methods list; OCSP needs somewhere to find a responder.
 void check_profile(const toml::table& table, RevocationProfile& profile, Context& context);

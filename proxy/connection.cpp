@@ -108,6 +108,12 @@ void Connection::handle_plaintext(const std::uint8_t* data, std::size_t len) {
         rejected_ = true;
         return fail(*out.close_reason);
     }
+    // The front's answers are the only output here; a client that sends requests without
+    // reading the answers must not make them pile up.
+    if (client_pending_bytes_ > kMaxPendingWriteBytes) {
+        rejected_ = true;
+        return fail("client does not read the answers before TLS");
+    }
     if (!out.start_tls) return;
     state_ = ConnState::handshaking;
     if (consumed < len) {
@@ -219,11 +225,16 @@ void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     if (status == UV_ECANCELED || self->state_ == ConnState::closing) return;
     if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
-    self->state_ = ConnState::forwarding;
     uv_tcp_nodelay(&self->backend_, 1);
-    self->arm_timer(self->idle_timeout_ms_);
-    if (self->settings_.conf.proxy_protocol) self->send_proxy_header();
-    if (!self->early_plaintext_.empty()) self->write(Side::backend, std::exchange(self->early_plaintext_, {}));
+    if (self->settings_.conf.proxy_protocol) self->send_proxy_header();  // before any TLS byte
+    if (self->settings_.backend_ctx) {
+        if (!self->start_backend_tls()) return;
+    } else {
+        self->state_ = ConnState::forwarding;
+        self->arm_timer(self->idle_timeout_ms_);
+    }
+    if (!self->early_plaintext_.empty()) self->write_to_backend(std::exchange(self->early_plaintext_, {}));
+    if (self->state_ == ConnState::closing) return;
     if (self->client_eof_) self->shutdown_side(Side::backend);
     uv_read_start(as_stream(self->backend_), on_alloc, on_backend_read);
     self->backend_reading_ = true;
@@ -234,17 +245,13 @@ void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_bu
     auto* self = static_cast<Connection*>(stream->data);
     if (nread > 0) {
         self->note_activity();
-        self->bytes_from_backend_ += static_cast<std::uint64_t>(nread);
         std::span<const std::uint8_t> data{reinterpret_cast<const std::uint8_t*>(buf->base), static_cast<std::size_t>(nread)};
-        if (self->front_) {
-            FrontOutput out;
-            self->front_->on_backend_data(data, out);
-            self->apply_front_output(out);
-            if (self->state_ == ConnState::closing) return;
+        if (self->backend_tls_) {
+            self->run_backend_tls(data);
         } else {
-            self->tls_->clear_in(data);
-            self->flush_to_client();
+            self->deliver_backend_plaintext(data);
         }
+        if (self->state_ == ConnState::closing) return;
         self->apply_backpressure();
     } else if (nread == UV_EOF) {
         self->backend_reading_ = false;
@@ -254,8 +261,22 @@ void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_bu
     }
 }
 
+// Backend plaintext on its way to the client, through the front if there is one.
+void Connection::deliver_backend_plaintext(std::span<const std::uint8_t> data) {
+    bytes_from_backend_ += data.size();
+    if (front_) {
+        FrontOutput out;
+        front_->on_backend_data(data, out);
+        apply_front_output(out);
+    } else {
+        tls_->clear_in(data);
+        flush_to_client();
+    }
+}
+
 void Connection::handle_backend_eof() {
     if (backend_eof_ || state_ == ConnState::closing) return;
+    if (backend_tls_ && !backend_tls_->handshake_complete()) return fail("backend TLS failed: backend closed during the handshake");
     backend_eof_ = true;
     if (close_reason_.empty()) close_reason_ = "backend closed";
     tls_->shutdown();  // close_notify after everything the backend sent
@@ -267,7 +288,7 @@ void Connection::handle_backend_eof() {
 void Connection::send_to_backend(std::vector<std::uint8_t> data) {
     bytes_from_client_ += data.size();
     if (backend_connected_) {
-        write(Side::backend, std::move(data));
+        write_to_backend(std::move(data));
     } else {
         early_plaintext_.insert(early_plaintext_.end(), data.begin(), data.end());
     }
@@ -288,6 +309,81 @@ void Connection::send_proxy_header() {
     }
     write(Side::backend, proxy_v2_header(reinterpret_cast<sockaddr*>(&source),
                                          reinterpret_cast<sockaddr*>(&destination), info));
+}
+
+// ---- backend TLS (backend_tls = true) ----------------------------------------------------
+// A second Engine, in the client role, between the plaintext and the backend socket:
+//   client plaintext -> write_to_backend -> clear_in -> cycle -> enc_out -> backend socket
+//   backend socket -> run_backend_tls(enc_in) -> cycle -> clear_out -> deliver_backend_plaintext
+// The connection stays in [connecting_backend] (under connect_timeout) until its handshake is done.
+
+bool Connection::start_backend_tls() {
+    auto engine = tls::Engine::create_client(settings_.backend_ctx.get(), settings_.backend_server_name,
+                                             settings_.backend_checker ? &backend_gate_ : nullptr);
+    if (!engine) {
+        fail("backend TLS failed: " + engine.error().message);
+        return false;
+    }
+    backend_tls_ = std::move(engine).value();
+    run_backend_tls({});  // the ClientHello
+    return state_ != ConnState::closing;
+}
+
+void Connection::write_to_backend(std::vector<std::uint8_t> plaintext) {
+    if (!backend_tls_) return write(Side::backend, std::move(plaintext));
+    backend_tls_->clear_in(plaintext);  // held by the engine until its handshake is done
+    run_backend_tls({});
+}
+
+void Connection::run_backend_tls(std::span<const std::uint8_t> ciphertext) {
+    backend_tls_->enc_in(ciphertext);
+    if (backend_revocation_check_) return;  // verification paused: the decision resumes it
+    tls::CycleEvents events = backend_tls_->cycle();
+    flush_to_backend();
+    if (events.failure) {
+        return fail(backend_tls_->certificate_rejected() ? "backend certificate rejected: " + *events.failure
+                                                         : "backend TLS failed: " + *events.failure);
+    }
+    if (events.verification_paused) return start_backend_revocation_check();
+    if (events.handshake_done) on_backend_handshake_done();
+    std::vector<std::uint8_t> plaintext;
+    if (backend_tls_->take_clear_out(plaintext) > 0) deliver_backend_plaintext(plaintext);
+    if (events.peer_closed && state_ != ConnState::closing) handle_backend_eof();
+}
+
+void Connection::on_backend_handshake_done() {
+    state_ = ConnState::forwarding;
+    arm_timer(idle_timeout_ms_);
+    if (client_eof_) shutdown_side(Side::backend);  // deferred until now: see shutdown_side
+}
+
+std::optional<tls::ChainVerdict> Connection::BackendRevocationGate::decide_now(STACK_OF(X509) * chain) {
+    std::optional<ocsp::Decision> decision = connection_.settings_.backend_checker->decide_cached(chain);
+    if (!decision) return std::nullopt;
+    connection_.backend_revocation_ = std::move(decision);
+    return connection_.backend_revocation_->verdict;
+}
+
+void Connection::start_backend_revocation_check() {
+    // Owned here like revocation_check_: closing the connection cancels the callback.
+    backend_revocation_check_ = settings_.backend_checker->check(
+        worker_.mailbox(), backend_tls_->pending_chain(),
+        [this](ocsp::Decision d) { on_backend_revocation_decided(std::move(d)); });
+}
+
+void Connection::on_backend_revocation_decided(ocsp::Decision decision) {
+    if (state_ != ConnState::connecting_backend) return;
+    backend_revocation_check_.reset();  // allowed from inside the callback (ocsp/checker.h)
+    backend_revocation_ = std::move(decision);
+    backend_tls_->resume_verification(backend_revocation_->verdict);
+    run_backend_tls({});
+    if (state_ != ConnState::closing) apply_backpressure();
+}
+
+void Connection::flush_to_backend() {
+    if (backend_shut_) return;
+    std::vector<std::uint8_t> ciphertext;
+    if (backend_tls_->take_enc_out(ciphertext) > 0) write(Side::backend, std::move(ciphertext));
 }
 
 // ---- shared plumbing -------------------------------------------------------------------
@@ -332,7 +428,8 @@ void Connection::apply_backpressure() {
     constexpr std::size_t low = kMaxPendingWriteBytes / 2;
     // Client -> backend: bounded by what the backend has not taken yet (or the TLS input
     // piling up while the handshake waits for a revocation answer).
-    std::size_t toward_backend = backend_pending_bytes_ + early_plaintext_.size() + tls_->enc_in_pending();
+    std::size_t toward_backend = backend_pending_bytes_ + early_plaintext_.size() + tls_->enc_in_pending() +
+                                 (backend_tls_ ? backend_tls_->clear_in_pending() : 0);
     if (client_reading_ && toward_backend > high) {
         uv_read_stop(as_stream(client_));
         client_reading_ = false;
@@ -354,6 +451,12 @@ void Connection::apply_backpressure() {
 void Connection::shutdown_side(Side side) {
     bool& shut = side == Side::client ? client_shut_ : backend_shut_;
     if (shut) return;
+    if (side == Side::backend && backend_tls_) {
+        // A TCP half-close would cut the backend handshake short: wait for it to finish.
+        if (!backend_tls_->handshake_complete()) return;
+        backend_tls_->shutdown();  // close_notify after everything the client sent
+        flush_to_backend();
+    }
     shut = true;
     uv_shutdown_t* req = side == Side::client ? &client_shutdown_req_ : &backend_shutdown_req_;
     uv_tcp_t& target = side == Side::client ? client_ : backend_;
@@ -411,6 +514,7 @@ void Connection::fail(std::string reason, bool flush_client) {
     if (close_reason_.empty() || !forwarding_started) close_reason_ = std::move(reason);
     state_ = ConnState::closing;
     revocation_check_.reset();  // cancels a pending lookup: its callback will not run
+    backend_revocation_check_.reset();
     if (client_reading_) uv_read_stop(as_stream(client_));
     if (backend_reading_) uv_read_stop(as_stream(backend_));
     client_reading_ = backend_reading_ = false;
@@ -425,6 +529,7 @@ void Connection::fail(std::string reason, bool flush_client) {
 void Connection::close_handles() {
     state_ = ConnState::closing;
     revocation_check_.reset();
+    backend_revocation_check_.reset();
     if (!uv_is_closing(as_handle(client_))) uv_close(as_handle(client_), on_handle_closed);
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_)))
         uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_handle_closed);

@@ -3,7 +3,14 @@
 //
 // Life of a connection (state in brackets):
 //   accept -> ([plaintext]: LDAP StartTLS only) -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
-//   -> [connecting_backend] -> [forwarding] -> half-closes pass through -> [closing] -> freed.
+//   -> [connecting_backend] (with backend_tls: TCP connect, then the backend TLS handshake)
+//   -> [forwarding] -> half-closes pass through -> [closing] -> freed.
+// [plaintext] is the front's phase before StartTLS: it answers the client itself and nothing
+// reaches the backend. With backend_tls a second tls::Engine in the client role sits between
+// the plaintext and the backend socket (the "backend TLS" functions); the client's bytes wait
+// inside it until the backend handshake is done (including the backend_revocation check,
+// which suspends it like the client's), and a refused backend certificate ends the connection
+// with "backend certificate rejected: <reason>" and a close_notify to the client.
 // Any failure goes to [closing]: pending ciphertext (an alert, a close_notify) is flushed to the
 // client first, then every handle is closed, and the object is freed from the last close
 // callback (never earlier: libuv may still call back). One deadline timer serves the current
@@ -54,6 +61,17 @@ private:
     struct WriteRequest;
     enum class Side { client, backend };
 
+    // backend_revocation: decides on the backend's verified chain, like decide_now() below
+    // does for the client's.
+    class BackendRevocationGate final : public tls::RevocationGate {
+    public:
+        explicit BackendRevocationGate(Connection& connection) : connection_(connection) {}
+        std::optional<tls::ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
+
+    private:
+        Connection& connection_;
+    };
+
     // tls::RevocationGate: answered from the revocation cache, inside the verify callback.
     std::optional<tls::ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
 
@@ -76,8 +94,18 @@ private:
     void connect_backend();
     static void on_backend_connected(uv_connect_t* req, int status) noexcept;
     static void on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+    void deliver_backend_plaintext(std::span<const std::uint8_t> data);
     void handle_backend_eof();
     void send_to_backend(std::vector<std::uint8_t> data);
+    void write_to_backend(std::vector<std::uint8_t> plaintext);
+
+    // Backend TLS (backend_tls = true).
+    bool start_backend_tls();
+    void run_backend_tls(std::span<const std::uint8_t> ciphertext);
+    void on_backend_handshake_done();
+    void flush_to_backend();
+    void start_backend_revocation_check();
+    void on_backend_revocation_decided(ocsp::Decision decision);
 
     // Shared plumbing.
     static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
@@ -112,9 +140,14 @@ private:
     int open_handles_ = 0;
 
     std::unique_ptr<tls::Engine> tls_;
+    BackendRevocationGate backend_gate_{*this};  // outlives backend_tls_, which may call it
+    std::unique_ptr<tls::Engine> backend_tls_;  // client role toward the backend; null without backend_tls
     std::unique_ptr<Front> front_;  // null for protocol "tcp"
     std::unique_ptr<ocsp::CheckHandle> revocation_check_;
     std::optional<ocsp::Decision> revocation_;
+    // backend_revocation: set while the backend handshake waits for it (then no cycle() runs).
+    std::unique_ptr<ocsp::CheckHandle> backend_revocation_check_;
+    std::optional<ocsp::Decision> backend_revocation_;
 
     bool backend_initialized_ = false;
     bool backend_connected_ = false;
@@ -125,7 +158,7 @@ private:
     bool client_shut_ = false;       // our write side toward the client is shut down
     bool backend_shut_ = false;      // our write side toward the backend is shut down
     std::size_t client_pending_bytes_ = 0;   // ciphertext handed to uv_write, not yet written
-    std::size_t backend_pending_bytes_ = 0;  // plaintext handed to uv_write, not yet written
+    std::size_t backend_pending_bytes_ = 0;  // bytes (ciphertext with backend_tls) handed to uv_write, not yet written
     std::vector<std::uint8_t> early_plaintext_;  // from the client before the backend connected
 
     std::string peer_;

@@ -19,6 +19,9 @@ struct ListenerSettings {
     conf::Listener conf;
     tls::SslCtxPtr ssl_ctx;
     ocsp::Checker* checker = nullptr;  // null: no revocation profile on this listener
+    tls::SslCtxPtr backend_ctx;        // client side toward the backend; null without backend_tls
+    std::string backend_server_name;   // checked in the backend's certificate (backend_tls)
+    ocsp::Checker* backend_checker = nullptr;  // backend_revocation; null: not checked
 };
 
 class Listener {

@@ -5,6 +5,7 @@
 
 #include "ocsp/factory.h"
 #include "proxy/log.h"
+#include "proxy/socket_address.h"
 #include "tls/context.h"
 
 namespace ocspgate::proxy {
@@ -70,6 +71,15 @@ Result<Ok> Server::build_listeners() {
         settings->conf = l;
         settings->ssl_ctx = std::move(ctx).value();
         if (l.revocation) settings->checker = checkers_.at(*l.revocation).get();
+        if (l.backend_tls) {
+            auto backend_ctx = tls::make_client_context(l.backend_ca, l.backend_revocation.has_value());
+            if (!backend_ctx) return make_error(Errc::config, "listener " + l.name + ": " + backend_ctx.error().message);
+            settings->backend_ctx = std::move(backend_ctx).value();
+            settings->backend_server_name = l.backend_server_name.empty()
+                                                ? format_host(reinterpret_cast<const sockaddr*>(&l.backend.storage))
+                                                : l.backend_server_name;
+            if (l.backend_revocation) settings->backend_checker = checkers_.at(*l.backend_revocation).get();
+        }
         shared_.listeners.push_back(std::move(settings));
     }
     return Ok{};

@@ -22,6 +22,15 @@ std::string format_address(const sockaddr* addr) {
     return "unknown";
 }
 
+std::string format_host(const sockaddr* addr) {
+    char host[INET6_ADDRSTRLEN] = "";
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, host, sizeof host);
+    if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, host, sizeof host);
+    return host;
+}
+
 std::string peer_address(const uv_tcp_t& tcp) {
     sockaddr_storage storage{};
     int len = sizeof storage;

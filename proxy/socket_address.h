@@ -9,6 +9,8 @@
 namespace ocspgate::proxy {
 
 std::string format_address(const sockaddr* addr);
+// The numeric host alone ("127.0.0.1", "::1"), e.g. to check it in a certificate.
+std::string format_host(const sockaddr* addr);
 std::string peer_address(const uv_tcp_t& tcp);
 
 }  // namespace ocspgate::proxy
