@@ -1,5 +1,8 @@
 #include "proxy/front.h"
 
+#include "proxy/ldap_front.h"
+#include "proxy/sip_front.h"
+
 namespace ocspgate::proxy {
 
 std::size_t Front::on_plaintext(std::span<const std::uint8_t> data, FrontOutput& out) {
@@ -10,11 +13,11 @@ std::size_t Front::on_plaintext(std::span<const std::uint8_t> data, FrontOutput&
 std::unique_ptr<Front> make_front(const conf::Listener& listener) {
     switch (listener.protocol) {
         case conf::Protocol::tcp: return nullptr;
-        // The SIP and LDAP fronts plug in here as they are written; until then those
-        // protocols forward bytes unchanged, like tcp.
-        case conf::Protocol::sip:
-        case conf::Protocol::ldaps:
-        case conf::Protocol::ldap_starttls: return nullptr;
+        case conf::Protocol::sip: return std::make_unique<SipFront>(listener.sip);
+        // The LDAP fronts plug in here as they are written; until then those protocols
+        // forward bytes unchanged, like tcp.
+        case conf::Protocol::ldaps: return nullptr;  // LDAP inside TLS from the first byte: plain forwarding
+        case conf::Protocol::ldap_starttls: return std::make_unique<LdapStartTlsFront>(listener.ldap);
     }
     return nullptr;
 }

@@ -1,0 +1,52 @@
+#include "proxy/sip_identity.h"
+
+namespace ocspgate::proxy {
+namespace {
+
+std::string sanitized(std::string_view value) {
+    std::string out(value);
+    for (char& c : out) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) c = '?';
+    }
+    return out;
+}
+
+void add_field(std::string& block, std::string_view prefix, std::string_view name,
+               std::string_view value) {
+    if (value.empty()) return;
+    block.append(prefix).append(name).append(": ").append(sanitized(value)).append("\r\n");
+}
+
+}  // namespace
+
+std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix) {
+    std::string block;
+    add_field(block, prefix, "Subject", peer.subject);
+    add_field(block, prefix, "Issuer", peer.issuer);
+    add_field(block, prefix, "Serial", peer.serial);
+    add_field(block, prefix, "Fingerprint", peer.fingerprint_sha256);
+    std::string revocation = peer.revocation;
+    if (!revocation.empty() && !peer.revocation_source.empty()) {
+        revocation += ";" + peer.revocation_source;
+    }
+    add_field(block, prefix, "Revocation", revocation);
+    return block;
+}
+
+std::string rewrite_request(const SipMessage& request, std::string_view prefix,
+                            std::string_view block) {
+    std::string_view bytes(request.bytes);
+    std::string out;
+    out.reserve(bytes.size() + block.size());
+    out.append(bytes.substr(0, request.start_line_end));
+    for (const SipHeader& header : request.headers) {
+        if (istarts_with(header.name, prefix)) continue;
+        out.append(bytes.substr(header.begin, header.end - header.begin));
+    }
+    out.append(block);
+    out.append(bytes.substr(request.head_size - 2));  // the empty line, then the body
+    return out;
+}
+
+}  // namespace ocspgate::proxy

@@ -1,0 +1,29 @@
+// The identity headers the SIP front adds to requests toward the backend, and the rewrite
+// that adds them. No I/O.
+//
+// A client must never be able to speak for ocspgate: every header whose name starts with the
+// configured prefix (ASCII case-insensitive) is removed from the client's requests first,
+// whether or not identity headers are enabled. Only the head changes; the body and thus
+// Content-Length stay as they were.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/front.h"
+#include "proxy/sip_message.h"
+
+namespace ocspgate::proxy {
+
+// The header lines, each ending in CRLF, that carry `peer` (names: prefix + Subject, Issuer,
+// Serial, Fingerprint, Revocation). A field with an empty value is left out (no client
+// certificate; no revocation profile). Control characters in values become '?', so a value
+// can never end the header early.
+std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix);
+
+// `request` with every header named prefix* removed and `block` added after the last
+// remaining header. Folded fields stay as they were written.
+std::string rewrite_request(const SipMessage& request, std::string_view prefix,
+                            std::string_view block);
+
+}  // namespace ocspgate::proxy
