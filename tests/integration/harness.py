@@ -120,6 +120,11 @@ class Ocspgate(Process):
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
+    def sanitized(self) -> bool:
+        """True for an AddressSanitizer build, whose quarantine of freed memory makes RSS
+        figures meaningless."""
+        return "libasan" in Path(f"/proc/{self.pid}/maps").read_text()
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

@@ -107,7 +107,8 @@ def test_backend_that_never_reads_bounds_proxy_memory(tmp_path, pki):
         pass  # the proxy stopped reading: our socket buffers are full
     assert sent < 64 * 1024 * 1024, f"proxy kept reading: {sent} bytes accepted"
     growth = g.rss_kib() - rss_before
-    assert growth < 4 * 1024, f"RSS grew by {growth} KiB"
+    if not g.sanitized():  # ASan keeps freed blocks in quarantine: only the byte bound applies
+        assert growth < 4 * 1024, f"RSS grew by {growth} KiB"
     c.close()
     g.stop_cleanly()
     sink.close()

@@ -121,3 +121,27 @@ def test_shared_query_still_answers_the_others_when_its_first_client_leaves(peer
     left = gate.wait_event("close", decision="reject")[0]
     assert left["reason"] == "client closed during handshake", left
     gate.stop_cleanly()
+
+
+def test_stale_good_answer_is_used_within_stale_if_error_when_responders_fail(peers):
+    ocsp = peers.responder()
+    gate = peers.proxy(responders=[ocsp.url], extra_ocsp='max_cache_ttl = "1s"\nstale_if_error = "1m"\n'
+                                                          'error_cache_ttl = "1s"')
+    assert expect_accept(gate, "client-good")["revocation_source"] == ocsp.url
+    ocsp.stop()
+    time.sleep(1.3)  # the good answer is no longer fresh (max_cache_ttl), only stale
+    stale = expect_accept(gate, "client-good")
+    assert stale["revocation"] == "good"
+    assert "stale good answer used" in stale["revocation_detail"], stale
+    gate.stop_cleanly()
+
+
+def test_expired_answer_without_stale_if_error_fails_closed(peers):
+    ocsp = peers.responder()
+    gate = peers.proxy(responders=[ocsp.url], extra_ocsp='max_cache_ttl = "1s"\nerror_cache_ttl = "1s"')
+    assert expect_accept(gate, "client-good")["revocation_source"] == ocsp.url
+    ocsp.stop()
+    time.sleep(1.3)
+    refused = expect_reject(gate, "client-good", UNKNOWN)
+    assert refused["revocation"] == "error", refused
+    gate.stop_cleanly()
