@@ -82,6 +82,14 @@ struct Server {
     LogLevel log_level = LogLevel::info;
 };
 
+// [admin]: the HTTP admin endpoint on the main loop. The table is optional; without it the
+// endpoint is off (nothing listens that the operator did not ask for).
+struct Admin {
+    bool enabled = false;                // true when the [admin] table is present
+    Address listen;                      // empty (length 0) = the default, 127.0.0.1:9901
+    std::size_t max_request_size = 8 * 1024;
+};
+
 enum class RevocationMethod { ocsp, crl, none };
 enum class CheckScope { leaf, chain };
 enum class UnknownPolicy { revoked, good, next };
@@ -134,6 +142,7 @@ struct RevocationProfile {
 struct Config {
     std::filesystem::path source;  // the file it was loaded from
     Server server;
+    Admin admin;
     std::vector<Listener> listeners;
     std::map<std::string, RevocationProfile> revocation;
 };

@@ -39,6 +39,10 @@ Section<Config> make_root_section() {
         .fields = {
             table_key("server", &Config::server, server_section(),
                       "Process-wide settings."),
+            table_key("admin", &Config::admin, admin_section(),
+                      "The HTTP admin endpoint (health, readiness, metrics, status). Absent: no "
+                      "admin endpoint.")
+                .with_default_text("none (disabled)"),
             tables_key("listener", &Config::listeners, listener_section(),
                        "One [[listener]] table per listening socket.", required),
             named_tables_key("revocation", &Config::revocation, &RevocationProfile::name,
@@ -74,6 +78,27 @@ Section<Server> make_server_section() {
                       "The least severe level that is logged."),
         },
         .check = {},
+    };
+}
+
+Section<Admin> make_admin_section() {
+    return {
+        .title = "[admin]",
+        .doc = "The HTTP/1.1 admin endpoint, served by the main thread (never by a worker): "
+               "GET /healthz, /readyz, /metrics (Prometheus text 0.0.4) and /status (JSON). "
+               "Optional: the endpoint exists only when this table is present, even empty. "
+               "It has no authentication, so keep it on loopback or a management network.",
+        .fields = {
+            value_key("listen", &Admin::listen, AddressValue{},
+                      "The numeric address and port of the admin endpoint.")
+                .with_default_text("\"127.0.0.1:9901\""),
+            value_key("max_request_size", &Admin::max_request_size,
+                      IntegerValue<std::size_t>{256, 1024 * 1024},
+                      "Largest request (request line and headers) in bytes; a larger one is "
+                      "answered 413 and the connection closed. Each request must arrive within "
+                      "5 s, one request per connection."),
+        },
+        .check = [](const toml::table&, Admin& admin, Context&) { admin.enabled = true; },
     };
 }
 
@@ -254,6 +279,11 @@ const Section<Server>& server_section() {
     return section;
 }
 
+const Section<Admin>& admin_section() {
+    static const Section<Admin> section = make_admin_section();
+    return section;
+}
+
 const Section<Listener>& listener_section() {
     static const Section<Listener> section = make_listener_section();
     return section;
@@ -267,6 +297,7 @@ const Section<TlsSettings>& tls_section() {
 std::vector<SectionDoc> reference_sections() {
     return {
         root_section().describe(),    server_section().describe(),
+        admin_section().describe(),
         listener_section().describe(), tls_section().describe(),
         sip_section().describe(),     ldap_section().describe(),
         profile_section().describe(), ocsp_section().describe(),

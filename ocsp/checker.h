@@ -8,7 +8,11 @@
 #include <uv.h>
 
 #include <chrono>
+#include <atomic>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +31,19 @@ struct Decision {
     std::string detail;   // e.g. "unknown treated as revoked", "all methods failed: ..."
     std::string serial;   // serial (hex) of the certificate that decided, when not the leaf
     std::chrono::microseconds latency{0};
+};
+
+// Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
+struct CheckerStats {
+    std::atomic<std::uint64_t> lookups{0};        // method lookups asked for (ocsp and crl)
+    std::atomic<std::uint64_t> cache_hits{0};
+    std::atomic<std::uint64_t> cache_misses{0};
+    std::atomic<std::uint64_t> coalesced{0};      // waited on another handshake's query
+    std::atomic<std::uint64_t> responder_queries{0};
+    std::atomic<std::uint64_t> stale_used{0};
+    mutable std::mutex errors_mutex;
+    std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
+    std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undecided{0};
 };
 
 // Cancelling guarantees the completion callback will not run afterwards. Destroying the
@@ -51,6 +68,12 @@ public:
     // Housekeeping from the main thread, which serves no traffic: re-reads local files that
     // changed (CRL files). May block on file I/O, so never call it from a worker loop.
     virtual void refresh_local_files() = 0;
+
+    // Read-only views for the admin endpoint (main thread). A checker without counters
+    // returns null / 0. The counters are relaxed atomics: read them as a snapshot.
+    virtual const CheckerStats* counters() const { return nullptr; }
+    // Entries in the status cache now; may take the cache's shard locks briefly.
+    virtual std::size_t cache_entries() { return 0; }
 };
 
 }  // namespace ocspgate::ocsp

@@ -20,19 +20,6 @@
 
 namespace ocspgate::ocsp {
 
-// Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
-struct CheckerStats {
-    std::atomic<std::uint64_t> lookups{0};        // method lookups asked for (ocsp and crl)
-    std::atomic<std::uint64_t> cache_hits{0};
-    std::atomic<std::uint64_t> cache_misses{0};
-    std::atomic<std::uint64_t> coalesced{0};      // waited on another handshake's query
-    std::atomic<std::uint64_t> responder_queries{0};
-    std::atomic<std::uint64_t> stale_used{0};
-    std::mutex errors_mutex;
-    std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
-    std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undecided{0};
-};
-
 // A certificate to check and the CA that issued it (both owned: the chain may go away).
 struct CertPair {
     tls::X509Ptr cert;
@@ -60,6 +47,8 @@ public:
     void lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter);
     Result<std::vector<CertPair>> targets(STACK_OF(X509) * chain) const;
     CheckerStats& stats() { return stats_; }
+    const CheckerStats* counters() const override { return &stats_; }
+    std::size_t cache_entries() override { return cache_.size(); }
     StatusCache& cache() { return cache_; }
 
 private:

@@ -540,6 +540,7 @@ void Connection::on_handle_closed(uv_handle_t* handle) noexcept {
     auto* self = static_cast<Connection*>(handle->data);
     if (--self->open_handles_ > 0) return;
     self->log_outcome();
+    self->count_outcome();
     self->worker_.release(self);  // frees *self
 }
 

@@ -125,6 +125,9 @@ private:
     static void on_handle_closed(uv_handle_t* handle) noexcept;
     void log_accept() const;
     void log_outcome() const;
+    // The decision both the close line and the listener's counters report.
+    bool accepted() const;
+    void count_outcome() const;
 
     Worker& worker_;
     const ListenerSettings& settings_;

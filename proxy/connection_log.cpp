@@ -44,8 +44,15 @@ void Connection::log_accept() const {
     record.field("handshake_ms", handshake_ms_).emit(conf::LogLevel::info);
 }
 
+bool Connection::accepted() const { return tls_ && tls_->handshake_complete() && !rejected_; }
+
+void Connection::count_outcome() const {
+    auto& counter = accepted() ? settings_.counters.accepted : settings_.counters.rejected;
+    counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Connection::log_outcome() const {
-    bool accepted = tls_ && tls_->handshake_complete() && !rejected_;
+    bool accepted = this->accepted();
     conf::LogLevel level = accepted ? conf::LogLevel::info : conf::LogLevel::warn;
     if (!log::enabled(level)) return;
     log::Record record("close");

@@ -3,6 +3,8 @@
 
 #include <uv.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "conf/config.h"
@@ -14,6 +16,14 @@ namespace ocspgate::proxy {
 
 class Worker;
 
+// Connection counts for the admin endpoint: relaxed atomics, one add when a connection opens
+// and one when it closes. Open now = opened - accepted - rejected.
+struct ListenerCounters {
+    std::atomic<std::uint64_t> opened{0};
+    std::atomic<std::uint64_t> accepted{0};  // closed after the handshake succeeded
+    std::atomic<std::uint64_t> rejected{0};  // closed without a successful handshake, or refused
+};
+
 // Built once at start-up and shared read-only by every worker (SSL_CTX is safe to share).
 struct ListenerSettings {
     conf::Listener conf;
@@ -22,6 +32,7 @@ struct ListenerSettings {
     tls::SslCtxPtr backend_ctx;        // client side toward the backend; null without backend_tls
     std::string backend_server_name;   // checked in the backend's certificate (backend_tls)
     ocsp::Checker* backend_checker = nullptr;  // backend_revocation; null: not checked
+    mutable ListenerCounters counters;  // the only mutable part; written by every worker
 };
 
 class Listener {

@@ -1,9 +1,12 @@
 #include "proxy/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
 #include "ocsp/factory.h"
+#include "proxy/admin_pages.h"
+#include "proxy/metrics_text.h"
 #include "proxy/log.h"
 #include "proxy/socket_address.h"
 #include "tls/context.h"
@@ -43,6 +46,7 @@ Server::Server(conf::Config config) : config_(std::move(config)) {
 }
 
 Server::~Server() {
+    if (admin_) admin_->close();
     for (auto& worker : workers_) worker->join();
     workers_.clear();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&worker_finished_)))
@@ -54,6 +58,7 @@ Server::~Server() {
 Result<std::unique_ptr<Server>> Server::create(conf::Config config) {
     std::unique_ptr<Server> server(new Server(std::move(config)));
     if (auto r = server->build_listeners(); !r) return std::move(r).error();
+    if (auto r = server->start_admin(); !r) return std::move(r).error();
     if (auto r = server->start_workers(); !r) return std::move(r).error();
     return server;
 }
@@ -110,6 +115,34 @@ Result<Ok> Server::start_workers() {
     return Ok{};
 }
 
+// Binds before the workers start, so a busy admin port is a start-up error; requests are
+// served once run() runs the main loop.
+Result<Ok> Server::start_admin() {
+    if (!config_.admin.enabled) return Ok{};
+    auto admin = AdminServer::create(&loop_, config_.admin, [this](std::string_view method, std::string_view path) {
+        return answer_admin(method, path);
+    });
+    if (!admin) return std::move(admin).error();
+    admin_ = std::move(admin).value();
+    log::Record("admin listening").field("address", admin_->address()).emit(conf::LogLevel::info);
+    return Ok{};
+}
+
+// Ready while the listeners accept: from start-up (they are bound before the main loop runs)
+// until the first SIGTERM/SIGINT starts the drain.
+AdminResponse Server::answer_admin(std::string_view method, std::string_view path) const {
+    static constexpr std::string_view kPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
+    if (std::find(std::begin(kPaths), std::end(kPaths), path) == std::end(kPaths))
+        return {404, "text/plain; charset=utf-8", "not found\n", ""};
+    if (method != "GET") return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET"};
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", ""};
+    if (path == "/readyz")
+        return stopping_ ? AdminResponse{503, "text/plain; charset=utf-8", "draining\n", ""}
+                         : AdminResponse{200, "text/plain; charset=utf-8", "ready\n", ""};
+    if (path == "/metrics") return {200, std::string(MetricsText::kContentType), render_metrics(shared_, checkers_), ""};
+    return {200, "application/json", render_status(config_, shared_, checkers_), ""};
+}
+
 int Server::run() {
     std::signal(SIGPIPE, SIG_IGN);  // write errors arrive as EPIPE from libuv instead
     uv_signal_init(&loop_, &sigterm_);
@@ -145,6 +178,7 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
+    if (self->admin_) self->admin_->close();
 }
 
 void Server::on_housekeeping(uv_timer_t* handle) noexcept {

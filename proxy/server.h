@@ -1,5 +1,6 @@
 // The process: turns a validated Config into TLS contexts, revocation checkers and worker
-// loops, then runs the main loop, which only handles signals (and, later, admin requests).
+// loops, then runs the main loop, which handles signals, housekeeping and the admin endpoint
+// (never client traffic).
 #pragma once
 
 #include <uv.h>
@@ -12,6 +13,7 @@
 
 #include "conf/config.h"
 #include "ocsp/checker.h"
+#include "proxy/admin_server.h"
 #include "proxy/worker.h"
 #include "tls/result.h"
 
@@ -31,6 +33,8 @@ private:
     explicit Server(conf::Config config);
     Result<Ok> build_listeners();
     Result<Ok> start_workers();
+    Result<Ok> start_admin();
+    AdminResponse answer_admin(std::string_view method, std::string_view path) const;
     static void on_signal(uv_signal_t* handle, int signum) noexcept;
     static void on_worker_finished(uv_async_t* handle) noexcept;
     static void on_housekeeping(uv_timer_t* handle) noexcept;
@@ -44,6 +48,7 @@ private:
     uv_signal_t sigint_{};
     uv_async_t worker_finished_{};
     uv_timer_t housekeeping_{};
+    std::unique_ptr<AdminServer> admin_;  // null without [admin]; on the main loop
     std::atomic<unsigned> finished_workers_{0};
     bool stopping_ = false;
 };

@@ -99,6 +99,7 @@ void Worker::accept(uv_stream_t* server, const ListenerSettings& settings) {
     Connection& connection = *connections_.back();
     connection.position = std::prev(connections_.end());
     std::uint32_t active = ++shared_.active_connections;
+    settings.counters.opened.fetch_add(1, std::memory_order_relaxed);
     connection.start(server);
     if (active > shared_.server.max_connections) connection.abort("max_connections reached");
 }

@@ -213,8 +213,8 @@ shoe = 1
 }
 
 TEST_F(LoadTest, TablesForFutureFeaturesAreRejectedForNow) {
-    LoadResult result = load_with_listener("[admin]\nlisten = \"127.0.0.1:9000\"\n");
-    expect_diagnostics(result, {{9, 2, "unknown key \"admin\""}});
+    LoadResult result = load_with_listener("[cluster]\npeers = [\"127.0.0.1:9000\"]\n");
+    expect_diagnostics(result, {{9, 2, "unknown key \"cluster\""}});
 }
 
 TEST_F(LoadTest, WrongTypeNamesBothTypes) {
