@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpora under tests/fuzz/corpus/ that come from real tools: OCSP
+# requests and responses from `openssl ocsp` and CRLs from tests/pki/make-pki.sh. The SIP,
+# LDAP and hand-written seeds next to them are checked in as they are and left alone.
+# Keys are fresh on every run, so rerunning changes the bytes but not what they exercise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$root/tests/pki/make-pki.sh" "$work/pki" >/dev/null
+P=$work/pki
+ocsp_dir=$here/corpus/fuzz_ocsp_response
+crl_dir=$here/corpus/fuzz_crl
+config_dir=$here/corpus/fuzz_config
+mkdir -p "$ocsp_dir" "$crl_dir" "$config_dir"
+
+# respond NAME CLIENT SIGNER [EXTRA...]: one response from the CLI responder, no sockets
+# (-reqin/-respout), written as corpus/fuzz_ocsp_response/NAME.der.
+# Extra arguments go to the responder (e.g. -rcid sha256).
+respond() {
+    local name=$1 client=$2 signer=$3
+    shift 3
+    openssl ocsp -issuer "$P/issuing-ca.pem" -cert "$P/$client.pem" -reqout "$work/$name.req" 2>/dev/null
+    openssl ocsp -index "$P/index.txt" -CA "$P/issuing-ca.pem" -rsigner "$P/$signer.pem" \
+        -rkey "$P/$signer.key" -nmin 5 -reqin "$work/$name.req" -respout "$ocsp_dir/$name.der" "$@" 2>/dev/null
+}
+respond good-delegated client-good ocsp-signer
+respond revoked-delegated client-revoked ocsp-signer
+respond unknown-delegated client-unknown ocsp-signer
+respond good-by-ca client-good issuing-ca
+respond good-sha256-certid client-good ocsp-signer -rcid sha256
+respond good-by-key client-good ocsp-signer -resp_key_id
+respond good-no-certs client-good ocsp-signer -resp_no_certs
+# responseStatus tryLater (3): OCSPResponse ::= SEQUENCE { ENUMERATED 3 }
+printf '\x30\x03\x0a\x01\x03' >"$ocsp_dir/try-later.der"
+
+cp "$P/issuing-ca.crl.der" "$crl_dir/issuing-ca.der"
+cp "$P/issuing-ca.crl.pem" "$crl_dir/issuing-ca.pem"
+cp "$P/root-ca.crl.pem" "$crl_dir/root-ca-empty.pem"
+
+cp "$root/conf/ocspgate.toml" "$config_dir/ocspgate.toml"
