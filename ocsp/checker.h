@@ -35,7 +35,7 @@ struct Decision {
 
 // Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
 struct CheckerStats {
-    std::atomic<std::uint64_t> lookups{0};        // method lookups asked for (ocsp and crl)
+    std::atomic<std::uint64_t> lookups{0};        // ocsp/crl lookups: cache hits + misses, once per handshake
     std::atomic<std::uint64_t> cache_hits{0};
     std::atomic<std::uint64_t> cache_misses{0};
     std::atomic<std::uint64_t> coalesced{0};      // waited on another handshake's query

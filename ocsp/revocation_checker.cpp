@@ -122,17 +122,20 @@ std::optional<MethodResult> RevocationChecker::lookup_cached(conf::RevocationMet
         case conf::RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
         case conf::RevocationMethod::ocsp: return ocsp_cached(pair);
         case conf::RevocationMethod::crl: {
-            stats_.lookups.fetch_add(1, std::memory_order_relaxed);
-            return crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
+            auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
+            if (result) stats_.lookups.fetch_add(1, std::memory_order_relaxed);  // else lookup_async counts it
+            return result;
         }
     }
     return std::nullopt;
 }
 
+// A miss is not counted here: a handshake probes the cache twice on a miss (decide_cached in
+// the verify callback, then check()), so lookup_async counts lookups that leave the cache.
 std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair) {
-    stats_.lookups.fetch_add(1, std::memory_order_relaxed);
     auto now = Clock::now();
     if (auto hit = cache_.find_fresh(pair.id, now)) {
+        stats_.lookups.fetch_add(1, std::memory_order_relaxed);
         stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
         if (hit->kind == CachedStatus::Kind::error) {
             if (auto stale = cache_.find_stale_good(pair.id, now)) {
@@ -144,12 +147,15 @@ std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair)
         }
         return from_cached(*hit);
     }
-    stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
 }
 
 void RevocationChecker::lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter) {
-    if (method == conf::RevocationMethod::ocsp) return ocsp_async(pair, std::move(waiter));
+    stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+    if (method == conf::RevocationMethod::ocsp) {
+        stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+        return ocsp_async(pair, std::move(waiter));
+    }
     // CRL downloads are coalesced per first URL, like OCSP queries per CertID.
     std::vector<Url> urls = crls_.urls_for(pair.cert.get());
     std::string key = flight_key("crl", urls.empty() ? std::string() : urls.front().text);
