@@ -176,6 +176,10 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     if (self->finished_workers_.load() < self->workers_.size()) return;
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigint_), nullptr);
+    // Closing the handles restores the default action, under which a late second SIGTERM
+    // would kill a process that has already shut down cleanly: the work is done, ignore it.
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
     if (self->admin_) self->admin_->close();
