@@ -9,7 +9,8 @@
 
 namespace ocspgate::ocsp {
 
-// nullopt when `t` is null or not a valid time. Fractional seconds are dropped.
+// nullopt when `t` is null or not a valid time. Fractional seconds are dropped. Times before
+// 1700 or after 2200 are clamped to those years (system_clock's range ends in 2262).
 std::optional<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* t);
 
 // "2030-03-17T17:46:40Z" (UTC, whole seconds), for log messages about those times.

@@ -2,13 +2,10 @@
 
 #include "tls/engine.h"
 
-#include <llhttp.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -31,12 +28,6 @@ std::string describe_uv(int status) {
 bool is_header_value_safe(std::string_view text) noexcept {
     return std::all_of(text.begin(), text.end(),
                        [](char c) { return c == '\t' || (c >= 0x20 && c < 0x7f); });
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    auto fold = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,202 +76,6 @@ std::vector<std::uint8_t> serialize(const HttpRequest& request) {
     std::vector<std::uint8_t> bytes(head.begin(), head.end());
     bytes.insert(bytes.end(), request.body.begin(), request.body.end());
     return bytes;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The response: llhttp driven over whatever bytes arrive. No I/O here.
-
-class ResponseParser {
-public:
-    enum class Progress { need_more, complete };
-
-    ResponseParser(std::size_t max_body, std::size_t max_header_bytes) noexcept
-        : max_body_(max_body), max_header_bytes_(max_header_bytes) {
-        llhttp_init(&parser_, HTTP_RESPONSE, &settings());
-        parser_.data = this;
-    }
-    ResponseParser(const ResponseParser&) = delete;  // parser_.data points at this object
-    ResponseParser& operator=(const ResponseParser&) = delete;
-
-    // Parses the next bytes of the stream. After `complete` or an error, feed no more.
-    Result<Progress> feed(std::span<const std::uint8_t> bytes) {
-        if (bytes.empty()) return Progress::need_more;
-        return progress_after(
-            llhttp_execute(&parser_, reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    }
-
-    // The server closed the stream: completes a close-delimited body. `need_more` here means
-    // the response was cut short (or never started).
-    Result<Progress> finish_at_eof() {
-        const auto status = llhttp_finish(&parser_);
-        // Not malformed, merely cut short: the caller reports the closed connection.
-        if (status == HPE_INVALID_EOF_STATE && !error_) return Progress::need_more;
-        return progress_after(status);
-    }
-
-    HttpResponse take() { return std::move(response_); }
-
-private:
-    static ResponseParser& self(llhttp_t* parser) noexcept {
-        return *static_cast<ResponseParser*>(parser->data);
-    }
-    static const llhttp_settings_t& settings() noexcept;
-
-    static int on_metadata(llhttp_t* parser, const char*, std::size_t length) noexcept;
-    static int on_header_field(llhttp_t* parser, const char* at, std::size_t length) noexcept;
-    static int on_header_field_complete(llhttp_t* parser) noexcept;
-    static int on_header_value(llhttp_t* parser, const char* at, std::size_t length) noexcept;
-    static int on_header_value_complete(llhttp_t* parser) noexcept;
-    static int on_headers_complete(llhttp_t* parser) noexcept;
-    static int on_body(llhttp_t* parser, const char* at, std::size_t length) noexcept;
-    static int on_message_complete(llhttp_t* parser) noexcept;
-
-    // Callbacks stop llhttp by recording why and returning -1; progress_after() reports it.
-    int stop(Errc code, std::string message) noexcept;
-    int charge_header_bytes(std::size_t length) noexcept;
-    Result<Progress> progress_after(llhttp_errno_t status);
-
-    llhttp_t parser_{};
-    const std::size_t max_body_;
-    const std::size_t max_header_bytes_;
-    std::size_t header_bytes_ = 0;     // all metadata so far, interim responses and trailers included
-    std::string field_;                // the header name being read; bounded by max_header_bytes_
-    bool in_content_type_ = false;     // the value being read is the (first) Content-Type
-    bool content_type_seen_ = false;
-    bool headers_done_ = false;        // the final response's headers are complete: trailers follow
-    bool interim_ = false;             // parsing a 1xx response, which is skipped
-    bool complete_ = false;
-    std::optional<Error> error_;
-    HttpResponse response_;
-};
-
-const llhttp_settings_t& ResponseParser::settings() noexcept {
-    static const llhttp_settings_t table = [] {
-        llhttp_settings_t s;
-        llhttp_settings_init(&s);
-        s.on_status = on_metadata;
-        s.on_chunk_extension_name = on_metadata;
-        s.on_chunk_extension_value = on_metadata;
-        s.on_header_field = on_header_field;
-        s.on_header_field_complete = on_header_field_complete;
-        s.on_header_value = on_header_value;
-        s.on_header_value_complete = on_header_value_complete;
-        s.on_headers_complete = on_headers_complete;
-        s.on_body = on_body;
-        s.on_message_complete = on_message_complete;
-        return s;
-    }();
-    return table;
-}
-
-int ResponseParser::stop(Errc code, std::string message) noexcept {
-    error_ = make_error(code, std::move(message));
-    return -1;
-}
-
-int ResponseParser::charge_header_bytes(std::size_t length) noexcept {
-    header_bytes_ += length;
-    if (header_bytes_ <= max_header_bytes_) return 0;
-    return stop(Errc::limit, "response headers exceed " + std::to_string(max_header_bytes_) + " bytes");
-}
-
-int ResponseParser::on_metadata(llhttp_t* parser, const char*, std::size_t length) noexcept {
-    return self(parser).charge_header_bytes(length);
-}
-
-int ResponseParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) noexcept {
-    auto& p = self(parser);
-    if (p.charge_header_bytes(length) != 0) return -1;
-    if (!p.headers_done_) p.field_.append(at, length);
-    return 0;
-}
-
-int ResponseParser::on_header_field_complete(llhttp_t* parser) noexcept {
-    auto& p = self(parser);
-    // A repeated Content-Type is invalid (RFC 9110 §5.3); keep the first, as Node does.
-    p.in_content_type_ = !p.headers_done_ && !p.content_type_seen_ && iequals(p.field_, "content-type");
-    p.content_type_seen_ = p.content_type_seen_ || p.in_content_type_;
-    p.field_.clear();
-    return 0;
-}
-
-int ResponseParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) noexcept {
-    auto& p = self(parser);
-    if (p.charge_header_bytes(length) != 0) return -1;
-    if (p.in_content_type_) p.response_.content_type.append(at, length);
-    return 0;
-}
-
-int ResponseParser::on_header_value_complete(llhttp_t* parser) noexcept {
-    auto& p = self(parser);
-    if (p.in_content_type_) {
-        auto& value = p.response_.content_type;
-        value.erase(value.find_last_not_of(" \t") + 1);  // llhttp keeps trailing whitespace
-    }
-    p.in_content_type_ = false;
-    return 0;
-}
-
-int ResponseParser::on_headers_complete(llhttp_t* parser) noexcept {
-    auto& p = self(parser);
-    const int status = llhttp_get_status_code(parser);
-    if (status >= 100 && status < 200) {
-        // An interim response (e.g. an unsolicited 100 Continue): llhttp gives it no body and
-        // parses the final response next. Forget its headers.
-        p.interim_ = true;
-        p.content_type_seen_ = false;
-        p.response_.content_type.clear();
-        return 0;
-    }
-    p.headers_done_ = true;
-    p.response_.status = status;
-    // A declared length over the cap fails now, before a byte of the body is read.
-    if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_) {
-        return p.stop(Errc::limit, "the response body (" + std::to_string(parser->content_length) +
-                                       " bytes) exceeds " + std::to_string(p.max_body_) + " bytes");
-    }
-    return 0;
-}
-
-int ResponseParser::on_body(llhttp_t* parser, const char* at, std::size_t length) noexcept {
-    auto& p = self(parser);
-    auto& body = p.response_.body;
-    if (length > p.max_body_ - body.size()) {
-        return p.stop(Errc::limit, "the response body exceeds " + std::to_string(p.max_body_) + " bytes");
-    }
-    try {
-        // Grow geometrically, but never past the cap: the body's memory stays within max_body.
-        const std::size_t needed = body.size() + length;
-        if (needed > body.capacity()) {
-            body.reserve(std::min(p.max_body_, std::max(needed, 2 * body.capacity())));
-        }
-        body.insert(body.end(), at, at + length);
-    } catch (const std::bad_alloc&) {
-        // The cap comes from configuration; a server must not be able to abort the process below it.
-        const auto wanted = std::to_string(body.size() + length);
-        return p.stop(Errc::limit, "no memory for a response body of " + wanted + " bytes");
-    }
-    return 0;
-}
-
-int ResponseParser::on_message_complete(llhttp_t* parser) noexcept {
-    auto& p = self(parser);
-    if (p.interim_) {
-        p.interim_ = false;
-        return 0;
-    }
-    p.complete_ = true;
-    return HPE_PAUSED;  // one response is all we want: ignore whatever follows it
-}
-
-Result<ResponseParser::Progress> ResponseParser::progress_after(llhttp_errno_t status) {
-    if (error_) return *error_;
-    if (complete_) return Progress::complete;
-    if (status == HPE_OK) return Progress::need_more;
-    if (status == HPE_PAUSED_UPGRADE) return make_error(Errc::parse, "the server switched protocols");
-    std::string message = std::string("malformed HTTP response: ") + llhttp_errno_name(status);
-    if (const char* reason = llhttp_get_error_reason(&parser_)) message += std::string(" (") + reason + ")";
-    return make_error(Errc::parse, std::move(message));
 }
 
 // ---------------------------------------------------------------------------------------------

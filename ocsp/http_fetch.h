@@ -4,8 +4,9 @@
 // Each call to start_fetch() creates one self-contained exchange (after nginx's
 // ngx_ssl_ocsp_ctx_t): its own socket, buffers and deadline, one completion callback and one
 // teardown. Host names are resolved with uv_getaddrinfo on libuv's threadpool; numeric
-// addresses skip the resolver. The response is parsed with llhttp, so Content-Length, chunked
-// and close-delimited bodies all work; interim 1xx responses are skipped.
+// addresses skip the resolver. The response is parsed with llhttp (ResponseParser in
+// ocsp/http_response.h), so Content-Length, chunked and close-delimited bodies all work;
+// interim 1xx responses are skipped.
 //
 // Between the socket and the HTTP parser sits a byte-stream seam (plain TCP today) where TLS
 // over memory BIOs slots in for https:// responders; see Transport in http_fetch.cpp.
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "ocsp/http_response.h"
 #include "ocsp/url.h"
 #include "tls/result.h"
 
@@ -40,14 +42,6 @@ struct HttpRequest {
     // of resolving url.host, which still names the Host header. Tried in order, as resolved
     // addresses are; at most the first 8 are used.
     std::vector<sockaddr_storage> connect_to;
-};
-
-// Any status the server sent, 4xx and 5xx included: what a status means is the caller's
-// business. The body is capped by FetchLimits::max_body whatever the status.
-struct HttpResponse {
-    int status = 0;
-    std::string content_type;         // as sent, parameters included; empty if absent
-    std::vector<std::uint8_t> body;   // decoded (de-chunked)
 };
 
 // Bounds on one exchange. Defaults are placeholders: callers pass their configured values.

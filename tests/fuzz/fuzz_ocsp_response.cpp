@@ -1,5 +1,25 @@
-// libFuzzer target: ocsp::validate_response on arbitrary bytes, against a fixed certificate
-// and issuer from the in-process test PKI (built once, on the first input).
+// libFuzzer target: ocsp::validate_response against a fixed certificate and issuer from the
+// in-process test PKI (built once, on the first input), in two modes picked by the first byte.
+//
+//   0x00-0x7f  raw: the whole input is an OCSPResponse (DER). Every real response starts with
+//              0x30, so the seeds of openssl ocsp (make-seeds.sh) are raw inputs. Mutations
+//              rarely survive the signature check, so this mode mostly covers the DER parser
+//              and the checks before the signature.
+//   0x80-0xff  re-signed: the rest is a tbsResponseData (ResponseData DER). The harness signs
+//              it with a test PKI key, wraps it as a successful OCSPResponse and validates that,
+//              so mutations of the statuses, times, CertIDs, responder ID, nonce and extensions
+//              reach the checks after the signature (signer authorisation, CertID match, time
+//              window, nonce, critical extensions). Bits of the first byte:
+//                0-2  the signer: issuing CA, delegated, delegated without EKU, expired
+//                     delegated, root's delegated, pinned (trusted), impostor, leaf
+//                3    include the signer's certificate in `certs`
+//                4    rewrite every CertID's issuerKeyHash to the issuing CA's (its key is
+//                     random per process, so seeds could not carry the right hash)
+//                5    flip a bit of the signature
+// Seeds of the second kind come from ocsp_response_seeds.cpp (tests/fuzz/README.md).
+
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +28,7 @@
 
 #include "ocsp/cert_id.h"
 #include "ocsp/response.h"
+#include "ocsp_resign.h"
 #include "support/test_pki.h"
 
 using namespace ocspgate;
@@ -30,24 +51,45 @@ const Fixture& fixture() {
     return f;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+void validate(std::span<const std::uint8_t> der) {
     const fixtures::TestPki& pki = fixtures::pki();
-    const Fixture& f = fixture();
     static const std::uint8_t nonce[] = {1, 2, 3, 4, 5, 6, 7, 8};
 
     ocsp::ValidationInput in;
     in.cert = pki.leaf.get();
     in.issuer = pki.issuing.get();
-    in.trusted_responders = f.trusted;
-    in.id = f.id;
+    in.trusted_responders = fixture().trusted;
+    in.id = fixture().id;
     in.now = fixtures::at(fixtures::test_now);
     in.clock_skew = std::chrono::seconds(300);
     in.max_age = std::chrono::seconds(3600);
-    const std::span<const std::uint8_t> der(data, size);
     (void)ocsp::validate_response(der, in);
     in.expected_nonce = nonce;  // the nonce checks are a separate path
     (void)ocsp::validate_response(der, in);
+}
+
+const fixtures::Issued& signer_for(std::uint8_t mode) {
+    const fixtures::TestPki& pki = fixtures::pki();
+    const fixtures::Issued* signers[] = {&pki.issuing,           &pki.delegated,      &pki.delegated_noeku,
+                                         &pki.delegated_expired, &pki.root_delegated, &pki.pinned,
+                                         &pki.impostor,          &pki.leaf};
+    return *signers[mode & 7];
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::span<const std::uint8_t> input(data, size);
+    if (size == 0 || data[0] < 0x80) {
+        validate(input);
+        return 0;
+    }
+    const std::uint8_t mode = data[0];
+    fuzz::ResignOptions options;
+    options.signer = &signer_for(mode);
+    options.include_certificate = (mode & 0x08) != 0;
+    options.fix_issuer_key_hash = (mode & 0x10) != 0 ? fixtures::pki().issuing.get() : nullptr;
+    options.corrupt_signature = (mode & 0x20) != 0;
+    validate(fuzz::resign_response(input.subspan(1), options));
     return 0;
 }

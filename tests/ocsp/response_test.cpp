@@ -73,6 +73,17 @@ TEST_F(ResponseTest, GoodStatusIsAccepted) {
     EXPECT_FALSE(answer.revocation_time);
 }
 
+// Found by fuzz_ocsp_response (regressions/fuzz_ocsp_response/nanosecond-overflow-year-2430):
+// a time past 2262 overflowed system_clock's nanoseconds (UB). RFC 5280's "no expiry" date,
+// 99991231235959Z, is the legitimate case; such times are clamped to 2200.
+TEST_F(ResponseTest, NextUpdateBeyondTheClockRangeIsClampedNotOverflowed) {
+    auto spec = leaf_response();
+    spec.singles[0].next_update = 253402300799;  // 9999-12-31T23:59:59Z
+    const Answer answer = answer_of(validate(spec));
+    EXPECT_EQ(answer.status, CertStatus::good);
+    EXPECT_EQ(answer.next_update, at(7258118400));  // 2200-01-01T00:00:00Z
+}
+
 TEST_F(ResponseTest, RevokedStatusCarriesTimeAndReason) {
     auto spec = leaf_response();
     spec.singles[0].status = V_OCSP_CERTSTATUS_REVOKED;
