@@ -33,8 +33,12 @@ Section<RevocationProfile> make_profile_section() {
                       "certificate, \"good\" accepts it, \"next\" asks the next method."),
             value_key("recheck_interval", &RevocationProfile::recheck_interval, DurationValue{},
                       "How often the status of certificates on open connections is checked "
-                      "again; a connection whose certificate is revoked is closed. \"0s\": "
-                      "only during the handshake."),
+                      "again (\"Check Every\"), through the cache like a handshake; a connection "
+                      "whose certificate is now refused (revoked, or unknown/error under this "
+                      "profile's policy) is closed. Each connection is rechecked after a random "
+                      "0.8-1.0 of the interval, so connections opened together do not query "
+                      "together. Entries stay cached up to ocsp.max_cache_ttl: keep it at or below "
+                      "the interval for a fresh answer each time. \"0s\": only during the handshake."),
             table_key("ocsp", &RevocationProfile::ocsp, ocsp_section(), "OCSP settings."),
             table_key("crl", &RevocationProfile::crl, crl_section(), "CRL settings."),
         },

@@ -74,6 +74,9 @@ public:
     virtual const CheckerStats* counters() const { return nullptr; }
     // Entries in the status cache now; may take the cache's shard locks briefly.
     virtual std::size_t cache_entries() { return 0; }
+    // True when no lookup this checker started is still running. A checker replaced by a
+    // reload is kept until then: a lookup's completion calls back into it.
+    virtual bool idle() { return true; }
 };
 
 }  // namespace ocspgate::ocsp

@@ -9,6 +9,8 @@
 
 namespace ocspgate::ocsp {
 
-Result<std::unique_ptr<Checker>> create_checker(const conf::RevocationProfile& profile);
+// `previous`: the checker of the same name that this one replaces on a reload, or null.
+// Counters carry over; cached answers too when the profile is unchanged.
+Result<std::unique_ptr<Checker>> create_checker(const conf::RevocationProfile& profile, const Checker* previous = nullptr);
 
 }  // namespace ocspgate::ocsp

@@ -38,13 +38,23 @@ MethodResult from_cached(const CachedStatus& s) {
 
 }  // namespace
 
-RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile)
+RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
+                                     std::shared_ptr<CheckerStats> stats)
     : profile_(profile),
-      cache_(profile_.ocsp.cache_entries),
-      crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew)) {}
+      cache_owner_(std::move(cache)),
+      cache_(*cache_owner_),
+      crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew)),
+      stats_owner_(std::move(stats)),
+      stats_(*stats_owner_) {}
 
-Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const conf::RevocationProfile& profile) {
-    std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile));
+Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const conf::RevocationProfile& profile,
+                                                                     const RevocationChecker* previous) {
+    // A changed profile may change what an answer means (trust, unknown policy, methods):
+    // only an identical one may reuse the cached answers.
+    auto cache = previous && previous->profile_ == profile ? previous->cache_owner_
+                                                           : std::make_shared<StatusCache>(profile.ocsp.cache_entries);
+    auto stats = previous ? previous->stats_owner_ : std::make_shared<CheckerStats>();
+    std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile, std::move(cache), std::move(stats)));
     if (auto r = checker->load_files(); !r) return std::move(r).error();
     return checker;
 }
@@ -239,6 +249,12 @@ void RevocationChecker::deliver_all(const std::string& key, const MethodResult& 
         w->home->post([w, result] {
             if (!w->cancelled) w->deliver(result);
         });
+}
+
+// No lookup in flight: nothing started by this checker can call back into it any more.
+bool RevocationChecker::idle() {
+    std::lock_guard lock(flights_mutex_);
+    return flights_.empty();
 }
 
 std::optional<Decision> RevocationChecker::decide_cached(STACK_OF(X509) * chain) {

@@ -29,7 +29,10 @@ struct CertPair {
 
 class RevocationChecker final : public Checker {
 public:
-    static Result<std::unique_ptr<RevocationChecker>> create(const conf::RevocationProfile& profile);
+    // `previous`: the checker this one replaces on a reload, or null. Its counters carry
+    // over (metrics stay monotonic), and so does its cache when the profile is unchanged.
+    static Result<std::unique_ptr<RevocationChecker>> create(const conf::RevocationProfile& profile,
+                                                             const RevocationChecker* previous = nullptr);
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
     std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) override;
@@ -49,10 +52,12 @@ public:
     CheckerStats& stats() { return stats_; }
     const CheckerStats* counters() const override { return &stats_; }
     std::size_t cache_entries() override { return cache_.size(); }
+    bool idle() override;
     StatusCache& cache() { return cache_; }
 
 private:
-    explicit RevocationChecker(const conf::RevocationProfile& profile);
+    RevocationChecker(const conf::RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
+                      std::shared_ptr<CheckerStats> stats);
     Result<Ok> load_files();
     std::vector<Url> responders_for(const CertPair& pair) const;
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
@@ -72,9 +77,11 @@ private:
     std::vector<tls::X509Ptr> trusted_responders_;
     std::vector<X509*> trusted_responder_ptrs_;
     tls::SslCtxPtr https_context_;  // for https:// responders and CRL URLs
-    StatusCache cache_;
+    std::shared_ptr<StatusCache> cache_owner_;  // shared with the checker it replaced on reload
+    StatusCache& cache_;
     CrlStore crls_;
-    CheckerStats stats_;
+    std::shared_ptr<CheckerStats> stats_owner_;  // likewise
+    CheckerStats& stats_;
     std::mutex flights_mutex_;
     // In-flight lookups by key ("ocsp:" + CertID bytes, "crl:" + URL): the first asker runs the
     // query, later askers only add themselves here (request coalescing across loops).

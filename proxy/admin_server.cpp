@@ -1,9 +1,9 @@
 #include "proxy/admin_server.h"
 
-#include <llhttp.h>
-
 #include <array>
+#include <span>
 
+#include "proxy/admin_request.h"
 #include "proxy/log.h"
 
 namespace ocspgate::proxy {
@@ -17,6 +17,8 @@ std::string_view reason_phrase(int status) {
         case 400: return "Bad Request";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
+        case 409: return "Conflict";
+        case 422: return "Unprocessable Content";
         case 413: return "Content Too Large";
         case 503: return "Service Unavailable";
         default: return "Error";
@@ -45,13 +47,7 @@ class AdminConnection {
 public:
     enum class State { reading, answering, lingering, closing };
 
-    explicit AdminConnection(AdminServer& server) : server_(server) {
-        llhttp_settings_init(&settings_);
-        settings_.on_url = on_url;
-        settings_.on_message_complete = on_message_complete;
-        llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-        parser_.data = this;
-    }
+    explicit AdminConnection(AdminServer& server) : server_(server), request_(server.max_request_size()) {}
 
     bool start(uv_loop_t* loop, uv_stream_t* listener) {
         uv_tcp_init(loop, &tcp_);
@@ -95,18 +91,19 @@ private:
     }
 
     void consume(const char* data, std::size_t len) {
-        if (received_ + len > server_.max_request_size()) return answer(error_response(413));
-        received_ += len;
-        llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-        if (complete_) return answer(route());
-        if (err != HPE_OK) return answer(error_response(400));
-    }
-
-    AdminResponse route() {
-        std::string_view path(url_);
-        if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-        auto method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-        return server_.handler()(method, path);
+        switch (request_.feed(std::span<const char>(data, len))) {
+            case AdminRequestParser::Outcome::need_more: return;
+            case AdminRequestParser::Outcome::complete: {
+                state_ = State::answering;
+                std::weak_ptr<AdminConnection*> alive = alive_;
+                return server_.handler()(request_.method(), request_.path(), [alive](AdminResponse response) {
+                    if (auto self = alive.lock(); self && (*self)->state_ == State::answering && (*self)->response_.empty())
+                        (*self)->answer(response);
+                });
+            }
+            case AdminRequestParser::Outcome::too_large: return answer(error_response(413));
+            case AdminRequestParser::Outcome::malformed: return answer(error_response(400));
+        }
     }
 
     void answer(const AdminResponse& response) {
@@ -137,32 +134,19 @@ private:
         self->server_.release(self);  // frees *self
     }
 
-    static AdminConnection& self(llhttp_t* parser) { return *static_cast<AdminConnection*>(parser->data); }
-    static int on_url(llhttp_t* parser, const char* at, std::size_t length) noexcept {
-        self(parser).url_.append(at, length);  // bounded by max_request_size
-        return HPE_OK;
-    }
-    // Pausing stops the parser at the end of the first request; anything after it is ignored.
-    static int on_message_complete(llhttp_t* parser) noexcept {
-        self(parser).complete_ = true;
-        return HPE_PAUSED;
-    }
-
     AdminServer& server_;
-    llhttp_settings_t settings_{};
-    llhttp_t parser_{};
+    AdminRequestParser request_;
     uv_tcp_t tcp_{};
     uv_timer_t timer_{};
     uv_write_t write_{};
     uv_shutdown_t shutdown_{};
     State state_ = State::reading;
     int open_handles_ = 2;
-    std::size_t received_ = 0;
-    bool complete_ = false;
     bool peer_closed_ = false;  // EOF arrived while the answer was being written
-    std::string url_;
     std::string response_;  // owned until the write completes (the handles close after it)
     std::array<char, kReadChunk> read_buffer_{};
+    // Expires with this object: a reply that arrives after the connection closed is dropped.
+    std::shared_ptr<AdminConnection*> alive_ = std::make_shared<AdminConnection*>(this);
 };
 
 AdminServer::AdminServer(uv_loop_t* loop, const conf::Admin& settings, Handler handler)

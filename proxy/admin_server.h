@@ -33,7 +33,11 @@ class AdminConnection;
 class AdminServer {
 public:
     // Called for every complete, well-formed request with its method and path (query removed).
-    using Handler = std::function<AdminResponse(std::string_view method, std::string_view path)>;
+    // The handler answers through `reply`, at once or later on the same loop (POST /reload
+    // answers once the new configuration is built); a reply after the client is gone, or a
+    // second one, is dropped.
+    using Reply = std::function<void(AdminResponse)>;
+    using Handler = std::function<void(std::string_view method, std::string_view path, Reply reply)>;
 
     static constexpr std::uint64_t kReadDeadlineMs = 5000;
     static constexpr std::uint64_t kLingerMs = 1000;  // after the answer: wait for the client's FIN

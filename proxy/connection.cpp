@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "proxy/log.h"
+#include "proxy/peer_certificates.h"
 #include "proxy/proxy_protocol.h"
 #include "proxy/socket_address.h"
 #include "proxy/worker.h"
@@ -26,8 +27,8 @@ struct Connection::WriteRequest {
     Side side = Side::client;
 };
 
-Connection::Connection(Worker& worker, const ListenerSettings& settings, std::uint64_t id)
-    : worker_(worker), settings_(settings), id_(id) {
+Connection::Connection(Worker& worker, std::shared_ptr<const ListenerSettings> settings, std::uint64_t id)
+    : worker_(worker), settings_(std::move(settings)), id_(id) {
     client_.data = this;
     backend_.data = this;
     timer_.data = this;
@@ -50,10 +51,10 @@ void Connection::start(uv_stream_t* server) {
     if (int rc = uv_accept(server, as_stream(client_)); rc != 0) return fail(std::string("accept failed: ") + uv_err_name(rc), false);
     peer_ = peer_address(client_);
     uv_tcp_nodelay(&client_, 1);
-    auto engine = tls::Engine::create(settings_.ssl_ctx.get(), settings_.checker ? this : nullptr);
+    auto engine = tls::Engine::create(settings_->ssl_ctx.get(), settings_->checker ? this : nullptr);
     if (!engine) return fail(engine.error().message, false);
     tls_ = std::move(engine).value();
-    front_ = make_front(settings_.conf);
+    front_ = make_front(settings_->conf);
     if (front_ && front_->starts_in_plaintext()) state_ = ConnState::plaintext;
     arm_timer(static_cast<std::uint64_t>(worker_.server_settings().handshake_timeout.count()));
     uv_read_start(as_stream(client_), on_alloc, on_client_read);
@@ -178,7 +179,7 @@ void Connection::flush_to_client() {
 // ---- revocation ------------------------------------------------------------------------
 
 std::optional<tls::ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) {
-    std::optional<ocsp::Decision> decision = settings_.checker->decide_cached(chain);
+    std::optional<ocsp::Decision> decision = settings_->checker->decide_cached(chain);
     if (!decision) return std::nullopt;
     revocation_ = std::move(decision);
     return revocation_->verdict;
@@ -187,7 +188,7 @@ std::optional<tls::ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) 
 void Connection::start_revocation_check() {
     state_ = ConnState::awaiting_revocation;
     // The handle is owned here: closing the connection destroys it, which cancels the callback.
-    revocation_check_ = settings_.checker->check(worker_.mailbox(), tls_->pending_chain(),
+    revocation_check_ = settings_->checker->check(worker_.mailbox(), tls_->pending_chain(),
                                                  [this](ocsp::Decision d) { on_revocation_decided(std::move(d)); });
 }
 
@@ -204,6 +205,8 @@ void Connection::on_handshake_done() {
     handshake_ms_ = uv_now(worker_.loop()) - started_ms_;
     state_ = ConnState::connecting_backend;
     log_accept();
+    // For the expiry monitor: once per connection, after the certificate was accepted.
+    if (PeerCertificates* peers = worker_.peer_certificates()) peers->note(tls_->peer_certificate());
     if (front_) front_->on_handshake_done(peer_identity());
     connect_backend();
 }
@@ -214,8 +217,8 @@ void Connection::connect_backend() {
     uv_tcp_init(worker_.loop(), &backend_);
     backend_initialized_ = true;
     ++open_handles_;
-    arm_timer(static_cast<std::uint64_t>(settings_.conf.connect_timeout.count()));
-    const auto* addr = reinterpret_cast<const sockaddr*>(&settings_.conf.backend.storage);
+    arm_timer(static_cast<std::uint64_t>(settings_->conf.connect_timeout.count()));
+    const auto* addr = reinterpret_cast<const sockaddr*>(&settings_->conf.backend.storage);
     if (int rc = uv_tcp_connect(&connect_req_, &backend_, addr, on_backend_connected); rc != 0)
         fail(std::string("backend unreachable: ") + uv_err_name(rc));
 }
@@ -226,12 +229,12 @@ void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
-    if (self->settings_.conf.proxy_protocol) self->send_proxy_header();  // before any TLS byte
-    if (self->settings_.backend_ctx) {
+    if (self->settings_->conf.proxy_protocol) self->send_proxy_header();  // before any TLS byte
+    if (self->settings_->backend_ctx) {
         if (!self->start_backend_tls()) return;
     } else {
         self->state_ = ConnState::forwarding;
-        self->arm_timer(self->idle_timeout_ms_);
+        self->schedule_session_checks();
     }
     if (!self->early_plaintext_.empty()) self->write_to_backend(std::exchange(self->early_plaintext_, {}));
     if (self->state_ == ConnState::closing) return;
@@ -318,8 +321,8 @@ void Connection::send_proxy_header() {
 // The connection stays in [connecting_backend] (under connect_timeout) until its handshake is done.
 
 bool Connection::start_backend_tls() {
-    auto engine = tls::Engine::create_client(settings_.backend_ctx.get(), settings_.backend_server_name,
-                                             settings_.backend_checker ? &backend_gate_ : nullptr);
+    auto engine = tls::Engine::create_client(settings_->backend_ctx.get(), settings_->backend_server_name,
+                                             settings_->backend_checker ? &backend_gate_ : nullptr);
     if (!engine) {
         fail("backend TLS failed: " + engine.error().message);
         return false;
@@ -353,12 +356,12 @@ void Connection::run_backend_tls(std::span<const std::uint8_t> ciphertext) {
 
 void Connection::on_backend_handshake_done() {
     state_ = ConnState::forwarding;
-    arm_timer(idle_timeout_ms_);
+    schedule_session_checks();
     if (client_eof_) shutdown_side(Side::backend);  // deferred until now: see shutdown_side
 }
 
 std::optional<tls::ChainVerdict> Connection::BackendRevocationGate::decide_now(STACK_OF(X509) * chain) {
-    std::optional<ocsp::Decision> decision = connection_.settings_.backend_checker->decide_cached(chain);
+    std::optional<ocsp::Decision> decision = connection_.settings_->backend_checker->decide_cached(chain);
     if (!decision) return std::nullopt;
     connection_.backend_revocation_ = std::move(decision);
     return connection_.backend_revocation_->verdict;
@@ -366,7 +369,7 @@ std::optional<tls::ChainVerdict> Connection::BackendRevocationGate::decide_now(S
 
 void Connection::start_backend_revocation_check() {
     // Owned here like revocation_check_: closing the connection cancels the callback.
-    backend_revocation_check_ = settings_.backend_checker->check(
+    backend_revocation_check_ = settings_->backend_checker->check(
         worker_.mailbox(), backend_tls_->pending_chain(),
         [this](ocsp::Decision d) { on_backend_revocation_decided(std::move(d)); });
 }
@@ -495,12 +498,8 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
             return self->fail("handshake timeout (revocation check pending)");
         case ConnState::connecting_backend:
             return self->fail("backend connect timeout");
-        case ConnState::forwarding: {
-            // Idle check is lazy: activity only stamps a time; the timer re-arms for the rest.
-            std::uint64_t idle = uv_now(self->worker_.loop()) - self->last_activity_ms_;
-            if (idle >= self->idle_timeout_ms_) return self->fail("idle timeout");
-            return self->arm_timer(self->idle_timeout_ms_ - idle);
-        }
+        case ConnState::forwarding:
+            return self->on_forwarding_timer();
         case ConnState::closing:
             return self->close_handles();  // the client did not take our last bytes in time
     }

@@ -14,7 +14,8 @@
 // Any failure goes to [closing]: pending ciphertext (an alert, a close_notify) is flushed to the
 // client first, then every handle is closed, and the object is freed from the last close
 // callback (never earlier: libuv may still call back). One deadline timer serves the current
-// phase: handshake_timeout, then connect_timeout, then idle_timeout.
+// phase: handshake_timeout, then connect_timeout, then, while forwarding, the earliest of
+// idle_timeout, the next re-validation and the client chain's expiry (connection_session.cpp).
 //
 // Backpressure: a side's reads stop while the other side's unsent bytes exceed
 // kMaxPendingWriteBytes and resume below half of it, so memory per connection stays bounded
@@ -45,7 +46,9 @@ class Connection final : private tls::RevocationGate {
 public:
     static constexpr std::size_t kMaxPendingWriteBytes = 64 * 1024;
 
-    Connection(Worker& worker, const ListenerSettings& settings, std::uint64_t id);
+    // `settings` stay this connection's for its whole life, even when a reload replaces them
+    // for new connections.
+    Connection(Worker& worker, std::shared_ptr<const ListenerSettings> settings, std::uint64_t id);
     ~Connection() override;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -119,6 +122,15 @@ private:
     static void on_timer(uv_timer_t* timer) noexcept;
     void note_activity();
 
+    // Session checks while forwarding (connection_session.cpp): re-validation ("Check Every")
+    // and close_on_expiry.
+    void schedule_session_checks();
+    void arm_forwarding_timer();
+    void on_forwarding_timer();
+    void start_recheck();
+    void on_recheck_decided(ocsp::Decision decision);
+    void end_session(const char* cause, std::string reason);
+
     // Closing.
     void fail(std::string reason, bool flush_client = true);
     void close_handles();
@@ -130,7 +142,7 @@ private:
     void count_outcome() const;
 
     Worker& worker_;
-    const ListenerSettings& settings_;
+    std::shared_ptr<const ListenerSettings> settings_;
     std::uint64_t id_;
     ConnState state_ = ConnState::handshaking;
 
@@ -171,6 +183,8 @@ private:
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t idle_timeout_ms_ = 0;
     std::uint64_t handshake_ms_ = 0;
+    std::uint64_t recheck_at_ms_ = 0;   // loop time of the next re-validation; 0 = none due
+    std::uint64_t expires_at_ms_ = 0;   // loop time the client chain expires (close_on_expiry); 0 = never
     std::uint64_t bytes_from_client_ = 0;
     std::uint64_t bytes_from_backend_ = 0;
 };

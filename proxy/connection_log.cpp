@@ -35,7 +35,7 @@ void Connection::log_accept() const {
     log::Record record("accept");
     record.field("conn", id_)
         .field("worker", worker_.id())
-        .field("listener", settings_.conf.name)
+        .field("listener", settings_->conf.name)
         .field("peer", peer_)
         .field("tls_version", tls_->version())
         .field("cipher", tls_->cipher());
@@ -47,7 +47,7 @@ void Connection::log_accept() const {
 bool Connection::accepted() const { return tls_ && tls_->handshake_complete() && !rejected_; }
 
 void Connection::count_outcome() const {
-    auto& counter = accepted() ? settings_.counters.accepted : settings_.counters.rejected;
+    auto& counter = accepted() ? settings_->counters.accepted : settings_->counters.rejected;
     counter.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -58,7 +58,7 @@ void Connection::log_outcome() const {
     log::Record record("close");
     record.field("conn", id_)
         .field("worker", worker_.id())
-        .field("listener", settings_.conf.name)
+        .field("listener", settings_->conf.name)
         .field("peer", peer_)
         .field("decision", accepted ? "accept" : "reject")
         .field("reason", close_reason_.empty() ? std::string("closed") : close_reason_);

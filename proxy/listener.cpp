@@ -20,8 +20,10 @@ Error socket_error(const conf::Listener& l, const char* what, int err) {
     return make_error(Errc::io, fmt::format("listener {}: {} {}: {}", l.name, what, l.listen.text, strerror(err)));
 }
 
+}  // namespace
+
 // libuv 1.44 has no UV_TCP_REUSEPORT, so the socket is made here and handed to uv_tcp_open.
-Result<int> bound_socket(const conf::Listener& l, bool reuse_port) {
+Result<int> bind_listener_socket(const conf::Listener& l, bool reuse_port) {
     int fd = socket(l.listen.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return socket_error(l, "socket", errno);
     int on = 1;
@@ -40,27 +42,28 @@ Result<int> bound_socket(const conf::Listener& l, bool reuse_port) {
     return fd;
 }
 
-}  // namespace
-
-Listener::Listener(Worker& worker, const ListenerSettings& settings) : worker_(worker), settings_(settings) {}
+Listener::Listener(Worker& worker, std::shared_ptr<const ListenerSettings> settings)
+    : worker_(worker), settings_(std::move(settings)) {}
 
 Listener::~Listener() = default;
 
-Result<std::unique_ptr<Listener>> Listener::create(Worker& worker, const ListenerSettings& settings, bool reuse_port) {
-    auto fd = bound_socket(settings.conf, reuse_port);
-    if (!fd) return std::move(fd).error();
-    std::unique_ptr<Listener> listener(new Listener(worker, settings));
+Result<std::unique_ptr<Listener>> Listener::open(Worker& worker, std::shared_ptr<const ListenerSettings> settings,
+                                                 int fd) {
+    std::unique_ptr<Listener> listener(new Listener(worker, std::move(settings)));
+    const conf::Listener& l = listener->settings().conf;
     uv_tcp_init(worker.loop(), &listener->handle_);
     listener->handle_.data = listener.get();
-    if (int rc = uv_tcp_open(&listener->handle_, *fd); rc != 0) {
-        ::close(*fd);
+    if (int rc = uv_tcp_open(&listener->handle_, fd); rc != 0) {
+        ::close(fd);
+        Error error = socket_error(l, "uv_tcp_open", -rc);
         close(std::move(listener));
-        return socket_error(settings.conf, "uv_tcp_open", -rc);
+        return error;
     }
     if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->handle_), kListenBacklog, on_connection);
         rc != 0) {
+        Error error = socket_error(l, "cannot listen on", -rc);
         close(std::move(listener));
-        return socket_error(settings.conf, "cannot listen on", -rc);
+        return error;
     }
     return listener;
 }
@@ -74,7 +77,7 @@ void Listener::close(std::unique_ptr<Listener> listener) {
 void Listener::on_connection(uv_stream_t* server, int status) noexcept {
     auto* self = static_cast<Listener*>(server->data);
     if (status < 0) {
-        log::Record("accept_error").field("listener", self->settings_.conf.name).field("error", uv_strerror(status))
+        log::Record("accept_error").field("listener", self->settings_->conf.name).field("error", uv_strerror(status))
             .emit(conf::LogLevel::warn);
         return;
     }

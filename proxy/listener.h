@@ -22,25 +22,39 @@ struct ListenerCounters {
     std::atomic<std::uint64_t> opened{0};
     std::atomic<std::uint64_t> accepted{0};  // closed after the handshake succeeded
     std::atomic<std::uint64_t> rejected{0};  // closed without a successful handshake, or refused
+    std::atomic<std::uint64_t> cut_in_session{0};  // accepted, then closed by re-validation or expiry
 };
 
-// Built once at start-up and shared read-only by every worker (SSL_CTX is safe to share).
+// Built with the Runtime (proxy/runtime.h) and shared read-only by every worker and by the
+// connections accepted with it (SSL_CTX is safe to share).
 struct ListenerSettings {
+    explicit ListenerSettings(std::shared_ptr<ListenerCounters> shared_counters)
+        : counters_owner(std::move(shared_counters)), counters(*counters_owner) {}
+
     conf::Listener conf;
     tls::SslCtxPtr ssl_ctx;
-    ocsp::Checker* checker = nullptr;  // null: no revocation profile on this listener
+    std::shared_ptr<ocsp::Checker> checker;  // null: no revocation profile on this listener
+    conf::Duration recheck_interval{0};      // the profile's "Check Every"; 0 = handshake only
     tls::SslCtxPtr backend_ctx;        // client side toward the backend; null without backend_tls
     std::string backend_server_name;   // checked in the backend's certificate (backend_tls)
-    ocsp::Checker* backend_checker = nullptr;  // backend_revocation; null: not checked
-    mutable ListenerCounters counters;  // the only mutable part; written by every worker
+    std::shared_ptr<ocsp::Checker> backend_checker;  // backend_revocation; null: not checked
+    // The only mutable part, written by every worker. Shared with the listener of the same
+    // name in the Runtimes before and after a reload, so the counts never go back.
+    std::shared_ptr<ListenerCounters> counters_owner;
+    ListenerCounters& counters;
 };
+
+// Makes the listening socket for `listener` (SO_REUSEPORT with `reuse_port`: each worker binds
+// its own socket to the address and the kernel spreads new connections across them). Called
+// on the main thread, so a busy port is reported before anything changes.
+Result<int> bind_listener_socket(const conf::Listener& listener, bool reuse_port);
 
 class Listener {
 public:
-    // Binds and listens on `worker`'s loop. With `reuse_port`, each worker binds its own socket
-    // to the same address (SO_REUSEPORT) and the kernel spreads new connections across them.
-    static Result<std::unique_ptr<Listener>> create(Worker& worker, const ListenerSettings& settings,
-                                                    bool reuse_port);
+    // Listens on `fd` (from bind_listener_socket; owned from now on, closed on failure) on
+    // `worker`'s loop. Called on the worker's thread, or before its loop runs.
+    static Result<std::unique_ptr<Listener>> open(Worker& worker, std::shared_ptr<const ListenerSettings> settings,
+                                                  int fd);
     ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
@@ -48,14 +62,16 @@ public:
     // Stops accepting. The object frees itself once libuv has closed the handle.
     static void close(std::unique_ptr<Listener> listener);
 
-    const ListenerSettings& settings() const { return settings_; }
+    // Reload: connections accepted from now on use `settings`; the socket stays open.
+    void set_settings(std::shared_ptr<const ListenerSettings> settings) { settings_ = std::move(settings); }
+    const ListenerSettings& settings() const { return *settings_; }
 
 private:
-    Listener(Worker& worker, const ListenerSettings& settings);
+    Listener(Worker& worker, std::shared_ptr<const ListenerSettings> settings);
     static void on_connection(uv_stream_t* server, int status) noexcept;
 
     Worker& worker_;
-    const ListenerSettings& settings_;
+    std::shared_ptr<const ListenerSettings> settings_;
     uv_tcp_t handle_{};
 };
 

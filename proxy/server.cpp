@@ -4,12 +4,14 @@
 #include <csignal>
 #include <thread>
 
-#include "ocsp/factory.h"
+#include <unistd.h>
+
 #include "proxy/admin_pages.h"
 #include "proxy/metrics_text.h"
+#include "proxy/reload.h"
 #include "proxy/log.h"
+#include "proxy/privileges.h"
 #include "proxy/socket_address.h"
-#include "tls/context.h"
 
 namespace ocspgate::proxy {
 namespace {
@@ -17,111 +19,145 @@ namespace {
 // How often the main thread looks for changed local files (CRL files).
 constexpr std::uint64_t kHousekeepingIntervalMs = 5000;
 
-tls::ServerContextOptions context_options(const conf::Listener& l) {
-    tls::ServerContextOptions o;
-    o.certificate_chain = l.tls.certificate;
-    o.private_key = l.tls.private_key;
-    o.client_ca = l.tls.client_ca;
-    o.verify_peer = l.tls.verify_client == conf::VerifyClient::required   ? tls::PeerVerification::required
-                    : l.tls.verify_client == conf::VerifyClient::optional ? tls::PeerVerification::optional
-                                                                          : tls::PeerVerification::none;
-    o.min_version = l.tls.min_version == conf::TlsVersion::v1_3 ? tls::MinVersion::tls1_3 : tls::MinVersion::tls1_2;
-    o.async_verification = l.revocation.has_value();
-    return o;
-}
-
 unsigned worker_count(unsigned configured) {
     if (configured != 0) return configured;
     unsigned cores = std::thread::hardware_concurrency();
     return cores == 0 ? 1 : cores;
 }
 
+void close_sockets(const std::vector<ListenerSockets>& per_worker) {
+    for (const auto& sockets : per_worker)
+        for (const auto& [key, fd] : sockets) ::close(fd);
+}
+
+// Settings a running process cannot change: reported on reload, the old values stay.
+std::vector<std::string> needs_restart(const conf::Config& running, const conf::Config& next) {
+    std::vector<std::string> keys;
+    if (running.server.workers != next.server.workers) keys.emplace_back("server.workers");
+    if (running.server.log_format != next.server.log_format) keys.emplace_back("server.log_format");
+    if (running.server.log_level != next.server.log_level) keys.emplace_back("server.log_level");
+    if (running.server.user != next.server.user) keys.emplace_back("server.user");
+    if (running.server.group != next.server.group) keys.emplace_back("server.group");
+    if (running.admin.enabled != next.admin.enabled || running.admin.listen.text != next.admin.listen.text ||
+        running.admin.max_request_size != next.admin.max_request_size)
+        keys.emplace_back("admin");
+    if (running.expiry.enabled != next.expiry.enabled ||
+        running.expiry.include_peer_certificates != next.expiry.include_peer_certificates ||
+        running.expiry.max_peer_certificates != next.expiry.max_peer_certificates)
+        keys.emplace_back("expiry.enabled/include_peer_certificates/max_peer_certificates");
+    return keys;
+}
+
 }  // namespace
 
-Server::Server(conf::Config config) : config_(std::move(config)) {
+Server::Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runtime)) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &worker_finished_, on_worker_finished);
     worker_finished_.data = this;
-    shared_.server = config_.server;
 }
 
 Server::~Server() {
     if (admin_) admin_->close();
+    if (expiry_) expiry_->close();
     for (auto& worker : workers_) worker->join();
     workers_.clear();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&worker_finished_)))
         uv_close(reinterpret_cast<uv_handle_t*>(&worker_finished_), nullptr);
+    // Start-up failed after the handlers were installed: run() never ran to close them.
+    for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_})
+        if (signals_installed_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(handle)))
+            uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
 }
 
 Result<std::unique_ptr<Server>> Server::create(conf::Config config) {
-    std::unique_ptr<Server> server(new Server(std::move(config)));
-    if (auto r = server->build_listeners(); !r) return std::move(r).error();
+    auto runtime = build_runtime(std::move(config), nullptr);
+    if (!runtime) return std::move(runtime).error();
+    std::unique_ptr<Server> server(new Server(std::move(runtime).value()));
     if (auto r = server->start_admin(); !r) return std::move(r).error();
+    if (auto r = server->start_expiry(); !r) return std::move(r).error();
+    server->install_signal_handlers();
     if (auto r = server->start_workers(); !r) return std::move(r).error();
     return server;
 }
 
-Result<Ok> Server::build_listeners() {
-    for (const auto& [name, profile] : config_.revocation) {
-        auto checker = ocsp::create_checker(profile);
-        if (!checker) return std::move(checker).error();
-        checkers_.emplace(name, std::move(checker).value());
-    }
-    for (const conf::Listener& l : config_.listeners) {
-        auto ctx = tls::make_server_context(context_options(l));
-        if (!ctx) return make_error(Errc::config, "listener " + l.name + ": " + ctx.error().message);
-        auto settings = std::make_unique<ListenerSettings>();
-        settings->conf = l;
-        settings->ssl_ctx = std::move(ctx).value();
-        if (l.revocation) settings->checker = checkers_.at(*l.revocation).get();
-        if (l.backend_tls) {
-            auto backend_ctx = tls::make_client_context(l.backend_ca, l.backend_revocation.has_value());
-            if (!backend_ctx) return make_error(Errc::config, "listener " + l.name + ": " + backend_ctx.error().message);
-            settings->backend_ctx = std::move(backend_ctx).value();
-            settings->backend_server_name = l.backend_server_name.empty()
-                                                ? format_host(reinterpret_cast<const sockaddr*>(&l.backend.storage))
-                                                : l.backend_server_name;
-            if (l.backend_revocation) settings->backend_checker = checkers_.at(*l.backend_revocation).get();
+// One socket per listener new in `next` (all of them at start-up) for each worker. A single
+// worker binds without SO_REUSEPORT, so a port already in use is an error rather than a
+// silent share with another process.
+Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& next, const Runtime* current) const {
+    unsigned count = worker_count(runtime_->config.server.workers);
+    std::vector<ListenerSockets> per_worker(count);
+    for (const auto& settings : next.listeners) {
+        std::string key = listener_key(settings->conf);
+        if (current && current->listener_at(key)) continue;  // keeps its socket
+        for (auto& sockets : per_worker) {
+            auto fd = bind_listener_socket(settings->conf, count > 1);
+            if (!fd) {
+                close_sockets(per_worker);
+                return std::move(fd).error();
+            }
+            sockets.emplace(key, *fd);
         }
-        shared_.listeners.push_back(std::move(settings));
     }
-    return Ok{};
+    return per_worker;
 }
 
 Result<Ok> Server::start_workers() {
-    unsigned count = worker_count(config_.server.workers);
-    for (unsigned i = 0; i < count; ++i) {
-        auto worker = std::make_unique<Worker>(i, shared_);
+    auto sockets = bind_new_listeners(*runtime_, nullptr);
+    if (!sockets) return std::move(sockets).error();
+    for (unsigned i = 0; i < sockets->size(); ++i) {
+        auto worker = std::make_unique<Worker>(i, shared_, runtime_);
         worker->set_on_finished([this] {
             ++finished_workers_;
             uv_async_send(&worker_finished_);
         });
-        // A single worker binds without SO_REUSEPORT, so a port already in use is an error
-        // rather than a silent share with another process.
-        if (auto r = worker->bind_listeners(count > 1); !r) return std::move(r).error();
         workers_.push_back(std::move(worker));
     }
+    for (unsigned i = 0; i < workers_.size(); ++i) {
+        if (auto r = workers_[i]->open_listeners(std::move((*sockets)[i])); !r) {
+            for (unsigned j = i + 1; j < workers_.size(); ++j) close_sockets({(*sockets)[j]});
+            return std::move(r).error();
+        }
+    }
+    // Every socket is bound and every key read: give up root before a worker serves a byte.
+    const auto& server = runtime_->config.server;
+    if (auto r = drop_privileges(server.user, server.group); !r) return std::move(r).error();
     for (auto& worker : workers_) worker->start();
-    for (const auto& settings : shared_.listeners)
+    for (const auto& settings : runtime_->listeners)
         log::Record("listening")
             .field("listener", settings->conf.name)
             .field("address", settings->conf.listen.text)
             .field("backend", settings->conf.backend.text)
             .field("revocation", settings->conf.revocation.value_or("none"))
-            .field("workers", count)
+            .field("workers", static_cast<std::uint64_t>(workers_.size()))
             .emit(conf::LogLevel::info);
+    return Ok{};
+}
+
+// Before the workers start, so Shared::peer_certificates is in place for their first
+// handshake. The monitor runs on the main loop once run() starts it.
+Result<Ok> Server::start_expiry() {
+    const conf::Expiry& expiry = runtime_->config.expiry;
+    if (!expiry.enabled) return Ok{};
+    if (expiry.include_peer_certificates) {
+        peer_certificates_ = std::make_unique<PeerCertificates>(expiry.max_peer_certificates);
+        shared_.peer_certificates = peer_certificates_.get();
+    }
+    auto monitor = ExpiryMonitor::create(&loop_, runtime_->config, peer_certificates_.get());
+    if (!monitor) return std::move(monitor).error();
+    expiry_ = std::move(monitor).value();
     return Ok{};
 }
 
 // Binds before the workers start, so a busy admin port is a start-up error; requests are
 // served once run() runs the main loop.
 Result<Ok> Server::start_admin() {
-    if (!config_.admin.enabled) return Ok{};
-    auto admin = AdminServer::create(&loop_, config_.admin, [this](std::string_view method, std::string_view path) {
-        return answer_admin(method, path);
-    });
+    if (!runtime_->config.admin.enabled) return Ok{};
+    auto admin = AdminServer::create(&loop_, runtime_->config.admin,
+                                     [this](std::string_view method, std::string_view path, AdminServer::Reply reply) {
+                                         answer_admin(method, path, std::move(reply));
+                                     });
     if (!admin) return std::move(admin).error();
     admin_ = std::move(admin).value();
     log::Record("admin listening").field("address", admin_->address()).emit(conf::LogLevel::info);
@@ -130,29 +166,85 @@ Result<Ok> Server::start_admin() {
 
 // Ready while the listeners accept: from start-up (they are bound before the main loop runs)
 // until the first SIGTERM/SIGINT starts the drain.
-AdminResponse Server::answer_admin(std::string_view method, std::string_view path) const {
-    static constexpr std::string_view kPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
-    if (std::find(std::begin(kPaths), std::end(kPaths), path) == std::end(kPaths))
-        return {404, "text/plain; charset=utf-8", "not found\n", ""};
-    if (method != "GET") return {405, "text/plain; charset=utf-8", "method not allowed\n", "GET"};
-    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", ""};
+void Server::answer_admin(std::string_view method, std::string_view path, AdminServer::Reply reply) {
+    static constexpr std::string_view kText = "text/plain; charset=utf-8";
+    static constexpr std::string_view kGetPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
+    if (path == "/reload") {
+        if (method != "POST") return reply({405, std::string(kText), "method not allowed\n", "POST"});
+        return reload([reply](Result<std::uint64_t> generation) {
+            if (generation) return reply({200, std::string(kText), "reloaded: generation " + std::to_string(*generation) + "\n", ""});
+            int status = generation.error().code == Errc::config ? 422 : 409;
+            reply({status, std::string(kText), "reload refused, the running configuration stays:\n" + generation.error().message + "\n", ""});
+        });
+    }
+    if (std::find(std::begin(kGetPaths), std::end(kGetPaths), path) == std::end(kGetPaths))
+        return reply({404, std::string(kText), "not found\n", ""});
+    if (method != "GET") return reply({405, std::string(kText), "method not allowed\n", "GET"});
+    if (path == "/healthz") return reply({200, std::string(kText), "ok\n", ""});
     if (path == "/readyz")
-        return stopping_ ? AdminResponse{503, "text/plain; charset=utf-8", "draining\n", ""}
-                         : AdminResponse{200, "text/plain; charset=utf-8", "ready\n", ""};
-    if (path == "/metrics") return {200, std::string(MetricsText::kContentType), render_metrics(shared_, checkers_), ""};
-    return {200, "application/json", render_status(config_, shared_, checkers_), ""};
+        return reply(stopping_ ? AdminResponse{503, std::string(kText), "draining\n", ""}
+                               : AdminResponse{200, std::string(kText), "ready\n", ""});
+    if (path == "/metrics") return reply({200, std::string(MetricsText::kContentType), render_metrics(*runtime_, shared_, expiry_.get()), ""});
+    reply({200, "application/json", render_status(*runtime_, shared_, expiry_.get()), ""});
 }
 
-int Server::run() {
+void Server::reload(ReloadDone done) {
+    if (stopping_) return done(make_error(Errc::unavailable, "shutting down"));
+    if (reloading_) return done(make_error(Errc::unavailable, "a reload is already running"));
+    reloading_ = true;
+    log::Record("reload").field("config", runtime_->config.source.string()).emit(conf::LogLevel::info);
+    load_runtime_async(&loop_, runtime_->config.source, runtime_,
+                       [this, done = std::move(done)](Result<std::shared_ptr<const Runtime>> built) {
+                           reloading_ = false;
+                           apply_reload(std::move(built), done);
+                       });
+}
+
+void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const ReloadDone& done) {
+    auto refuse = [&](const Error& error) {
+        log::Record("reload_failed").field("error", error.message).emit(conf::LogLevel::error);
+        done(error);
+    };
+    if (stopping_) return refuse(make_error(Errc::unavailable, "shutting down"));
+    if (!built) return refuse(built.error());
+    std::shared_ptr<const Runtime> next = std::move(built).value();
+    auto sockets = bind_new_listeners(*next, runtime_.get());
+    if (!sockets) return refuse(sockets.error());
+    for (const auto& key : needs_restart(runtime_->config, next->config))
+        log::Record("reload_needs_restart").field("setting", key).emit(conf::LogLevel::warn);
+    for (unsigned i = 0; i < workers_.size(); ++i) workers_[i]->update({next, std::move((*sockets)[i])});
+    for (const auto& [name, checker] : runtime_->checkers) retired_checkers_.push_back(checker);
+    runtime_ = std::move(next);
+    if (expiry_) {
+        if (auto r = expiry_->reconfigure(runtime_->config); !r)
+            log::Record("expiry_reload_failed").field("error", r.error().message).emit(conf::LogLevel::error);
+    }
+    log::Record("reloaded").field("generation", runtime_->generation)
+        .field("listeners", static_cast<std::uint64_t>(runtime_->listeners.size()))
+        .emit(conf::LogLevel::info);
+    done(runtime_->generation);
+}
+
+// Installed before the workers start (and before the `listening` line), so a SIGTERM that
+// arrives between start-up and run() drains like any other instead of killing the process;
+// libuv delivers it once run() runs the loop.
+void Server::install_signal_handlers() {
     std::signal(SIGPIPE, SIG_IGN);  // write errors arrive as EPIPE from libuv instead
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
-    sigterm_.data = sigint_.data = this;
+    uv_signal_init(&loop_, &sighup_);
+    sigterm_.data = sigint_.data = sighup_.data = this;
     uv_signal_start(&sigterm_, on_signal, SIGTERM);
     uv_signal_start(&sigint_, on_signal, SIGINT);
+    uv_signal_start(&sighup_, on_sighup, SIGHUP);
+    signals_installed_ = true;
+}
+
+int Server::run() {
     uv_timer_init(&loop_, &housekeeping_);
     housekeeping_.data = this;
     uv_timer_start(&housekeeping_, on_housekeeping, kHousekeepingIntervalMs, kHousekeepingIntervalMs);
+    if (expiry_) expiry_->start();
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& worker : workers_) worker->join();
     log::Record("stopped").emit(conf::LogLevel::info);
@@ -176,18 +268,34 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     if (self->finished_workers_.load() < self->workers_.size()) return;
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->sighup_), nullptr);
     // Closing the handles restores the default action, under which a late second SIGTERM
     // would kill a process that has already shut down cleanly: the work is done, ignore it.
     std::signal(SIGTERM, SIG_IGN);
     std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
     if (self->admin_) self->admin_->close();
+    if (self->expiry_) self->expiry_->close();
+}
+
+void Server::on_sighup(uv_signal_t* handle, int /*signum*/) noexcept {
+    static_cast<Server*>(handle->data)->reload([](Result<std::uint64_t>) {});  // the outcome is logged
 }
 
 void Server::on_housekeeping(uv_timer_t* handle) noexcept {
     auto* self = static_cast<Server*>(handle->data);
-    for (auto& [name, checker] : self->checkers_) checker->refresh_local_files();
+    for (auto& [name, checker] : self->runtime_->checkers) checker->refresh_local_files();
+    self->free_retired_checkers();
+}
+
+// A retired checker goes once this list holds its last reference (no connection or listener
+// uses it) and it has no lookup running; it is freed here, on the main thread.
+void Server::free_retired_checkers() {
+    std::erase_if(retired_checkers_, [](const std::shared_ptr<ocsp::Checker>& checker) {
+        return checker.use_count() == 1 && checker->idle();
+    });
 }
 
 }  // namespace ocspgate::proxy

@@ -1,17 +1,30 @@
 #include "proxy/worker.h"
 
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include "proxy/connection.h"
 #include "proxy/log.h"
 
 namespace ocspgate::proxy {
+namespace {
 
-Worker::Worker(unsigned id, Shared& shared)
-    : id_(id), shared_(shared), read_buffer_(std::make_unique<std::array<char, kReadBufferSize>>()) {
+void close_sockets(const ListenerSockets& sockets) {
+    for (const auto& [key, fd] : sockets) ::close(fd);
+}
+
+}  // namespace
+
+Worker::Worker(unsigned id, Shared& shared, std::shared_ptr<const Runtime> runtime)
+    : id_(id),
+      shared_(shared),
+      runtime_(std::move(runtime)),
+      read_buffer_(std::make_unique<std::array<char, kReadBufferSize>>()) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &drain_request_, on_drain_request);
     drain_request_.data = this;
+    uv_async_init(&loop_, &update_request_, on_update);
+    update_request_.data = this;
     uv_timer_init(&loop_, &drain_timer_);
     drain_timer_.data = this;
     mailbox_ = std::make_unique<ocsp::Mailbox>(&loop_);
@@ -25,20 +38,69 @@ Worker::~Worker() {
         listeners_.clear();
         finished_ = true;
         uv_close(reinterpret_cast<uv_handle_t*>(&drain_request_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&update_request_), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
         mailbox_->close();
         uv_run(&loop_, UV_RUN_DEFAULT);
     }
+    for (const auto& update : updates_) close_sockets(update.new_sockets);  // arrived too late
     uv_loop_close(&loop_);
 }
 
-Result<Ok> Worker::bind_listeners(bool reuse_port) {
-    for (const auto& settings : shared_.listeners) {
-        auto listener = Listener::create(*this, *settings, reuse_port);
-        if (!listener) return std::move(listener).error();
+Result<Ok> Worker::open_listeners(ListenerSockets sockets) {
+    for (auto it = sockets.begin(); it != sockets.end(); it = sockets.erase(it)) {
+        auto listener = Listener::open(*this, runtime_->listener_at(it->first), it->second);
+        if (!listener) {
+            close_sockets(ListenerSockets(std::next(it), sockets.end()));
+            return std::move(listener).error();
+        }
         listeners_.push_back(std::move(listener).value());
     }
     return Ok{};
+}
+
+void Worker::update(RuntimeUpdate update) {
+    {
+        std::lock_guard lock(updates_mutex_);
+        updates_.push_back(std::move(update));
+    }
+    uv_async_send(&update_request_);
+}
+
+void Worker::on_update(uv_async_t* handle) noexcept {
+    auto* self = static_cast<Worker*>(handle->data);
+    std::vector<RuntimeUpdate> updates;
+    {
+        std::lock_guard lock(self->updates_mutex_);
+        updates.swap(self->updates_);
+    }
+    for (auto& update : updates) self->apply(std::move(update));
+}
+
+// Listeners are matched by address: one that stays keeps its socket and takes the new
+// settings, so no connection attempt is refused during a reload.
+void Worker::apply(RuntimeUpdate update) {
+    if (draining_) return close_sockets(update.new_sockets);
+    std::vector<std::unique_ptr<Listener>> kept;
+    for (auto& listener : listeners_) {
+        if (auto settings = update.runtime->listener_at(listener_key(listener->settings().conf))) {
+            listener->set_settings(std::move(settings));
+            kept.push_back(std::move(listener));
+        } else {
+            Listener::close(std::move(listener));
+        }
+    }
+    listeners_ = std::move(kept);
+    for (auto& [key, fd] : update.new_sockets) {
+        auto listener = Listener::open(*this, update.runtime->listener_at(key), fd);
+        if (!listener) {
+            log::Record("reload_error").field("worker", id_).field("error", listener.error().message)
+                .emit(conf::LogLevel::error);
+            continue;
+        }
+        listeners_.push_back(std::move(listener).value());
+    }
+    runtime_ = std::move(update.runtime);
 }
 
 void Worker::start() {
@@ -75,7 +137,7 @@ void Worker::begin_drain() {
     if (connections_.empty()) return finish_if_drained();
     log::Record("drain").field("worker", id_).field("open_connections", static_cast<std::uint64_t>(connections_.size()))
         .emit(conf::LogLevel::info);
-    std::uint64_t deadline = stop_now_ ? 0 : static_cast<std::uint64_t>(shared_.server.drain_timeout.count());
+    std::uint64_t deadline = stop_now_ ? 0 : static_cast<std::uint64_t>(server_settings().drain_timeout.count());
     uv_timer_start(&drain_timer_, on_drain_deadline, deadline, 0);
 }
 
@@ -90,18 +152,19 @@ void Worker::finish_if_drained() {
     if (finished_ || !draining_ || !connections_.empty()) return;
     finished_ = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_request_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&update_request_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
     mailbox_->close();  // results still in flight for this loop are dropped from now on
 }
 
-void Worker::accept(uv_stream_t* server, const ListenerSettings& settings) {
-    connections_.push_back(std::make_unique<Connection>(*this, settings, next_connection_id_++));
+void Worker::accept(uv_stream_t* server, std::shared_ptr<const ListenerSettings> settings) {
+    settings->counters.opened.fetch_add(1, std::memory_order_relaxed);
+    connections_.push_back(std::make_unique<Connection>(*this, std::move(settings), next_connection_id_++));
     Connection& connection = *connections_.back();
     connection.position = std::prev(connections_.end());
     std::uint32_t active = ++shared_.active_connections;
-    settings.counters.opened.fetch_add(1, std::memory_order_relaxed);
     connection.start(server);
-    if (active > shared_.server.max_connections) connection.abort("max_connections reached");
+    if (active > server_settings().max_connections) connection.abort("max_connections reached");
 }
 
 void Worker::release(Connection* connection) {

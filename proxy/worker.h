@@ -1,6 +1,11 @@
 // One event loop on its own thread: its listeners (one socket each, SO_REUSEPORT) and the
 // connections they accepted. Workers share nothing on the per-connection path but the
-// read-only ListenerSettings and one atomic connection count.
+// read-only Runtime (settings, contexts, checkers) and one atomic connection count.
+//
+// Reload: the main thread builds a new Runtime and binds the sockets of new listeners, then
+// hands both to every worker (update()). On its own thread the worker keeps the sockets whose
+// address stays, closes the ones that went away, opens the new ones, and uses the new Runtime
+// for connections accepted from then on; established connections are not touched.
 #pragma once
 
 #include <uv.h>
@@ -10,35 +15,52 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "conf/config.h"
 #include "ocsp/mailbox.h"
 #include "proxy/listener.h"
+#include "proxy/runtime.h"
 
 namespace ocspgate::proxy {
 
 class Connection;
+class PeerCertificates;
 
 // Process-wide state the workers share.
 struct Shared {
-    conf::Server server;
-    std::vector<std::unique_ptr<ListenerSettings>> listeners;
     std::atomic<std::uint32_t> active_connections{0};
+    // The expiry monitor's registry of client certificates (thread-safe); set before the
+    // workers start, null without [expiry] include_peer_certificates. Survives reloads.
+    PeerCertificates* peer_certificates = nullptr;
+};
+
+// Bound listening sockets for one worker, by listener_key(); the worker owns them once handed over.
+using ListenerSockets = std::map<std::string, int>;
+
+// A new configuration for a running worker.
+struct RuntimeUpdate {
+    std::shared_ptr<const Runtime> runtime;
+    ListenerSockets new_sockets;  // for listeners whose address is new in `runtime`
 };
 
 class Worker {
 public:
-    Worker(unsigned id, Shared& shared);
+    Worker(unsigned id, Shared& shared, std::shared_ptr<const Runtime> runtime);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // Called on the main thread before start(): binds every listener on this worker's loop.
-    Result<Ok> bind_listeners(bool reuse_port);
+    // Called on the main thread before start(): listens on `sockets`, one per listener.
+    Result<Ok> open_listeners(ListenerSockets sockets);
     void start();
+    // Thread-safe: switch to a new Runtime on the worker's thread (see above).
+    void update(RuntimeUpdate update);
     // Thread-safe: stop accepting, let open connections finish until the drain deadline.
     void request_drain();
     // Thread-safe: stop accepting and close every connection now (a second SIGTERM).
@@ -51,10 +73,12 @@ public:
     // Where revocation results for this loop's connections arrive.
     ocsp::Mailbox& mailbox() { return *mailbox_; }
     unsigned id() const { return id_; }
-    const conf::Server& server_settings() const { return shared_.server; }
+    // The [server] settings of the current Runtime (worker thread only).
+    const conf::Server& server_settings() const { return runtime_->config.server; }
+    PeerCertificates* peer_certificates() const { return shared_.peer_certificates; }
 
     // Listener callback: accept one connection (or refuse it over max_connections).
-    void accept(uv_stream_t* server, const ListenerSettings& settings);
+    void accept(uv_stream_t* server, std::shared_ptr<const ListenerSettings> settings);
     // Connection callback, from its last close callback: forget and free it.
     void release(Connection* connection);
 
@@ -65,6 +89,8 @@ public:
 private:
     void run() noexcept;
     static void on_drain_request(uv_async_t* handle) noexcept;
+    static void on_update(uv_async_t* handle) noexcept;
+    void apply(RuntimeUpdate update);
     static void on_drain_deadline(uv_timer_t* handle) noexcept;
     void begin_drain();
     void finish_if_drained();
@@ -74,7 +100,11 @@ private:
     unsigned id_;
     Shared& shared_;
     uv_loop_t loop_{};
+    std::shared_ptr<const Runtime> runtime_;  // touched on the worker's thread only (after start)
     uv_async_t drain_request_{};
+    uv_async_t update_request_{};
+    std::mutex updates_mutex_;
+    std::vector<RuntimeUpdate> updates_;  // guarded by updates_mutex_; applied in order
     uv_timer_t drain_timer_{};
     std::unique_ptr<ocsp::Mailbox> mailbox_;
     bool draining_ = false;

@@ -371,6 +371,28 @@ def mark_revoked(index: Path, cert_pem: Path):
     os.replace(tmp, index)
 
 
+def issue_certificate(pki: Path, outdir: Path, name: str, cn: str, *, server: bool = False,
+                      valid_seconds: int | None = None) -> Path:
+    """A new leaf signed by `issuing-ca`, written as OUTDIR/NAME.pem, .key and -chain.pem.
+    `server`: serverAuth with IP:127.0.0.1 (else clientAuth). `valid_seconds`: notAfter that
+    many seconds from now (openssl runs under libfaketime, shifted back, to get it)."""
+    key, csr, ext = outdir / f"{name}.key", outdir / f"{name}.csr", outdir / f"{name}.ext"
+    pem, chain = outdir / f"{name}.pem", outdir / f"{name}-chain.pem"
+    ext.write_text("basicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n" +
+                   ("extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n" if server
+                    else "extendedKeyUsage = clientAuth\n"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", csr, "-subj", f"/O=ocspgate test/CN={cn}"],
+                   check=True, capture_output=True)
+    env = faketime_env(f"-{86400 - valid_seconds}") if valid_seconds is not None else None
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", pki / "issuing-ca.pem", "-CAkey",
+                    pki / "issuing-ca.key", "-CAcreateserial", "-CAserial", outdir / "serial.srl",
+                    "-days", "1" if valid_seconds is not None else "30", "-sha256", "-extfile", ext, "-out", pem],
+                   check=True, capture_output=True, env=env)
+    chain.write_bytes(pem.read_bytes() + (pki / "issuing-ca.pem").read_bytes())
+    return pem
+
+
 def faketime_env(offset: str) -> dict:
     """Environment that runs a program under libfaketime at `offset` (e.g. "-10d"), as
     `faketime -f OFFSET` would. Preloading the library directly keeps one process: the
