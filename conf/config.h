@@ -38,6 +38,7 @@ struct TlsSettings {
     std::filesystem::path client_ca;     // PEM bundle: anchors and intermediates for client chains
     VerifyClient verify_client = VerifyClient::required;
     TlsVersion min_version = TlsVersion::v1_2;
+    bool close_on_expiry = true;         // close an open connection when the client certificate expires
 };
 
 // [listener.sip]: the SIP front (protocol = "sip"), see docs/SIP.md.
@@ -80,6 +81,9 @@ struct Server {
     std::uint32_t max_connections = 10000;
     LogFormat log_format = LogFormat::text;
     LogLevel log_level = LogLevel::info;
+    // Accounts to switch to once every socket is bound; empty = keep the starting one.
+    std::string user;                  // its primary group too, unless `group` is set
+    std::string group;
 };
 
 // [admin]: the HTTP admin endpoint on the main loop. The table is optional; without it the
@@ -88,6 +92,37 @@ struct Admin {
     bool enabled = false;                // true when the [admin] table is present
     Address listen;                      // empty (length 0) = the default, 127.0.0.1:9901
     std::size_t max_request_size = 8 * 1024;
+};
+
+// A mail server: a DNS name or numeric IP and a port. Unlike Address, a name is allowed: the
+// expiry monitor resolves it with uv_getaddrinfo off the loop, when it sends.
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string text;  // as written, for logs
+};
+
+// [expiry.email]: warnings by email through an SMTP relay. Off unless the table is present.
+struct ExpiryEmail {
+    bool enabled = false;                 // true when the [expiry.email] table is present
+    HostPort smtp;
+    std::string from;
+    std::vector<std::string> to;
+    bool starttls = false;
+    std::filesystem::path tls_ca;         // STARTTLS: the relay's CAs; empty = system store
+    Duration timeout{30000};              // each SMTP step (connect, every reply)
+};
+
+// [expiry]: the certificate expiry monitor on the main loop.
+struct Expiry {
+    bool enabled = true;
+    std::uint32_t notify_days = 30;
+    Duration frequency{24LL * 3600 * 1000};
+    std::uint32_t urgent_days = 7;
+    Duration urgent_frequency{3600 * 1000};
+    bool include_peer_certificates = true;
+    std::uint32_t max_peer_certificates = 1000;
+    ExpiryEmail email;
 };
 
 enum class RevocationMethod { ocsp, crl, none };
@@ -99,6 +134,7 @@ enum class OcspRequestMethod { post, get };
 struct OcspIssuer {
     std::filesystem::path certificate;  // the issuing CA this entry applies to
     std::vector<std::string> responders;
+    bool operator==(const OcspIssuer&) const = default;
 };
 
 struct OcspSettings {
@@ -120,6 +156,7 @@ struct OcspSettings {
     Duration stale_if_error{0};
     std::size_t max_response_size = 64 * 1024;
     std::vector<OcspIssuer> issuers;
+    bool operator==(const OcspSettings&) const = default;
 };
 
 struct CrlSettings {
@@ -127,6 +164,7 @@ struct CrlSettings {
     std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
     Duration timeout{5000};
     std::size_t max_size = 10 * 1024 * 1024;
+    bool operator==(const CrlSettings&) const = default;
 };
 
 struct RevocationProfile {
@@ -137,12 +175,14 @@ struct RevocationProfile {
     Duration recheck_interval{0};
     OcspSettings ocsp;
     CrlSettings crl;
+    bool operator==(const RevocationProfile&) const = default;  // reload: unchanged profiles keep their cache
 };
 
 struct Config {
     std::filesystem::path source;  // the file it was loaded from
     Server server;
     Admin admin;
+    Expiry expiry;
     std::vector<Listener> listeners;
     std::map<std::string, RevocationProfile> revocation;
 };

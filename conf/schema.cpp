@@ -43,6 +43,8 @@ Section<Config> make_root_section() {
                       "The HTTP admin endpoint (health, readiness, metrics, status). Absent: no "
                       "admin endpoint.")
                 .with_default_text("none (disabled)"),
+            table_key("expiry", &Config::expiry, expiry_section(),
+                      "The certificate expiry monitor (log, metrics, optional email)."),
             tables_key("listener", &Config::listeners, listener_section(),
                        "One [[listener]] table per listening socket.", required),
             named_tables_key("revocation", &Config::revocation, &RevocationProfile::name,
@@ -76,6 +78,16 @@ Section<Server> make_server_section() {
                       "\"text\" for people, \"json\" (one object per line) for log collectors."),
             value_key("log_level", &Server::log_level, EnumValue<LogLevel>{},
                       "The least severe level that is logged."),
+            value_key("user", &Server::user, AccountValue{AccountValue::Kind::user},
+                      "Once every listener is bound, switch to this user (and its primary group "
+                      "unless `group` is set; supplementary groups are dropped). Needs root; if "
+                      "the switch fails, ocspgate exits. Files read later (CRL files, reloads) "
+                      "must be readable by this user.")
+                .with_default_text("unset (keep the starting user)"),
+            value_key("group", &Server::group, AccountValue{AccountValue::Kind::group},
+                      "Once every listener is bound, switch to this group (supplementary groups "
+                      "are dropped). Needs root; if the switch fails, ocspgate exits.")
+                .with_default_text("unset (keep the starting group)"),
         },
         .check = {},
     };
@@ -183,6 +195,10 @@ Section<TlsSettings> make_tls_section() {
                       "\"none\": no client certificate is requested."),
             value_key("min_version", &TlsSettings::min_version, EnumValue<TlsVersion>{},
                       "The oldest TLS version accepted."),
+            value_key("close_on_expiry", &TlsSettings::close_on_expiry, BoolValue{},
+                      "Close an open connection when the client certificate (or a CA of its "
+                      "verified chain) passes its notAfter. false: only the handshake checks "
+                      "validity."),
         },
         .check = check_tls,
     };
@@ -298,6 +314,7 @@ std::vector<SectionDoc> reference_sections() {
     return {
         root_section().describe(),    server_section().describe(),
         admin_section().describe(),
+        expiry_section().describe(),  expiry_email_section().describe(),
         listener_section().describe(), tls_section().describe(),
         sip_section().describe(),     ldap_section().describe(),
         profile_section().describe(), ocsp_section().describe(),

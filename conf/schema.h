@@ -16,6 +16,8 @@ namespace ocspgate::conf {
 const Section<Config>& root_section();
 const Section<Server>& server_section();
 const Section<Admin>& admin_section();
+const Section<Expiry>& expiry_section();
+const Section<ExpiryEmail>& expiry_email_section();
 const Section<Listener>& listener_section();
 const Section<TlsSettings>& tls_section();
 const Section<LdapSettings>& ldap_section();

@@ -52,18 +52,25 @@ constexpr Verdict kVerdicts[] = {
     {"undecided", &ocsp::CheckerStats::verdict_undecided},
 };
 
-void write_connection_metrics(MetricsText& out, const Shared& shared) {
+void write_connection_metrics(MetricsText& out, const Runtime& runtime, const Shared& shared) {
     out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
     out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
     out.family("ocspgate_connections_total", "counter",
                "Client connections closed, by listener and decision (accept: the handshake succeeded).");
-    for (const auto& settings : shared.listeners) {
+    for (const auto& settings : runtime.listeners) {
         const std::string& name = settings->conf.name;
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "accept"}},
                    load(settings->counters.accepted));
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "reject"}},
                    load(settings->counters.rejected));
     }
+    out.family("ocspgate_connections_cut_total", "counter",
+               "Accepted connections closed during the session because re-validation refused the client "
+               "certificate or it expired, by listener.");
+    for (const auto& settings : runtime.listeners)
+        out.sample("ocspgate_connections_cut_total", {{"listener", settings->conf.name}}, load(settings->counters.cut_in_session));
+    out.family("ocspgate_config_generation", "gauge", "The configuration in force: 1 at start, +1 per applied reload.");
+    out.sample("ocspgate_config_generation", runtime.generation);
 }
 
 void write_revocation_metrics(MetricsText& out, const CheckerMap& checkers) {
@@ -102,20 +109,44 @@ nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
     return out;
 }
 
+// Every watched certificate, as `ocspgate status` shows them by role.
+nlohmann::json certificate_status(const ExpiryMonitor& expiry) {
+    nlohmann::json out = nlohmann::json::array();
+    auto now = std::chrono::system_clock::now();
+    for (const ExpiryEntry& e : expiry.entries(now)) {
+        const WatchedCertificate& c = *e.certificate;
+        out.push_back({
+            {"role", c.role},
+            {"subject", c.subject},
+            {"issuer", c.issuer},
+            {"serial", c.serial},
+            {"not_after", format_utc(c.not_after)},
+            {"days_left", e.days_left},
+            {"state", std::string(to_string(e.level))},
+            {"where", c.where},
+        });
+    }
+    return out;
+}
+
 }  // namespace
 
-std::string render_metrics(const Shared& shared, const CheckerMap& checkers) {
+std::string render_metrics(const Runtime& runtime, const Shared& shared, const ExpiryMonitor* expiry) {
+    const CheckerMap& checkers = runtime.checkers;
     MetricsText out;
-    write_connection_metrics(out, shared);
+    write_connection_metrics(out, runtime, shared);
     write_revocation_metrics(out, checkers);
     out.family("ocspgate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.");
     out.sample("ocspgate_log_lines_dropped_total", log::dropped_lines());
+    if (expiry != nullptr) expiry->write_metrics(out, std::chrono::system_clock::now());
     return out.text();
 }
 
-std::string render_status(const conf::Config& config, const Shared& shared, const CheckerMap& checkers) {
+std::string render_status(const Runtime& runtime, const Shared& shared, const ExpiryMonitor* expiry) {
+    const conf::Config& config = runtime.config;
+    const CheckerMap& checkers = runtime.checkers;
     nlohmann::json listeners = nlohmann::json::array();
-    for (const auto& settings : shared.listeners) {
+    for (const auto& settings : runtime.listeners) {
         listeners.push_back({
             {"name", settings->conf.name},
             {"address", settings->conf.listen.text},
@@ -137,10 +168,15 @@ std::string render_status(const conf::Config& config, const Shared& shared, cons
     }
     nlohmann::json status = {
         {"active_connections", shared.active_connections.load(std::memory_order_relaxed)},
+        {"config_generation", runtime.generation},
         {"listeners", std::move(listeners)},
         {"revocation_profiles", std::move(profiles)},
         {"log_lines_dropped", log::dropped_lines()},
     };
+    if (expiry != nullptr) {
+        status["certificates"] = certificate_status(*expiry);
+        status["peer_certificates_tracked"] = expiry->peers_seen();
+    }
     return status.dump(2) + "\n";
 }
 

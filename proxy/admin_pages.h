@@ -10,13 +10,15 @@
 
 #include "conf/config.h"
 #include "ocsp/checker.h"
+#include "proxy/expiry_monitor.h"
+#include "proxy/runtime.h"
 #include "proxy/worker.h"
 
 namespace ocspgate::proxy {
 
-using CheckerMap = std::map<std::string, std::unique_ptr<ocsp::Checker>>;
-
-std::string render_metrics(const Shared& shared, const CheckerMap& checkers);
-std::string render_status(const conf::Config& config, const Shared& shared, const CheckerMap& checkers);
+// Both describe the Runtime in force (the one new connections get), and the certificates the
+// expiry monitor watches (`expiry` null: the monitor is off).
+std::string render_metrics(const Runtime& runtime, const Shared& shared, const ExpiryMonitor* expiry = nullptr);
+std::string render_status(const Runtime& runtime, const Shared& shared, const ExpiryMonitor* expiry = nullptr);
 
 }  // namespace ocspgate::proxy

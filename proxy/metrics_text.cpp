@@ -9,6 +9,14 @@ void MetricsText::family(std::string_view name, std::string_view type, std::stri
 }
 
 void MetricsText::sample(std::string_view name, const MetricLabels& labels, std::uint64_t value) {
+    append_sample(name, labels, std::to_string(value));
+}
+
+void MetricsText::sample_signed(std::string_view name, const MetricLabels& labels, std::int64_t value) {
+    append_sample(name, labels, std::to_string(value));
+}
+
+void MetricsText::append_sample(std::string_view name, const MetricLabels& labels, std::string_view value) {
     text_.append(name);
     if (!labels.empty()) {
         text_.push_back('{');
@@ -20,7 +28,7 @@ void MetricsText::sample(std::string_view name, const MetricLabels& labels, std:
         }
         text_.push_back('}');
     }
-    text_.append(" ").append(std::to_string(value)).append("\n");
+    text_.append(" ").append(value).append("\n");
 }
 
 // HELP text escapes backslash and newline; label values also escape the double quote.

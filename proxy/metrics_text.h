@@ -21,10 +21,13 @@ public:
     void family(std::string_view name, std::string_view type, std::string_view help);
     void sample(std::string_view name, const MetricLabels& labels, std::uint64_t value);
     void sample(std::string_view name, std::uint64_t value) { sample(name, {}, value); }
+    // For gauges that may go below zero (days left until a certificate expires).
+    void sample_signed(std::string_view name, const MetricLabels& labels, std::int64_t value);
 
     const std::string& text() const { return text_; }
 
 private:
+    void append_sample(std::string_view name, const MetricLabels& labels, std::string_view value);
     void append_escaped(std::string_view value, bool help);
     std::string text_;
 };

@@ -35,5 +35,11 @@ TEST(MetricsText, HelpEscapesBackslashAndNewlineButNotQuote) {
     EXPECT_EQ(out.text(), "# HELP m a \"b\"\\\\\\n\n# TYPE m gauge\n");
 }
 
+TEST(MetricsText, SignedSamplesMayBeNegative) {
+    MetricsText out;
+    out.sample_signed("days", {{"role", "listener"}}, -3);
+    EXPECT_EQ(out.text(), "days{role=\"listener\"} -3\n");
+}
+
 }  // namespace
 }  // namespace ocspgate::proxy
