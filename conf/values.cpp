@@ -1,5 +1,8 @@
 #include "conf/values.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include "conf/address.h"
 #include "conf/load.h"
 #include "conf/pem_files.h"
@@ -49,6 +52,19 @@ std::optional<std::string> NameValue::parse(const toml::node& node, Context& con
     std::optional<std::string> text = expect_string(node, context);
     if (!text || !check_name(*text, node, context)) return std::nullopt;
     return text;
+}
+
+std::optional<std::string> AccountValue::parse(const toml::node& node, Context& context) const {
+    std::optional<std::string> name = expect_string(node, context);
+    if (!name) return std::nullopt;
+    const bool user = kind == Kind::user;
+    const bool exists = !name->empty() && name->find('\0') == std::string::npos &&
+                        (user ? getpwnam(name->c_str()) != nullptr : getgrnam(name->c_str()) != nullptr);
+    if (!exists) {
+        context.error(node, fmt::format("no {} named {} on this system", user ? "user" : "group", quote(*name)));
+        return std::nullopt;
+    }
+    return name;
 }
 
 std::optional<Address> AddressValue::parse(const toml::node& node, Context& context) const {

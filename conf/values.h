@@ -93,6 +93,16 @@ struct NameValue {
     std::string show(const std::string& value) const { return quote(value); }
 };
 
+// The name of a local user or group that exists now (getpwnam / getgrnam at load time).
+struct AccountValue {
+    enum class Kind { user, group };
+    Kind kind;
+
+    std::optional<std::string> parse(const toml::node& node, Context& context) const;
+    std::string type() const { return kind == Kind::user ? "user name" : "group name"; }
+    std::string show(const std::string& value) const { return quote(value); }
+};
+
 struct AddressValue {
     std::optional<Address> parse(const toml::node& node, Context& context) const;
     std::string type() const { return "numeric address"; }
