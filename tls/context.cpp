@@ -1,6 +1,7 @@
 #include "tls/context.h"
 
 #include "tls/engine.h"
+#include "tls/verified_chain_cache.h"
 
 namespace ocspgate::tls {
 namespace {
@@ -51,6 +52,9 @@ Result<Ok> load_client_trust(SSL_CTX* ctx, const ServerContextOptions& o) {
     if (o.verify_peer == PeerVerification::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, nullptr);
     Engine::install_verify_callback(ctx);
+    // Clients reconnect with the same chain; the trust store never changes after this point
+    // (a reload builds a new context, with a new cache).
+    VerifiedChainCache::attach(ctx);
     return Ok{};
 }
 

@@ -93,12 +93,20 @@ public:
     const char* cipher() const;
     // The leaf the peer presented, kept even when verification rejected it (for logs).
     X509* peer_certificate() const { return peer_leaf_.get(); }
+    // After the handshake: the peer's verified chain (leaf first, anchor last), or null.
+    // Re-validation checks it again during the session.
+    STACK_OF(X509) * verified_chain() const { return SSL_get0_verified_chain(ssl_.get()); }
 
 private:
     Engine(SslPtr ssl, RevocationGate* gate);
     static Result<SslPtr> new_ssl(SSL_CTX* ctx);
+    static BIO* new_memory_bio();
+    void release_drained_input();
+    void release_drained_output();
     static int on_verify(X509_STORE_CTX* store, void* arg) noexcept;
     int verify(X509_STORE_CTX* store);
+    // X509_verify_cert, or the context's VerifiedChainCache when it holds this exact chain.
+    bool verify_chain(X509_STORE_CTX* store);
     ChainVerdict wait_for_verdict(STACK_OF(X509) * chain);
     int apply_verdict(ChainVerdict verdict, X509_STORE_CTX* store);
     void run_handshake(CycleEvents& events);
@@ -115,6 +123,8 @@ private:
     bool failed_ = false;
     bool in_cycle_ = false;
     bool verification_paused_ = false;
+    bool input_released_ = false;   // enc_in's handshake-sized buffer was given back
+    bool output_released_ = false;  // enc_out's likewise
     std::optional<ChainVerdict> verdict_;
     X509StackPtr pending_chain_;
     X509Ptr peer_leaf_;

@@ -4,7 +4,9 @@
 #include "tls/engine.h"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/ssl.h>
 
 #include <ctime>
@@ -16,6 +18,7 @@
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 #include "tls/context.h"
+#include "tls/verified_chain_cache.h"
 
 namespace ocspgate::tls {
 namespace {
@@ -76,6 +79,7 @@ struct ClientOptions {
     int version = TLS1_3_VERSION;                  // the only version the client offers
     const Issued* leaf = &pki().client;            // null: present no certificate
     const Issued* leaf_issuer = &pki().intermediate;  // sent after the leaf; may be null
+    EVP_PKEY* signing_key = nullptr;               // instead of the leaf's own key
 };
 
 // An OpenSSL client over memory BIOs that trusts the test root and records the alerts it
@@ -96,7 +100,7 @@ public:
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
         if (o.leaf != nullptr) {
             SSL_CTX_use_certificate(ctx, o.leaf->get());
-            SSL_CTX_use_PrivateKey(ctx, o.leaf->key.get());
+            SSL_CTX_use_PrivateKey(ctx, o.signing_key ? o.signing_key : o.leaf->key.get());
         }
         if (o.leaf_issuer != nullptr) SSL_CTX_add1_chain_cert(ctx, o.leaf_issuer->get());
         ssl_.reset(SSL_new(ctx));
@@ -202,6 +206,15 @@ protected:
         auto ctx = make_server_context(options);
         ASSERT_TRUE(ctx) << ctx.error().message;
         ctx_ = std::move(ctx).value();
+        auto engine = Engine::create(ctx_.get(), gate);
+        ASSERT_TRUE(engine) << engine.error().message;
+        engine_ = std::move(engine).value();
+        client_.emplace(client);
+    }
+
+    // A new connection on the same server context (and so the same verified-chain cache).
+    void reconnect(const ClientOptions& client, RevocationGate* gate = nullptr) {
+        engine_.reset();
         auto engine = Engine::create(ctx_.get(), gate);
         ASSERT_TRUE(engine) << engine.error().message;
         engine_ = std::move(engine).value();
@@ -576,6 +589,124 @@ TEST_F(EngineTest, CycleAfterFailureReportsNothingMore) {
     const CycleEvents again = engine_->cycle();
     EXPECT_EQ(again.failure, std::nullopt);
     EXPECT_FALSE(again.handshake_done);
+}
+
+// ---------------------------------------------------------------------------------------
+// The verified-chain cache (tls/verified_chain_cache.h) as handshakes see it.
+
+// A key that carries `holder`'s public key but signs with `other`'s private scalar: what a
+// client has that holds the certificate but not its key. X509_check_private_key compares only
+// the public halves, so OpenSSL lets the client present the certificate with it.
+EvpPkeyPtr forged_key(const Issued& holder, const Issued& other) {
+    unsigned char pub[133];
+    std::size_t pub_len = 0;
+    BIGNUM* priv = nullptr;
+    EVP_PKEY_get_octet_string_param(holder.key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &pub_len);
+    EVP_PKEY_get_bn_param(other.key.get(), OSSL_PKEY_PARAM_PRIV_KEY, &priv);
+    BignumPtr priv_owner(priv);
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len);
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv);
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    EVP_PKEY* key = nullptr;
+    if (EVP_PKEY_fromdata_init(ctx) == 1) EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return EvpPkeyPtr(key);
+}
+
+class EngineChainCacheTest : public EngineVersionTest {
+protected:
+    VerifiedChainCache& cache() { return *VerifiedChainCache::of(ctx_.get()); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Versions, EngineChainCacheTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
+                         [](const ::testing::TestParamInfo<int>& param) {
+                             return std::string(param.param == TLS1_3_VERSION ? "Tls13" : "Tls12");
+                         });
+
+TEST_P(EngineChainCacheTest, SecondHandshakeWithTheSameChainIsServedFromTheCache) {
+    gate_.verdict = ChainVerdict::accept;
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_EQ(cache().hits(), 0u);
+    ASSERT_NO_FATAL_FAILURE(reconnect(client_options(), &gate_));
+    const CycleEvents events = pump();
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_TRUE(events.handshake_done);
+    EXPECT_EQ(cache().hits(), 1u);
+    EXPECT_EQ(X509_cmp(engine_->peer_certificate(), pki().client.get()), 0);
+}
+
+// Re-validation during the session reads SSL_get0_verified_chain; a cache hit must leave the
+// same chain there as a real verification does.
+TEST_P(EngineChainCacheTest, VerifiedChainIsKeptAfterACacheHit) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    ASSERT_NO_FATAL_FAILURE(reconnect(client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    ASSERT_EQ(cache().hits(), 1u);
+    STACK_OF(X509)* chain = engine_->verified_chain();
+    ASSERT_EQ(sk_X509_num(chain), 3);
+    EXPECT_EQ(sk_X509_value(chain, 0), engine_->peer_certificate());  // this handshake's leaf
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 1), pki().intermediate.get()), 0);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 2), pki().root.get()), 0);
+}
+
+TEST_P(EngineChainCacheTest, RevocationGateIsAskedOnACacheHitWithTheWholeChain) {
+    ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
+    ASSERT_TRUE(pump().verification_paused);
+    engine_->resume_verification(ChainVerdict::accept);
+    ASSERT_TRUE(pump().handshake_done);
+    ASSERT_NO_FATAL_FAILURE(reconnect(client_options(), &gate_));
+    ASSERT_TRUE(pump().verification_paused);
+    EXPECT_EQ(cache().hits(), 1u);
+    STACK_OF(X509)* chain = engine_->pending_chain();
+    ASSERT_EQ(sk_X509_num(chain), 3);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 0), pki().client.get()), 0);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 2), pki().root.get()), 0);
+    engine_->resume_verification(ChainVerdict::revoked);
+    EXPECT_EQ(pump().failure, "certificate revoked");
+    EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_REVOKED);
+}
+
+TEST_P(EngineChainCacheTest, CertificateWithTheWrongKeyIsRefusedAfterACacheHit) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    EvpPkeyPtr wrong = forged_key(pki().client, pki().server);
+    ASSERT_NE(wrong, nullptr);
+    ClientOptions impostor = client_options();
+    impostor.signing_key = wrong.get();
+    ASSERT_NO_FATAL_FAILURE(reconnect(impostor));
+    const CycleEvents events = pump();
+    EXPECT_EQ(cache().hits(), 1u);  // the chain itself was known...
+    ASSERT_TRUE(events.failure);    // ...but CertificateVerify does not verify
+    EXPECT_NE(events.failure->find("bad signature"), std::string::npos) << *events.failure;
+    EXPECT_FALSE(engine_->handshake_complete());
+}
+
+TEST_P(EngineChainCacheTest, AnotherContextDoesNotShareTheCache) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));  // a new context, as a reload makes
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_EQ(cache().hits(), 0u);
+    EXPECT_EQ(cache().misses(), 1u);
+}
+
+TEST_P(EngineChainCacheTest, RefusedChainIsNotCached) {
+    ClientOptions stranger = client_options();
+    stranger.leaf = &pki().stranger_client;
+    stranger.leaf_issuer = nullptr;
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), stranger));
+    EXPECT_EQ(pump().failure, "untrusted issuer");
+    ASSERT_NO_FATAL_FAILURE(reconnect(stranger));
+    EXPECT_EQ(pump().failure, "untrusted issuer");
+    EXPECT_EQ(cache().hits(), 0u);
+    EXPECT_EQ(cache().size(), 0u);
 }
 
 }  // namespace
