@@ -1,4 +1,5 @@
 // ocspgate-echo: the plain TCP echo backend of perf/compare, one libuv loop.
+// With --sip it is a minimal SIP UAS instead: every request gets a 200 OK (perf/sip/message.h).
 //
 // Cheap on purpose (no fork or thread per connection, unlike `socat ... EXEC:cat`) so that the
 // backend costs the servers under test as little CPU as possible. Half-close aware: on EOF it
@@ -10,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "perf/sip/message.h"
 
 namespace {
 
@@ -21,7 +25,10 @@ struct Client {
     uv_shutdown_t shutdown_req{};
     bool paused = false;
     bool eof = false;
+    std::string sip_pending;  // --sip: bytes of a message not yet complete
 };
+
+bool sip_mode = false;
 
 void on_alloc(uv_handle_t*, size_t suggested, uv_buf_t* buf) noexcept;
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) noexcept;
@@ -57,8 +64,54 @@ void on_written(uv_write_t* req, int status) noexcept {
 
 void on_shutdown(uv_shutdown_t* req, int) noexcept { close_client(static_cast<Client*>(req->data)); }
 
+// Queues `bytes` (a malloc'd buffer, owned by the write from here on) for the client.
+bool write_owned(Client* c, uv_stream_t* s, char* bytes, std::size_t n) {
+    auto* w = new WriteRequest;
+    w->bytes = bytes;
+    uv_buf_t out = uv_buf_init(bytes, static_cast<unsigned>(n));
+    w->req.handle = s;
+    if (uv_write(&w->req, s, &out, 1, on_written) != 0) {
+        on_written(&w->req, UV_ECANCELED);
+        close_client(c);
+        return false;
+    }
+    return true;
+}
+
+// --sip: answers every complete request in the buffer; closes on what it cannot frame.
+void answer_sip(Client* c, uv_stream_t* s, const char* data, std::size_t n) {
+    c->sip_pending.append(data, n);
+    std::size_t used = 0;
+    ocspgate::perf::SipFrame frame;
+    for (;;) {
+        const std::string_view rest = std::string_view{c->sip_pending}.substr(used);
+        const auto status = ocspgate::perf::frame_sip(rest, frame);
+        if (status == ocspgate::perf::FrameStatus::malformed) return close_client(c);
+        if (status == ocspgate::perf::FrameStatus::incomplete) {
+            used += frame.skipped;  // keep-alive CRLFs need no answer: never let them pile up
+            break;
+        }
+        used += frame.skipped + frame.length;
+        const std::string answer = ocspgate::perf::answer_ok(frame.head);
+        if (answer.empty()) continue;
+        auto* bytes = static_cast<char*>(std::malloc(answer.size()));
+        std::memcpy(bytes, answer.data(), answer.size());
+        if (!write_owned(c, s, bytes, answer.size())) return;
+    }
+    c->sip_pending.erase(0, used);
+}
+
 void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) noexcept {
     auto* c = static_cast<Client*>(s->data);
+    if (n > 0 && sip_mode) {
+        answer_sip(c, s, buf->base, static_cast<std::size_t>(n));
+        std::free(buf->base);
+        if (uv_is_closing(reinterpret_cast<uv_handle_t*>(s)) == 0 && uv_stream_get_write_queue_size(s) > kPauseBytes) {
+            c->paused = true;  // a client that sends but does not read must not grow our queue
+            uv_read_stop(s);
+        }
+        return;
+    }
     if (n > 0) {
         auto* w = new WriteRequest;
         w->bytes = buf->base;
@@ -96,8 +149,9 @@ void on_connection(uv_stream_t* server, int status) noexcept {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s PORT   (listens on 127.0.0.1)\n", argv[0]);
+    sip_mode = argc == 3 && std::strcmp(argv[1], "--sip") == 0;
+    if (argc != 2 && !sip_mode) {
+        std::fprintf(stderr, "usage: %s [--sip] PORT   (listens on 127.0.0.1)\n", argv[0]);
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);  // a peer that resets must not kill the backend
@@ -105,7 +159,7 @@ int main(int argc, char** argv) {
     uv_tcp_t server{};
     uv_tcp_init(loop, &server);
     sockaddr_in addr{};
-    uv_ip4_addr("127.0.0.1", std::atoi(argv[1]), &addr);
+    uv_ip4_addr("127.0.0.1", std::atoi(argv[argc - 1]), &addr);
     int rc = uv_tcp_bind(&server, reinterpret_cast<const sockaddr*>(&addr), 0);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server), 4096, on_connection);
     if (rc != 0) {

@@ -6,6 +6,19 @@ namespace ocspgate::perf {
 
 tls::SslCtxPtr make_client_context(const ClientOptions& options, const std::string& chain_file,
                                    const std::string& key_file, std::string& error) {
+    tls::SslCtxPtr ctx = make_client_context(options, error);
+    if (!ctx) return nullptr;
+    tls::clear_errors();
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), chain_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx.get()) != 1) {
+        error = tls::drain_errors(chain_file + " / " + key_file);
+        return nullptr;
+    }
+    return ctx;
+}
+
+tls::SslCtxPtr make_client_context(const ClientOptions& options, std::string& error) {
     tls::SslCtxPtr ctx{SSL_CTX_new(TLS_client_method())};
     if (!ctx) {
         error = "SSL_CTX_new failed";
@@ -15,13 +28,6 @@ tls::SslCtxPtr make_client_context(const ClientOptions& options, const std::stri
     SSL_CTX_set_max_proto_version(ctx.get(), options.tls_version);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
-    tls::clear_errors();
-    if (SSL_CTX_use_certificate_chain_file(ctx.get(), chain_file.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx.get()) != 1) {
-        error = tls::drain_errors(chain_file + " / " + key_file);
-        return nullptr;
-    }
     if (!options.ca_file.empty()) {
         if (SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != 1) {
             error = tls::drain_errors(options.ca_file);
@@ -32,7 +38,13 @@ tls::SslCtxPtr make_client_context(const ClientOptions& options, const std::stri
     return ctx;
 }
 
-ClientTls::ClientTls(SSL_CTX* ctx) : ssl_{SSL_new(ctx)} {
+ClientTls::ClientTls(const ClientIdentity& identity) : ssl_{SSL_new(identity.ctx.get())} {
+    if (identity.cert) {
+        tls::X509StackPtr chain{sk_X509_new_null()};
+        sk_X509_push(chain.get(), identity.issuer.get());  // borrowed: SSL_use_cert_and_key takes its own references
+        SSL_use_cert_and_key(ssl_.get(), identity.cert.get(), identity.key.get(), chain.get(), 1);
+        (void)sk_X509_pop(chain.get());
+    }
     enc_in_bio_ = BIO_new(BIO_s_mem());
     enc_out_bio_ = BIO_new(BIO_s_mem());
     BIO_set_mem_eof_return(enc_in_bio_, -1);  // empty input means "wait", not EOF

@@ -19,6 +19,12 @@ namespace ocspgate::perf {
 struct ClientIdentity {
     tls::SslCtxPtr ctx;
     std::string chain_file;
+    // A minted identity (perf/load/mint.h) shares one context (each holds a reference); its
+    // certificate, the pool's key and the issuing CA are set on each SSL instead. Empty for
+    // identities loaded from files, whose context carries the certificate.
+    tls::X509Ptr cert;
+    tls::EvpPkeyPtr key;
+    tls::X509Ptr issuer;  // sent as the chain
 };
 
 struct ClientOptions {
@@ -30,12 +36,14 @@ struct ClientOptions {
 // context. Returns nullptr and fills `error` when either does not load.
 tls::SslCtxPtr make_client_context(const ClientOptions& options, const std::string& chain_file,
                                    const std::string& key_file, std::string& error);
+// The same without a certificate: for identities that set theirs on each SSL (minted pools).
+tls::SslCtxPtr make_client_context(const ClientOptions& options, std::string& error);
 
 enum class Step { want_more, done, failed };
 
 class ClientTls {
 public:
-    explicit ClientTls(SSL_CTX* ctx);
+    explicit ClientTls(const ClientIdentity& identity);
 
     void enc_in(std::span<const char> ciphertext);
     // Moves everything OpenSSL produced so far into `out` (appending).

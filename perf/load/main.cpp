@@ -3,6 +3,8 @@
 //   handshake  full mTLS handshakes (no resumption), rotating over a pool of client certificates
 //   bulk       K long connections pushing data through an echo backend, MB/s each way
 //   idle       K connections held open (optionally from many 127.1.x.y sources), server RSS each
+//   sip        K long connections, each sending SIP REGISTER/OPTIONS and waiting for the 200 OK
+//   mint       sign N client certificates for cold-cache runs (mint.h); no load
 #include <glob.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -14,6 +16,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "perf/load/mint.h"
 #include "perf/load/runner.h"
 
 namespace {
@@ -23,6 +26,7 @@ using ocspgate::perf::ClientOptions;
 using ocspgate::perf::Mode;
 using ocspgate::perf::RunOptions;
 using ocspgate::perf::RunStats;
+using ocspgate::perf::SipMethod;
 
 std::vector<std::string> expand_globs(const std::vector<std::string>& patterns) {
     std::vector<std::string> files;
@@ -84,7 +88,7 @@ struct IdleProbe {
 
 nlohmann::json to_json(const RunOptions& o, const RunStats& s, const IdleProbe& probe) {
     nlohmann::json j;
-    j["mode"] = o.mode == Mode::handshake ? "handshake" : o.mode == Mode::bulk ? "bulk" : "idle";
+    j["mode"] = o.mode == Mode::handshake ? "handshake" : o.mode == Mode::bulk ? "bulk" : o.mode == Mode::sip ? "sip" : "idle";
     j["started"] = s.started;
     j["completed"] = s.completed;
     std::uint64_t failed = 0;
@@ -102,6 +106,12 @@ nlohmann::json to_json(const RunOptions& o, const RunStats& s, const IdleProbe& 
         j["received_mb_per_s_total"] = s.bytes_received / (s.measured_s * 1e6);
         j["sent_mb_per_s_each"] = s.bytes_sent / per;
         j["received_mb_per_s_each"] = s.bytes_received / per;
+    }
+    if (o.mode == Mode::sip) {
+        j["connections"] = o.concurrency;
+        j["transactions"] = s.transactions;
+        j["transactions_per_s"] = s.measured_s > 0 ? s.transactions / s.measured_s : 0;
+        j["transaction_latency"] = latency_json(s.transaction_ms);
     }
     if (o.mode == Mode::idle) {
         j["all_up_s"] = s.all_up_s;
@@ -121,7 +131,11 @@ void print_human(const nlohmann::json& j) {
                 j["started"].get<unsigned long long>(), j["completed"].get<unsigned long long>(),
                 j["seconds"].get<double>());
     if (j.contains("handshakes_per_s")) std::printf("handshakes/s: %.1f\n", j["handshakes_per_s"].get<double>());
-    for (const char* key : {"handshake_latency", "connection_latency"}) {
+    if (j.contains("transactions_per_s"))
+        std::printf("sip over %d connections: %llu transactions, %.1f/s\n", j["connections"].get<int>(),
+                    j["transactions"].get<unsigned long long>(), j["transactions_per_s"].get<double>());
+    for (const char* key : {"handshake_latency", "connection_latency", "transaction_latency"}) {
+        if (!j.contains(key)) continue;
         const auto& l = j[key];
         std::printf("%s ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", key, l["p50_ms"].get<double>(),
                     l["p90_ms"].get<double>(), l["p99_ms"].get<double>(), l["max_ms"].get<double>());
@@ -142,7 +156,7 @@ void print_human(const nlohmann::json& j) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"ocspgate-load: bounded TLS load (handshake | bulk | idle); see perf/README.md"};
+    CLI::App app{"ocspgate-load: bounded TLS load (handshake | bulk | idle | sip | mint); see perf/README.md"};
     app.require_subcommand(1);
     RunOptions o;
     ClientOptions tls;
@@ -151,13 +165,18 @@ int main(int argc, char** argv) {
     std::string tls_version = "1.3";
     bool json = false;
     IdleProbe probe;
+    std::string minted_dir;
+    std::string sip_method = "mixed";
+    ocspgate::perf::MintOptions mint_options;
 
     auto add_common = [&](CLI::App* sub) {
         sub->add_option("--host", o.host, "Server address (numeric IPv4)")->capture_default_str();
         sub->add_option("--port", o.port, "Server port")->required();
-        sub->add_option("--certs", cert_patterns,
-                        "Client certificate chain files or globs (cert first); rotated per connection")
-            ->required();
+        auto* certs = sub->add_option("--certs", cert_patterns,
+                                      "Client certificate chain files or globs (cert first); rotated per connection");
+        sub->add_option("--minted", minted_dir,
+                        "A pool written by `mint` (one certificate per connection, rotated), instead of --certs")
+            ->excludes(certs);
         sub->add_option("--key", key_file, "One key for every cert (default: NAME.key beside NAME[-chain].pem)");
         sub->add_option("--ca", tls.ca_file, "Verify the server against this CA file (default: no verification)");
         sub->add_option("--tls", tls_version, "TLS version: 1.2 or 1.3")->check(CLI::IsMember({"1.2", "1.3"}))
@@ -191,14 +210,60 @@ int main(int argc, char** argv) {
     idle->add_option("--open-timeout", o.open_timeout_s, "Seconds allowed to open all K connections")
         ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
     idle->add_option("--server-pid", probe.server_pid, "Report this process's RSS per connection");
+    auto* sip = app.add_subcommand("sip", "K long connections, each a SIP UA doing one transaction at a time");
+    add_common(sip);
+    sip->add_option("--connections", o.concurrency, "K")->check(CLI::Range(1, 100000))->capture_default_str();
+    sip->add_option("--method", sip_method, "REGISTER, OPTIONS, or both alternating")
+        ->check(CLI::IsMember({"register", "options", "mixed"}))->capture_default_str();
+    sip->add_flag("--plain", o.plain, "Plain TCP, no TLS: to measure the SIP backend itself");
+    sip->add_option("--open-timeout", o.open_timeout_s, "Seconds allowed to open all K connections")
+        ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+    auto* mint = app.add_subcommand("mint", "Sign N client certificates for cold-cache runs (no load)");
+    mint->add_option("--ca", mint_options.ca_file, "Issuing CA certificate (PEM)")->required();
+    mint->add_option("--ca-key", mint_options.ca_key_file, "Its private key (PEM)")->required();
+    mint->add_option("--count", mint_options.count, "N")->check(CLI::Range(1, 1000000))->capture_default_str();
+    mint->add_option("--days", mint_options.days, "Validity")->check(CLI::Range(1, 3650))->capture_default_str();
+    mint->add_option("--out", mint_options.out_dir, "Existing folder for minted-*.pem/.key/.txt")->required();
     CLI11_PARSE(app, argc, argv);
 
-    o.mode = app.got_subcommand(handshake) ? Mode::handshake : app.got_subcommand(bulk) ? Mode::bulk : Mode::idle;
+    if (app.got_subcommand(mint)) {
+        std::string error;
+        const auto t0 = ocspgate::perf::Clock::now();
+        if (!ocspgate::perf::mint_pool(mint_options, error)) {
+            std::fprintf(stderr, "ocspgate-load: %s\n", error.c_str());
+            return 2;
+        }
+        std::fprintf(stderr, "ocspgate-load: minted %d certificates in %.2f s\n", mint_options.count,
+                     std::chrono::duration<double>(ocspgate::perf::Clock::now() - t0).count());
+        return 0;
+    }
+    o.mode = app.got_subcommand(handshake) ? Mode::handshake
+             : app.got_subcommand(bulk)    ? Mode::bulk
+             : app.got_subcommand(sip)     ? Mode::sip
+                                           : Mode::idle;
+    o.sip_method = sip_method == "register" ? SipMethod::register_
+                   : sip_method == "options" ? SipMethod::options
+                                             : SipMethod::mixed;
     tls.tls_version = tls_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
     raise_fd_limit();
     ::signal(SIGPIPE, SIG_IGN);  // a server that resets must show up as a failure, not kill us
 
     std::vector<ClientIdentity> identities;
+    if (!minted_dir.empty()) {
+        std::string error;
+        identities = ocspgate::perf::load_minted_pool(tls, minted_dir, error);
+        if (identities.empty()) {
+            std::fprintf(stderr, "ocspgate-load: %s\n", error.c_str());
+            return 2;
+        }
+    }
+    if (o.plain) {  // no handshake: one context without a certificate keeps the runner's rotation simple
+        std::string error;
+        ClientIdentity plain;
+        plain.ctx = ocspgate::perf::make_client_context(tls, error);
+        plain.chain_file = "plain";
+        identities.push_back(std::move(plain));
+    }
     for (const auto& file : expand_globs(cert_patterns)) {
         std::string error;
         auto ctx = ocspgate::perf::make_client_context(tls, file, key_file.empty() ? key_for(file) : key_file, error);
@@ -206,10 +271,13 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "ocspgate-load: %s\n", error.c_str());
             return 2;
         }
-        identities.push_back({std::move(ctx), file});
+        ClientIdentity id;
+        id.ctx = std::move(ctx);
+        id.chain_file = file;
+        identities.push_back(std::move(id));
     }
     if (identities.empty()) {
-        std::fprintf(stderr, "ocspgate-load: --certs matched no file\n");
+        std::fprintf(stderr, "ocspgate-load: --certs matched no file (or neither --certs nor --minted given)\n");
         return 2;
     }
 

@@ -38,8 +38,12 @@ struct Runner::Connection {
     Clock::time_point deadline;
     std::vector<char> plaintext;  // echo bytes received so far
     std::vector<char> outgoing;   // scratch for take_enc_out
+    SipSession sip;               // sip mode only
+    Clock::time_point sip_sent;
+    bool sip_waiting = false;     // a request is out, its final response not yet in
 
-    Connection(Runner& r, SSL_CTX* ctx) : runner{r}, tls{ctx} {
+    Connection(Runner& r, const ClientIdentity& identity, int index)
+        : runner{r}, tls{identity}, sip{r.options().sip_method, index} {
         deadline = started + seconds(r.options().connection_timeout_s);
         tcp.data = this;
     }
@@ -47,6 +51,11 @@ struct Runner::Connection {
     void flush() {
         outgoing.clear();
         tls.take_enc_out(outgoing);
+        write_outgoing();
+    }
+
+    // Writes `outgoing` (ciphertext, or plaintext with --plain) to the socket.
+    void write_outgoing() {
         if (outgoing.empty() || state == State::closing) return;
         auto* w = new WriteRequest;
         w->bytes.swap(outgoing);
@@ -89,6 +98,10 @@ struct Runner::Connection {
         if (status != 0) return c->finish(std::string{"connect: "} + uv_err_name(status));
         c->state = State::handshaking;
         uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
+        if (c->runner.options().plain) {
+            c->handshake_done = Clock::now();  // no handshake: "up" once connected
+            return c->go_up();
+        }
         c->advance();
     }
 
@@ -104,7 +117,11 @@ struct Runner::Connection {
             return c->finish(std::string{n == UV_EOF ? "eof" : uv_err_name(static_cast<int>(n))} +
                              " while " + c->state_name());
         }
-        c->tls.enc_in({buf->base, static_cast<std::size_t>(n)});
+        if (c->runner.options().plain) {
+            c->plaintext.insert(c->plaintext.end(), buf->base, buf->base + n);
+        } else {
+            c->tls.enc_in({buf->base, static_cast<std::size_t>(n)});
+        }
         c->advance();
     }
 
@@ -128,7 +145,7 @@ struct Runner::Connection {
             flush();
             if (step == Step::want_more) return;
             handshake_done = Clock::now();
-            if (o.mode == Mode::bulk) return go_up();
+            if (o.mode == Mode::bulk || o.mode == Mode::sip) return go_up();
             if (o.message_bytes == 0) return finish({});
             state = State::exchanging;
             const std::vector<char> message(o.message_bytes, 'x');
@@ -137,14 +154,18 @@ struct Runner::Connection {
         }
         if (state == State::exchanging || state == State::up) {
             const std::size_t before = plaintext.size();
-            const Step step = tls.clear_out(plaintext);
-            flush();  // a read may have produced alerts or key updates
+            Step step = Step::want_more;
+            if (!o.plain) {
+                step = tls.clear_out(plaintext);
+                flush();  // a read may have produced alerts or key updates
+            }
             if (o.mode == Mode::bulk) {
                 runner.stats().bytes_received += plaintext.size() - before;
                 plaintext.clear();
             }
             if (step == Step::failed) return fail_tls();
             if (step == Step::done) return finish(std::string{"closed by server while "} + state_name());
+            if (o.mode == Mode::sip && state == State::up) return take_sip_responses();
             if (state == State::exchanging && plaintext.size() >= o.message_bytes) {
                 if (o.mode == Mode::idle) return go_up();
                 finish({});
@@ -156,6 +177,38 @@ struct Runner::Connection {
         state = State::up;
         runner.on_connection_up(this);
         if (runner.options().mode == Mode::bulk) pump();
+        if (runner.options().mode == Mode::sip) send_sip_request();
+    }
+
+    // sip: one request at a time; the next goes out when the final response to this one is in.
+    void send_sip_request() {
+        if (state != State::up || runner.stopping()) return;
+        const std::string request = sip.next_request();
+        sip_sent = Clock::now();
+        sip_waiting = true;
+        deadline = sip_sent + seconds(runner.options().connection_timeout_s);
+        if (runner.options().plain) {
+            outgoing.assign(request.begin(), request.end());
+            return write_outgoing();
+        }
+        if (tls.clear_in(request) == Step::failed) return fail_tls();
+        flush();
+    }
+
+    void take_sip_responses() {
+        std::string failure;
+        for (;;) {
+            const SipSession::Got got = sip.take_response(plaintext, failure);
+            if (got == SipSession::Got::nothing) return;
+            if (got == SipSession::Got::failed) return finish(failure);
+            sip_waiting = false;
+            if (runner.measuring()) {
+                ++runner.stats().transactions;
+                runner.stats().transaction_ms.push_back(ms_between(sip_sent, Clock::now()));
+            }
+            send_sip_request();
+            if (state != State::up) return;
+        }
     }
 
     // Bulk: keeps up to 256 KiB of ciphertext queued in libuv, a few chunks per call: loopback
@@ -214,6 +267,7 @@ bool Runner::may_start() const {
         case Mode::handshake:
             return (options_.count == 0 || stats_.started < options_.count) && open_ < options_.concurrency;
         case Mode::bulk:
+        case Mode::sip:
             return stats_.started < static_cast<std::uint64_t>(options_.concurrency);
         case Mode::idle:
             return stats_.started < options_.count && open_ - up_ < options_.concurrency;
@@ -223,10 +277,10 @@ bool Runner::may_start() const {
 
 void Runner::start_connection() {
     const ClientIdentity& id = identities_[next_identity_++ % identities_.size()];
-    auto* c = new Connection(*this, id.ctx.get());
+    const auto index = static_cast<int>(stats_.started++);
+    auto* c = new Connection(*this, id, index);
     live_.push_back(c);
     ++open_;
-    const auto index = static_cast<int>(stats_.started++);
     sockaddr_in to{};
     uv_ip4_addr(options_.host.c_str(), options_.port, &to);
     c->start(to, index);
@@ -237,6 +291,10 @@ void Runner::on_connection_up(Connection* c) {
     ++stats_.completed;
     stats_.handshake_ms.push_back(ms_between(c->started, c->handshake_done));
     stats_.connection_ms.push_back(ms_between(c->started, Clock::now()));
+    if (options_.mode == Mode::sip && !measuring_ && up_ == options_.concurrency) {
+        measuring_ = true;
+        measure_start_ = Clock::now();
+    }
     while (may_start()) start_connection();  // idle: the next connections may open now
 }
 
@@ -259,8 +317,9 @@ void Runner::on_tick() {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     // Copy: finish() edits live_.
     for (Connection* c : std::vector<Connection*>(live_)) {
-        if (c->state != Connection::State::up && now > c->deadline)
-            c->finish(std::string{"timeout while "} + c->state_name());
+        if ((c->state != Connection::State::up || c->sip_waiting) && now > c->deadline)
+            c->finish(c->sip_waiting ? std::string{"timeout waiting for a SIP response"}
+                                     : std::string{"timeout while "} + c->state_name());
     }
     switch (options_.mode) {
         case Mode::handshake:
@@ -270,6 +329,15 @@ void Runner::on_tick() {
             break;
         case Mode::bulk:
             if (elapsed >= options_.duration_s) stop();
+            break;
+        case Mode::sip:
+            if (measuring_ && std::chrono::duration<double>(now - measure_start_).count() >= options_.duration_s)
+                stop();
+            if (!stopping_ && !measuring_ && elapsed >= options_.open_timeout_s) {
+                ++stats_.failures["not all connections up within --open-timeout"];
+                stop();
+            }
+            if (!stopping_ && open_ == 0 && !may_start()) stop();  // every connection failed
             break;
         case Mode::idle:
             if (!all_up_reported_ && stats_.started >= options_.count && open_ == up_) {
@@ -287,7 +355,7 @@ void Runner::on_tick() {
 }
 
 void Runner::stop() {
-    stats_.measured_s = std::chrono::duration<double>(Clock::now() - start_).count();
+    stats_.measured_s = std::chrono::duration<double>(Clock::now() - (measuring_ ? measure_start_ : start_)).count();
     stats_.held = up_;
     stopping_ = true;
     for (Connection* c : std::vector<Connection*>(live_)) c->finish({});

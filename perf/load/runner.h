@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "perf/load/client_tls.h"
+#include "perf/load/sip_mode.h"
 
 namespace ocspgate::perf {
 
-enum class Mode { handshake, bulk, idle };
+enum class Mode { handshake, bulk, idle, sip };
 
 struct RunOptions {
     Mode mode = Mode::handshake;
@@ -28,6 +29,8 @@ struct RunOptions {
     std::size_t message_bytes = 16;   // handshake/idle: echo round trip after the handshake (0: none)
     std::size_t bulk_chunk_bytes = 16384;
     int source_addresses = 1;         // idle: spread over 127.1.x.y (1: the kernel picks)
+    SipMethod sip_method = SipMethod::mixed;
+    bool plain = false;               // sip: plain TCP, no TLS (to measure the backend directly)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -43,6 +46,8 @@ struct RunStats {
     std::uint64_t bytes_received = 0;             // bulk: plaintext read
     double all_up_s = -1;                         // idle: time until every connection was up
     int held = 0;                                 // idle: connections up at the end of the hold
+    std::uint64_t transactions = 0;               // sip: 2xx answers received while measuring
+    std::vector<double> transaction_ms;           // sip: request written -> final response read
 };
 
 class Runner {
@@ -65,6 +70,9 @@ public:
     char* read_buffer() { return read_buffer_.data(); }
     std::size_t read_buffer_size() const { return read_buffer_.size(); }
     bool stopping() const { return stopping_; }
+    // sip: transactions count only once every connection is up (the handshakes are not part
+    // of the measured phase).
+    bool measuring() const { return measuring_; }
 
 private:
     bool may_start() const;
@@ -83,6 +91,8 @@ private:
     int open_ = 0;
     int up_ = 0;
     bool all_up_reported_ = false;
+    bool measuring_ = false;
+    Clock::time_point measure_start_;
     std::vector<Connection*> live_;
     std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
     void (*on_all_up_)(void*, double) = nullptr;
