@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
 #include "tls/engine.h"
 
@@ -44,6 +45,7 @@ struct CheckerStats {
     mutable std::mutex errors_mutex;
     std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
     std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undecided{0};
+    LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
 };
 
 // Cancelling guarantees the completion callback will not run afterwards. Destroying the

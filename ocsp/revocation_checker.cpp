@@ -205,6 +205,7 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
         std::lock_guard lock(stats_.errors_mutex);
         for (const auto& kind : result.error_kinds) ++stats_.responder_errors[kind];
     }
+    stats_.responder_latency.observe(result.latency);
     CachedStatus entry;
     if (result.answered) {
         const Answer& a = result.answer;

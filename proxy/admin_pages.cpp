@@ -69,6 +69,19 @@ void write_connection_metrics(MetricsText& out, const Runtime& runtime, const Sh
                "certificate or it expired, by listener.");
     for (const auto& settings : runtime.listeners)
         out.sample("ocspgate_connections_cut_total", {{"listener", settings->conf.name}}, load(settings->counters.cut_in_session));
+    out.family("ocspgate_forwarded_bytes_total", "counter",
+               "Plaintext bytes forwarded by closed connections, by listener and direction.");
+    for (const auto& settings : runtime.listeners) {
+        out.sample("ocspgate_forwarded_bytes_total", {{"listener", settings->conf.name}, {"direction", "client_to_backend"}},
+                   load(settings->counters.bytes_from_client));
+        out.sample("ocspgate_forwarded_bytes_total", {{"listener", settings->conf.name}, {"direction", "backend_to_client"}},
+                   load(settings->counters.bytes_from_backend));
+    }
+    out.family("ocspgate_handshake_duration_seconds", "histogram",
+               "From accept to the end of a successful client handshake, revocation wait included, by listener.");
+    for (const auto& settings : runtime.listeners)
+        out.histogram("ocspgate_handshake_duration_seconds", {{"listener", settings->conf.name}},
+                      settings->counters.handshake_latency);
     out.family("ocspgate_config_generation", "gauge", "The configuration in force: 1 at start, +1 per applied reload.");
     out.sample("ocspgate_config_generation", runtime.generation);
 }
@@ -93,6 +106,11 @@ void write_revocation_metrics(MetricsText& out, const CheckerMap& checkers) {
         for (const Verdict& v : kVerdicts)
             out.sample("ocspgate_revocation_verdicts_total", {{"profile", name}, {"verdict", v.name}}, load(stats->*v.member));
     }
+    out.family("ocspgate_revocation_responder_duration_seconds", "histogram",
+               "Time of each OCSP query to the responders (all attempts, answered or failed), by profile.");
+    for (const auto& [name, checker] : checkers)
+        if (const auto* stats = checker->counters())
+            out.histogram("ocspgate_revocation_responder_duration_seconds", {{"profile", name}}, stats->responder_latency);
     out.family("ocspgate_cache_entries", "gauge", "Entries in the revocation status cache.");
     for (const auto& [name, checker] : checkers) out.sample("ocspgate_cache_entries", {{"profile", name}}, checker->cache_entries());
 }

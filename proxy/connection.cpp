@@ -203,6 +203,7 @@ void Connection::on_revocation_decided(ocsp::Decision decision) {
 
 void Connection::on_handshake_done() {
     handshake_ms_ = uv_now(worker_.loop()) - started_ms_;
+    settings_->counters.handshake_latency.observe(std::chrono::milliseconds(handshake_ms_));
     state_ = ConnState::connecting_backend;
     log_accept();
     // For the expiry monitor: once per connection, after the certificate was accepted.

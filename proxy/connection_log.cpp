@@ -47,8 +47,10 @@ void Connection::log_accept() const {
 bool Connection::accepted() const { return tls_ && tls_->handshake_complete() && !rejected_; }
 
 void Connection::count_outcome() const {
-    auto& counter = accepted() ? settings_->counters.accepted : settings_->counters.rejected;
-    counter.fetch_add(1, std::memory_order_relaxed);
+    ListenerCounters& counters = settings_->counters;
+    (accepted() ? counters.accepted : counters.rejected).fetch_add(1, std::memory_order_relaxed);
+    counters.bytes_from_client.fetch_add(bytes_from_client_, std::memory_order_relaxed);
+    counters.bytes_from_backend.fetch_add(bytes_from_backend_, std::memory_order_relaxed);
 }
 
 void Connection::log_outcome() const {

@@ -9,6 +9,7 @@
 
 #include "conf/config.h"
 #include "ocsp/checker.h"
+#include "ocsp/latency_histogram.h"
 #include "tls/ossl.h"
 #include "tls/result.h"
 
@@ -23,6 +24,9 @@ struct ListenerCounters {
     std::atomic<std::uint64_t> accepted{0};  // closed after the handshake succeeded
     std::atomic<std::uint64_t> rejected{0};  // closed without a successful handshake, or refused
     std::atomic<std::uint64_t> cut_in_session{0};  // accepted, then closed by re-validation or expiry
+    std::atomic<std::uint64_t> bytes_from_client{0};   // plaintext forwarded to the backend, at close
+    std::atomic<std::uint64_t> bytes_from_backend{0};  // plaintext forwarded to the client, at close
+    ocsp::LatencyHistogram handshake_latency;          // accept to handshake done, revocation included
 };
 
 // Built with the Runtime (proxy/runtime.h) and shared read-only by every worker and by the

@@ -1,5 +1,7 @@
 #include "proxy/metrics_text.h"
 
+#include <fmt/format.h>
+
 namespace ocspgate::proxy {
 
 void MetricsText::family(std::string_view name, std::string_view type, std::string_view help) {
@@ -14,6 +16,23 @@ void MetricsText::sample(std::string_view name, const MetricLabels& labels, std:
 
 void MetricsText::sample_signed(std::string_view name, const MetricLabels& labels, std::int64_t value) {
     append_sample(name, labels, std::to_string(value));
+}
+
+void MetricsText::histogram(std::string_view name, const MetricLabels& labels,
+                            const ocsp::LatencyHistogram& histogram) {
+    const std::string bucket = std::string(name) + "_bucket";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= ocsp::LatencyHistogram::kBoundsMs.size(); ++i) {
+        cumulative += histogram.bucket(i);
+        std::string le = i < ocsp::LatencyHistogram::kBoundsMs.size()
+                             ? fmt::format("{}", static_cast<double>(ocsp::LatencyHistogram::kBoundsMs[i]) / 1000)
+                             : "+Inf";
+        MetricLabels with_le = labels;
+        with_le.emplace_back("le", le);
+        append_sample(bucket, with_le, std::to_string(cumulative));
+    }
+    append_sample(std::string(name) + "_sum", labels, fmt::format("{}", static_cast<double>(histogram.sum_us()) / 1e6));
+    append_sample(std::string(name) + "_count", labels, std::to_string(histogram.count()));
 }
 
 void MetricsText::append_sample(std::string_view name, const MetricLabels& labels, std::string_view value) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "ocsp/latency_histogram.h"
+
 namespace ocspgate::proxy {
 
 using MetricLabels = std::vector<std::pair<std::string_view, std::string_view>>;
@@ -23,6 +25,9 @@ public:
     void sample(std::string_view name, std::uint64_t value) { sample(name, {}, value); }
     // For gauges that may go below zero (days left until a certificate expires).
     void sample_signed(std::string_view name, const MetricLabels& labels, std::int64_t value);
+    // The samples of one histogram (family type "histogram"), in seconds: NAME_bucket with a
+    // cumulative count per upper bound `le` (then "+Inf"), NAME_sum and NAME_count.
+    void histogram(std::string_view name, const MetricLabels& labels, const ocsp::LatencyHistogram& histogram);
 
     const std::string& text() const { return text_; }
 

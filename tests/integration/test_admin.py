@@ -1,15 +1,12 @@
 """The admin endpoint ([admin]) on the main loop: health, readiness, Prometheus metrics that
 move with real traffic, HTTP error answers, and no effect on traffic from a stuck admin client."""
 import json
-import re
 import socket
 import ssl
 import time
 
 from harness import expect_accept, free_port, revocation_config, tls_connect, wait_until
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (\d+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"')
+from prometheus import parse_metrics, value
 
 
 def admin_gate(peers, responders=()):
@@ -40,38 +37,10 @@ def get(port: int, path: str) -> tuple[int, dict, bytes]:
     return http(port, f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
 
 
-def parse_metrics(text: str) -> dict:
-    """Strict parser of the Prometheus text format 0.0.4 subset we emit: every family has HELP
-    and TYPE before its samples, every other line is `name{labels} value`. Returns
-    {(name, frozenset(labels)): value}."""
-    typed, helped, samples = {}, set(), {}
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            helped.add(line.split()[2])
-        elif line.startswith("# TYPE "):
-            _, _, name, kind = line.split()
-            assert kind in ("counter", "gauge") and name in helped and name not in typed, line
-            typed[name] = kind
-        else:
-            m = SAMPLE.match(line)
-            assert m, f"not a sample line: {line!r}"
-            name, labels, value = m.group(1), m.group(2) or "", int(m.group(3))
-            assert name in typed, f"sample before its TYPE: {line!r}"
-            key = (name, frozenset(LABEL.findall(labels)))
-            assert key not in samples, f"duplicate sample {line!r}"
-            samples[key] = value
-    return samples
-
-
 def metrics(gate) -> dict:
     status, headers, body = get(gate.admin_port, "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
     return parse_metrics(body.decode())
-
-
-def value(samples, name, **labels) -> int:
-    return samples.get((name, frozenset(labels.items())), 0)
 
 
 def test_healthz_and_readyz_answer_200(peers):
@@ -119,6 +88,25 @@ def test_revocation_counters_move_and_second_connection_hits_the_cache(peers):
     assert value(second, "ocspgate_revocation_responder_queries_total", profile="r") == 1
     assert value(second, "ocspgate_revocation_cache_misses_total", profile="r") == 1
     assert value(second, "ocspgate_revocation_lookups_total", profile="r") == 2
+    gate.stop_cleanly()
+
+
+def test_latency_histograms_and_forwarded_bytes_move_with_traffic(peers):
+    ocsp = peers.responder()
+    gate = admin_gate(peers, responders=[ocsp.url])
+    before = metrics(gate)
+    assert value(before, "ocspgate_handshake_duration_seconds_count", listener="test") == 0
+    expect_accept(gate, "client-good", payload=b"x" * 1000)  # a responder query
+    expect_accept(gate, "client-good", payload=b"y" * 500)   # from the cache
+    wait_until(lambda: value(metrics(gate), "ocspgate_forwarded_bytes_total", listener="test",
+                             direction="client_to_backend") == 1500, 5, "both connections to be counted")
+    after = metrics(gate)
+    assert value(after, "ocspgate_forwarded_bytes_total", listener="test", direction="backend_to_client") == 1500
+    assert value(after, "ocspgate_handshake_duration_seconds_count", listener="test") == 2
+    assert value(after, "ocspgate_handshake_duration_seconds_bucket", listener="test", le="+Inf") == 2
+    assert 0 < value(after, "ocspgate_handshake_duration_seconds_sum", listener="test") < 10
+    assert value(after, "ocspgate_revocation_responder_duration_seconds_count", profile="r") == 1
+    assert value(after, "ocspgate_revocation_responder_duration_seconds_bucket", profile="r", le="5") == 1
     gate.stop_cleanly()
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from harness import PKI_SCRIPT, Process, expect_accept, faketime_env, free_port, listener_config, wait_until
+from prometheus import parse_metrics
 
 SINK = Path(__file__).resolve().parent / "smtp_sink.py"
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?\d+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"')
 
 # Leaf certificates valid 20 days (CAs 10 years): with notify_days = 4000 every certificate is
 # in the window, and urgent_days = 25 makes the leaves urgent while the CAs are not.
@@ -240,28 +239,6 @@ def test_an_expired_listener_certificate_is_an_error_repeated_at_the_urgent_freq
     # The CAs (10 years) are outside the default 30-day window: not listed, not logged.
     assert not roles_of(mail, "Root CA") and not gate.events("certificate_expiring")
     gate.stop_cleanly()
-
-
-def parse_metrics(text: str) -> dict:
-    """Strict Prometheus text 0.0.4 (the subset we emit; values may be negative gauges)."""
-    typed, helped, samples = {}, set(), {}
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            helped.add(line.split()[2])
-        elif line.startswith("# TYPE "):
-            _, _, name, kind = line.split()
-            assert kind in ("counter", "gauge") and name in helped and name not in typed, line
-            typed[name] = kind
-        else:
-            m = SAMPLE.match(line)
-            assert m, f"not a sample line: {line!r}"
-            name = m.group(1)
-            assert name in typed, f"sample before its TYPE: {line!r}"
-            key = (name, frozenset(LABEL.findall(m.group(2) or "")))
-            assert key not in samples, f"duplicate sample {line!r}"
-            samples[key] = int(m.group(3))
-    return samples
 
 
 def http_get(port: int, path: str) -> bytes:

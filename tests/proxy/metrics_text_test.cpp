@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace ocspgate::proxy {
 namespace {
 
@@ -39,6 +42,25 @@ TEST(MetricsText, SignedSamplesMayBeNegative) {
     MetricsText out;
     out.sample_signed("days", {{"role", "listener"}}, -3);
     EXPECT_EQ(out.text(), "days{role=\"listener\"} -3\n");
+}
+
+// 0.7 ms falls in the first bucket (le 0.001), 30 ms in le 0.05, 9 s only in +Inf; buckets are
+// cumulative and the sum is in seconds.
+TEST(MetricsText, HistogramBucketsAreCumulativeInSeconds) {
+    ocsp::LatencyHistogram h;
+    h.observe(std::chrono::microseconds(700));
+    h.observe(std::chrono::milliseconds(30));
+    h.observe(std::chrono::seconds(9));
+    MetricsText out;
+    out.histogram("d", {{"listener", "l"}}, h);
+    const std::string& t = out.text();
+    EXPECT_NE(t.find("d_bucket{listener=\"l\",le=\"0.001\"} 1\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_bucket{listener=\"l\",le=\"0.025\"} 1\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_bucket{listener=\"l\",le=\"0.05\"} 2\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_bucket{listener=\"l\",le=\"5\"} 2\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_bucket{listener=\"l\",le=\"+Inf\"} 3\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_sum{listener=\"l\"} 9.0307\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("d_count{listener=\"l\"} 3\n"), std::string::npos) << t;
 }
 
 }  // namespace
