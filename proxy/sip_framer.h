@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "proxy/sip_message.h"
 
@@ -48,11 +49,14 @@ private:
     std::optional<SipFrame> check_start_line();
     SipFrame fail(SipMessage partial, SipHeadProblem problem);
     SipFrame take(SipFrame::Kind kind, std::size_t bytes);
+    void skip(std::size_t bytes);
+    std::string_view pending() const { return std::string_view(buffer_).substr(consumed_); }
 
     std::size_t max_message_size_;
     std::size_t max_headers_;
-    std::string buffer_;                  // received, not yet framed
-    std::size_t blank_line_search_from_ = 0;  // "\r\n\r\n" is not in buffer_ before this offset
+    std::string buffer_;                  // received; [0, consumed_) is framed already
+    std::size_t consumed_ = 0;
+    std::size_t blank_line_search_from_ = 0;  // "\r\n\r\n" is not in pending() before this offset
     bool lone_crlf_ended_read_ = false;   // the last frame was a lone CRLF at the buffer's end
     bool failed_ = false;
 };
