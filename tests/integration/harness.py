@@ -233,6 +233,19 @@ def tls_connect(pki: Path, port: int, cert: str | None = "client-good", timeout:
     return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
 
 
+def client_hello() -> bytes:
+    """A real ClientHello (Python's ssl, no certificate), as a client's first bytes on the wire."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    obj = ctx.wrap_bio(incoming, outgoing)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.read()
+    raise AssertionError("the handshake did not wait for the server")
+
+
 def recv_exactly(sock, n: int) -> bytes:
     out = bytearray()
     while len(out) < n:

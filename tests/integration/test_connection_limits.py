@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import (Backend, Ocspgate, free_port, listener_config, recv_exactly, tls_connect, wait_until)
+from harness import (Backend, Ocspgate, client_hello, free_port, listener_config, recv_exactly, tls_connect, wait_until)
 
 
 def start(tmp_path, pki, backend_port, **kw):
@@ -49,13 +49,7 @@ def test_silent_client_is_cut_at_the_handshake_timeout(tmp_path, pki, echo_backe
 def test_client_stalling_mid_handshake_is_cut(tmp_path, pki, echo_backend):
     g = short_handshake(tmp_path, pki, echo_backend.port)
     # Half a ClientHello: a real client's first bytes, then nothing.
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    obj = ctx.wrap_bio(incoming, outgoing)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    hello = outgoing.read()
+    hello = client_hello()
     with socket.create_connection(("127.0.0.1", g.port)) as s:
         s.sendall(hello[: len(hello) // 2])
         waited = closed_by_server(s, 5)

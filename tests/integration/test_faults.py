@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import (Backend, client_context, expect_accept, fetch_ocsp_response, free_port, listener_config,
+from harness import (Backend, client_context, client_hello, expect_accept, fetch_ocsp_response, free_port, listener_config,
                      tls_connect, wait_until)
 
 UNKNOWN = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
@@ -348,16 +348,6 @@ def test_backend_that_never_reads_does_not_hold_up_other_clients(peers):
 
 
 # ---- clients -------------------------------------------------------------------------------
-
-def client_hello() -> bytes:
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    obj = ctx.wrap_bio(incoming, outgoing)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return outgoing.read()
-
 
 def test_slowloris_handshake_one_byte_per_second_is_cut_at_the_handshake_timeout(peers):
     gate = peers.proxy(responders=[peers.responder().url], handshake_timeout="2s")
