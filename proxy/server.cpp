@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <thread>
+#include <utility>
 
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ Server::Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runt
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &worker_finished_, on_worker_finished);
     worker_finished_.data = this;
+    uv_async_init(&loop_, &reload_applied_, on_reload_applied);
+    reload_applied_.data = this;
 }
 
 Server::~Server() {
@@ -63,6 +66,8 @@ Server::~Server() {
     workers_.clear();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&worker_finished_)))
         uv_close(reinterpret_cast<uv_handle_t*>(&worker_finished_), nullptr);
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&reload_applied_)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&reload_applied_), nullptr);
     // Start-up failed after the handlers were installed: run() never ran to close them.
     for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_})
         if (signals_installed_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(handle)))
@@ -195,13 +200,13 @@ void Server::reload(ReloadDone done) {
     log::Record("reload").field("config", runtime_->config.source.string()).emit(conf::LogLevel::info);
     load_runtime_async(&loop_, runtime_->config.source, runtime_,
                        [this, done = std::move(done)](Result<std::shared_ptr<const Runtime>> built) {
-                           reloading_ = false;
                            apply_reload(std::move(built), done);
                        });
 }
 
 void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const ReloadDone& done) {
     auto refuse = [&](const Error& error) {
+        reloading_ = false;
         log::Record("reload_failed").field("error", error.message).emit(conf::LogLevel::error);
         done(error);
     };
@@ -212,17 +217,31 @@ void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const Re
     if (!sockets) return refuse(sockets.error());
     for (const auto& key : needs_restart(runtime_->config, next->config))
         log::Record("reload_needs_restart").field("setting", key).emit(conf::LogLevel::warn);
-    for (unsigned i = 0; i < workers_.size(); ++i) workers_[i]->update({next, std::move((*sockets)[i])});
     for (const auto& [name, checker] : runtime_->checkers) retired_checkers_.push_back(checker);
     runtime_ = std::move(next);
     if (expiry_) {
         if (auto r = expiry_->reconfigure(runtime_->config); !r)
             log::Record("expiry_reload_failed").field("error", r.error().message).emit(conf::LogLevel::error);
     }
-    log::Record("reloaded").field("generation", runtime_->generation)
-        .field("listeners", static_cast<std::uint64_t>(runtime_->listeners.size()))
+    // Done (logged, answered) only once every worker has switched: a client that connects
+    // after a 200 from POST /reload must meet the new listeners and certificates.
+    reload_done_ = done;
+    workers_applying_ = static_cast<unsigned>(workers_.size());
+    for (unsigned i = 0; i < workers_.size(); ++i)
+        workers_[i]->update({runtime_, std::move((*sockets)[i]), [this] {
+                                 if (--workers_applying_ == 0) uv_async_send(&reload_applied_);
+                             }});
+}
+
+// On the main loop, once the last worker has applied the reload.
+void Server::on_reload_applied(uv_async_t* handle) noexcept {
+    auto* self = static_cast<Server*>(handle->data);
+    if (!self->reloading_ || self->workers_applying_ != 0) return;
+    self->reloading_ = false;
+    log::Record("reloaded").field("generation", self->runtime_->generation)
+        .field("listeners", static_cast<std::uint64_t>(self->runtime_->listeners.size()))
         .emit(conf::LogLevel::info);
-    done(runtime_->generation);
+    std::exchange(self->reload_done_, nullptr)(self->runtime_->generation);
 }
 
 // Installed before the workers start (and before the `listening` line), so a SIGTERM that
@@ -275,6 +294,7 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGHUP, SIG_IGN);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->reload_applied_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
     if (self->admin_) self->admin_->close();
     if (self->expiry_) self->expiry_->close();

@@ -55,6 +55,7 @@ private:
     static void on_signal(uv_signal_t* handle, int signum) noexcept;
     static void on_sighup(uv_signal_t* handle, int signum) noexcept;
     static void on_worker_finished(uv_async_t* handle) noexcept;
+    static void on_reload_applied(uv_async_t* handle) noexcept;
     static void on_housekeeping(uv_timer_t* handle) noexcept;
     void free_retired_checkers();
 
@@ -64,7 +65,10 @@ private:
     // Checkers of replaced Runtimes, kept until no connection uses them and no lookup they
     // started is running (a lookup's completion calls back into its checker).
     std::vector<std::shared_ptr<ocsp::Checker>> retired_checkers_;
-    bool reloading_ = false;
+    bool reloading_ = false;                     // from reload() until every worker applied it
+    ReloadDone reload_done_;                     // the running reload's answer
+    std::atomic<unsigned> workers_applying_{0};  // workers yet to apply it
+    uv_async_t reload_applied_{};
     uv_loop_t loop_{};
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};

@@ -80,6 +80,12 @@ void Worker::on_update(uv_async_t* handle) noexcept {
 // Listeners are matched by address: one that stays keeps its socket and takes the new
 // settings, so no connection attempt is refused during a reload.
 void Worker::apply(RuntimeUpdate update) {
+    apply_listeners(update);
+    if (!draining_) runtime_ = std::move(update.runtime);
+    if (update.applied) update.applied();
+}
+
+void Worker::apply_listeners(RuntimeUpdate& update) {
     if (draining_) return close_sockets(update.new_sockets);
     std::vector<std::unique_ptr<Listener>> kept;
     for (auto& listener : listeners_) {
@@ -100,7 +106,6 @@ void Worker::apply(RuntimeUpdate update) {
         }
         listeners_.push_back(std::move(listener).value());
     }
-    runtime_ = std::move(update.runtime);
 }
 
 void Worker::start() {

@@ -47,6 +47,7 @@ using ListenerSockets = std::map<std::string, int>;
 struct RuntimeUpdate {
     std::shared_ptr<const Runtime> runtime;
     ListenerSockets new_sockets;  // for listeners whose address is new in `runtime`
+    std::function<void()> applied;  // called on the worker's thread once it is in force
 };
 
 class Worker {
@@ -91,6 +92,7 @@ private:
     static void on_drain_request(uv_async_t* handle) noexcept;
     static void on_update(uv_async_t* handle) noexcept;
     void apply(RuntimeUpdate update);
+    void apply_listeners(RuntimeUpdate& update);
     static void on_drain_deadline(uv_timer_t* handle) noexcept;
     void begin_drain();
     void finish_if_drained();
