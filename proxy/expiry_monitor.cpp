@@ -36,57 +36,9 @@ std::string host_name() {
     return mail_safe(name.data());
 }
 
-class Collector {
-public:
-    void add_file(const std::string& role, const std::string& owner, const std::filesystem::path& file,
-                  bool first_is_leaf = false) {
-        if (file.empty()) return;
-        auto certificates = tls::load_certificates(file);
-        if (!certificates) {
-            log::Record("expiry_file_unreadable").field("file", file.string()).field("error", certificates.error().message)
-                .emit(conf::LogLevel::warn);
-            return;
-        }
-        for (std::size_t i = 0; i < certificates->size(); ++i) {
-            const std::string& this_role = first_is_leaf && i > 0 ? role + "_chain" : role;
-            add(this_role, owner + ": " + file.string(), (*certificates)[i].get());
-        }
-    }
-    std::vector<WatchedCertificate> take() { return std::move(out_); }
-
-private:
-    void add(const std::string& role, const std::string& where, const X509* x509) {
-        std::string fingerprint = tls::sha256_fingerprint_of(x509);
-        if (!seen_.insert(role + "|" + fingerprint).second) return;
-        out_.push_back({role, where, tls::subject_of(x509), tls::issuer_of(x509), tls::serial_hex_of(x509),
-                        std::move(fingerprint), tls::not_after_of(x509)});
-    }
-
-    std::set<std::string> seen_;
-    std::vector<WatchedCertificate> out_;
-};
-
 std::string key_of(const WatchedCertificate& c) { return c.role + "|" + c.fingerprint; }
 
 }  // namespace
-
-std::vector<WatchedCertificate> configured_certificates(const conf::Config& config) {
-    Collector collect;
-    for (const conf::Listener& l : config.listeners) {
-        std::string owner = "listener " + l.name;
-        collect.add_file("listener", owner, l.tls.certificate, true);
-        collect.add_file("client_ca", owner, l.tls.client_ca);
-        collect.add_file("backend_ca", owner, l.backend_ca);
-    }
-    for (const auto& [name, profile] : config.revocation) {
-        std::string owner = "revocation " + name;
-        for (const auto& file : profile.ocsp.responder_trust) collect.add_file("responder_trust", owner, file);
-        for (const auto& issuer : profile.ocsp.issuers) collect.add_file("responder_trust", owner, issuer.certificate);
-        collect.add_file("responder_tls_ca", owner, profile.ocsp.tls_ca);
-        collect.add_file("responder_client", owner, profile.ocsp.tls_certificate, true);
-    }
-    return collect.take();
-}
 
 std::string compose_expiry_email(const conf::Expiry& settings, const std::vector<ExpiryEntry>& due, SystemTime now,
                                  const std::string& host) {
@@ -128,6 +80,7 @@ ExpiryMonitor::ExpiryMonitor(uv_loop_t* loop, const conf::Config& config, PeerCe
 ExpiryMonitor::~ExpiryMonitor() { close(); }
 
 Result<std::unique_ptr<ExpiryMonitor>> ExpiryMonitor::create(uv_loop_t* loop, const conf::Config& config,
+                                                             std::vector<WatchedCertificate> configured,
                                                              PeerCertificates* peers) {
     // The mailer first: once the monitor exists (its timer initialised) it must outlive the loop run.
     std::unique_ptr<ExpiryMailer> mailer;
@@ -137,7 +90,7 @@ Result<std::unique_ptr<ExpiryMonitor>> ExpiryMonitor::create(uv_loop_t* loop, co
         mailer = std::move(created).value();
     }
     std::unique_ptr<ExpiryMonitor> monitor(new ExpiryMonitor(loop, config, peers));
-    monitor->configured_ = configured_certificates(config);
+    monitor->configured_ = std::move(configured);
     monitor->mailer_ = std::move(mailer);
     return monitor;
 }
@@ -151,7 +104,7 @@ bool same_email(const conf::ExpiryEmail& a, const conf::ExpiryEmail& b) {
 
 }  // namespace
 
-Result<Ok> ExpiryMonitor::reconfigure(const conf::Config& config) {
+Result<Ok> ExpiryMonitor::reconfigure(const conf::Config& config, std::vector<WatchedCertificate> configured) {
     if (closed_) return Ok{};
     std::unique_ptr<ExpiryMailer> mailer;
     bool new_mailer = !same_email(settings_.email, config.expiry.email);
@@ -175,7 +128,7 @@ Result<Ok> ExpiryMonitor::reconfigure(const conf::Config& config) {
     next.max_peer_certificates = settings_.max_peer_certificates;
     settings_ = next;
     policy_ = ExpiryPolicy(next);
-    configured_ = configured_certificates(config);
+    configured_ = std::move(configured);
     if (uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) start();
     return Ok{};
 }

@@ -21,30 +21,16 @@
 #include "proxy/expiry_policy.h"
 #include "proxy/metrics_text.h"
 #include "proxy/peer_certificates.h"
+#include "proxy/watched_certificates.h"
 #include "tls/result.h"
 
 namespace ocspgate::proxy {
-
-struct WatchedCertificate {
-    std::string role;   // listener, listener_chain, client_ca, backend_ca, responder_trust,
-                        // responder_tls_ca, responder_client, peer
-    std::string where;  // "listener sip-tls: /etc/ocspgate/server.pem", "revocation corp: ...", "handshake"
-    std::string subject;
-    std::string issuer;
-    std::string serial;
-    std::string fingerprint;
-    SystemTime not_after;
-};
 
 struct ExpiryEntry {
     const WatchedCertificate* certificate;
     ExpiryLevel level;
     std::int64_t days_left;
 };
-
-// Everything the configuration names, deduplicated by role and fingerprint, in config order.
-// Files that cannot be read are skipped with a log line (they were valid when loaded).
-std::vector<WatchedCertificate> configured_certificates(const conf::Config& config);
 
 // The email for the certificates due in one run (RFC 5322, plain text, at most
 // kMaxCertificatesPerEmail listed).
@@ -56,18 +42,20 @@ public:
     static constexpr std::size_t kMaxCertificatesPerEmail = 200;
     static constexpr std::chrono::hours kForgetPeersAfter{7 * 24};
 
-    // `peers` may be null (include_peer_certificates = false); it must outlive the monitor.
+    // `configured`: configured_certificates(config), collected with the Runtime. `peers` may
+    // be null (include_peer_certificates = false); it must outlive the monitor.
     static Result<std::unique_ptr<ExpiryMonitor>> create(uv_loop_t* loop, const conf::Config& config,
+                                                         std::vector<WatchedCertificate> configured,
                                                          PeerCertificates* peers);
     ~ExpiryMonitor();
     ExpiryMonitor(const ExpiryMonitor&) = delete;
     ExpiryMonitor& operator=(const ExpiryMonitor&) = delete;
 
     void start();  // first run at once, then every policy tick
-    // Reload: the new configuration's settings and certificates (files are read here, on the
-    // main thread). Warnings already given keep their time, so a reload does not repeat them.
+    // Reload: the new configuration's settings and certificates (read with the new Runtime,
+    // off the main loop). Warnings already given keep their time, so a reload does not repeat them.
     // The peer registry stays as it is (its size needs a restart).
-    Result<Ok> reconfigure(const conf::Config& config);
+    Result<Ok> reconfigure(const conf::Config& config, std::vector<WatchedCertificate> configured);
     void close();  // idempotent; the object must outlive the loop run that closes its handles
 
     // Main thread (admin pages): the certificates to show, with their state at `now`:

@@ -80,6 +80,7 @@ Result<std::shared_ptr<const Runtime>> build_runtime(conf::Config config, const 
         if (!settings) return std::move(settings).error();
         runtime->listeners.push_back(std::move(settings).value());
     }
+    runtime->watched_certificates = configured_certificates(config);
     runtime->config = std::move(config);
     return std::shared_ptr<const Runtime>(std::move(runtime));
 }

@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "ocsp/checker.h"
 #include "proxy/listener.h"
+#include "proxy/watched_certificates.h"
 #include "tls/result.h"
 
 namespace ocspgate::proxy {
@@ -27,6 +28,7 @@ struct Runtime {
     std::uint64_t generation = 1;  // 1 at start-up, +1 per applied reload
     CheckerMap checkers;
     std::vector<std::shared_ptr<const ListenerSettings>> listeners;  // in config order
+    std::vector<WatchedCertificate> watched_certificates;  // for the expiry monitor
 
     // The settings of the listener bound to `key` (listener_key), or null.
     std::shared_ptr<const ListenerSettings> listener_at(const std::string& key) const;

@@ -149,7 +149,8 @@ Result<Ok> Server::start_expiry() {
         peer_certificates_ = std::make_unique<PeerCertificates>(expiry.max_peer_certificates);
         shared_.peer_certificates = peer_certificates_.get();
     }
-    auto monitor = ExpiryMonitor::create(&loop_, runtime_->config, peer_certificates_.get());
+    auto monitor = ExpiryMonitor::create(&loop_, runtime_->config, runtime_->watched_certificates,
+                                         peer_certificates_.get());
     if (!monitor) return std::move(monitor).error();
     expiry_ = std::move(monitor).value();
     return Ok{};
@@ -220,7 +221,7 @@ void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const Re
     for (const auto& [name, checker] : runtime_->checkers) retired_checkers_.push_back(checker);
     runtime_ = std::move(next);
     if (expiry_) {
-        if (auto r = expiry_->reconfigure(runtime_->config); !r)
+        if (auto r = expiry_->reconfigure(runtime_->config, runtime_->watched_certificates); !r)
             log::Record("expiry_reload_failed").field("error", r.error().message).emit(conf::LogLevel::error);
     }
     // Done (logged, answered) only once every worker has switched: a client that connects
