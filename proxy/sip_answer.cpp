@@ -42,7 +42,7 @@ std::string refusal_answer(const SipMessage& partial, const SipHeadProblem& prob
     for (const CopiedHeader& copied : kCopiedHeaders) {
         for (const SipHeader& header : partial.headers) {
             if (!is_header(header.name, copied.full, copied.compact)) continue;
-            std::string value = header.value;
+            std::string value(header.value);
             if (copied.full == "To" && !has_tag(value)) value += ";tag=ocspgate";
             out += fmt::format("{}: {}\r\n", copied.full, value);
         }

@@ -50,12 +50,22 @@ std::optional<SipFrame> SipFramer::next_keepalive() {
     return next_message();
 }
 
+// A message's head is usually all there on the first attempt, clean: then one pass parses it
+// and finds its end. Otherwise (incomplete, malformed, or waiting for the body) the empty line
+// is searched for, resuming where the last search stopped, and the head parsed once it is in,
+// so that a head arriving in small pieces is not parsed again for each.
 std::optional<SipFrame> SipFramer::next_message() {
     std::string_view view = pending();
+    if (blank_line_search_from_ == 0) {  // a first attempt: later ones resume the search
+        SipMessage message;
+        if (std::optional<std::size_t> head_size = parse_whole_sip_head(message, view, max_headers_)) {
+            return finish_message(std::move(message), *head_size);
+        }
+    }
     std::size_t blank = view.find(kEmptyLine, blank_line_search_from_);
     if (blank == std::string_view::npos) {
         if (view.size() > max_message_size_) {
-            SipMessage partial{std::string(view), 0, 0, std::nullopt, {}};
+            SipMessage partial{std::string(view)};
             std::size_t last_line_end = view.rfind(kCrlf);
             if (last_line_end != std::string_view::npos) {
                 (void)parse_sip_head(partial, last_line_end + kCrlf.size(), max_headers_);
@@ -68,23 +78,39 @@ std::optional<SipFrame> SipFramer::next_message() {
         return std::nullopt;
     }
     std::size_t head_size = blank + kEmptyLine.size();
-    SipMessage message{std::string(view.substr(0, head_size)), 0, head_size, std::nullopt, {}};
-    if (auto problem = parse_sip_head(message, blank + kCrlf.size(), max_headers_)) {
-        return fail(std::move(message), std::move(*problem));
+    SipMessage message;
+    if (auto problem = parse_sip_head(message, view.substr(0, blank + kCrlf.size()), max_headers_)) {
+        return refuse(std::move(message), head_size, std::move(*problem));
     }
+    return finish_message(std::move(message), head_size);
+}
+
+// `message` holds the head, pending()[0, head_size), parsed where it lies in the buffer. The
+// message is copied out of the buffer once, when Content-Length has told how long it is and the
+// body is in.
+std::optional<SipFrame> SipFramer::finish_message(SipMessage message, std::size_t head_size) {
+    std::string_view view = pending();
+    message.head_size = head_size;
     ContentLength length = content_length_of(message);
-    if (length.problem) return fail(std::move(message), std::move(*length.problem));
-    std::size_t total = message.head_size + length.value;
+    if (length.problem) return refuse(std::move(message), head_size, std::move(*length.problem));
+    std::size_t total = head_size + length.value;
     if (total > max_message_size_) {
-        return fail(std::move(message), {513, "message larger than max_message_size"});
+        return refuse(std::move(message), head_size, {513, "message larger than max_message_size"});
     }
     if (view.size() < total) {
-        blank_line_search_from_ = blank;  // found again at once when the body is complete
+        blank_line_search_from_ = head_size - kEmptyLine.size();  // found again at once then
         return std::nullopt;
     }
-    message.bytes.append(view.substr(message.head_size, length.value));
+    message.adopt_bytes(std::string(view.substr(0, total)), view.data());
     skip(total);
     return SipFrame{SipFrame::Kind::message, std::move(message), {}};
+}
+
+// The refused message keeps its head (parsed in the buffer) for the answer.
+SipFrame SipFramer::refuse(SipMessage message, std::size_t head_size, SipHeadProblem problem) {
+    message.head_size = head_size;
+    message.adopt_bytes(std::string(pending().substr(0, head_size)), pending().data());
+    return fail(std::move(message), std::move(problem));
 }
 
 // Refuses garbage as soon as its first line is in, rather than after max_message_size bytes.
@@ -93,7 +119,7 @@ std::optional<SipFrame> SipFramer::check_start_line() {
     std::size_t first_line_end = view.find(kCrlf);
     if (first_line_end == std::string_view::npos) return std::nullopt;
     std::size_t head_end = first_line_end + kCrlf.size();
-    SipMessage partial{std::string(view.substr(0, head_end)), 0, 0, std::nullopt, {}};
+    SipMessage partial{std::string(view.substr(0, head_end))};
     if (auto problem = parse_sip_head(partial, head_end, max_headers_)) {
         return fail(std::move(partial), std::move(*problem));
     }

@@ -46,6 +46,8 @@ public:
 private:
     std::optional<SipFrame> next_keepalive();
     std::optional<SipFrame> next_message();
+    std::optional<SipFrame> finish_message(SipMessage message, std::size_t head_size);
+    SipFrame refuse(SipMessage message, std::size_t head_size, SipHeadProblem problem);
     std::optional<SipFrame> check_start_line();
     SipFrame fail(SipMessage partial, SipHeadProblem problem);
     SipFrame take(SipFrame::Kind kind, std::size_t bytes);
@@ -56,7 +58,8 @@ private:
     std::size_t max_headers_;
     std::string buffer_;                  // received; [0, consumed_) is framed already
     std::size_t consumed_ = 0;
-    std::size_t blank_line_search_from_ = 0;  // "\r\n\r\n" is not in pending() before this offset
+    // "\r\n\r\n" is not in pending() before this offset; 0 for a message not yet tried.
+    std::size_t blank_line_search_from_ = 0;
     bool lone_crlf_ended_read_ = false;   // the last frame was a lone CRLF at the buffer's end
     bool failed_ = false;
 };

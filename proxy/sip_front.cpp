@@ -12,7 +12,9 @@ constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kPing = "\r\n\r\n";
 
 void append(std::vector<std::uint8_t>& to, std::string_view bytes) {
-    to.insert(to.end(), bytes.begin(), bytes.end());
+    // Byte pointers, not chars: inserting a char range converted it one element at a time.
+    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    to.insert(to.end(), data, data + bytes.size());
 }
 
 }  // namespace
@@ -43,7 +45,7 @@ void SipFront::on_backend_data(std::span<const std::uint8_t> data, FrontOutput& 
 // Requests get the identity headers (and lose any the client forged); responses pass as is.
 void SipFront::forward_message(const SipMessage& message, FrontOutput& out) const {
     if (message.start && message.start->is_request) {
-        append(out.to_backend, rewrite_request(message, settings_.header_prefix, identity_block_));
+        append_rewritten_request(message, settings_.header_prefix, identity_block_, out.to_backend);
     } else {
         append(out.to_backend, message.bytes);
     }

@@ -7,8 +7,10 @@
 // Content-Length stay as they were.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/front.h"
 #include "proxy/sip_message.h"
@@ -25,5 +27,8 @@ std::string identity_header_block(const PeerIdentity& peer, std::string_view pre
 // remaining header. Folded fields stay as they were written.
 std::string rewrite_request(const SipMessage& request, std::string_view prefix,
                             std::string_view block);
+// The same, appended to `out` (the front's output toward the backend): no string in between.
+void append_rewritten_request(const SipMessage& request, std::string_view prefix,
+                              std::string_view block, std::vector<std::uint8_t>& out);
 
 }  // namespace ocspgate::proxy

@@ -8,17 +8,23 @@
 #pragma once
 
 #include <cstddef>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ocspgate::proxy {
 
-// One header field as it was on the wire.
+// One header field as it was on the wire. `name` and `value` are views into the SipMessage that
+// holds the header (its `bytes`, or its own copy of a folded value), not strings: two string
+// allocations per header were most of the cost of framing. Copying or moving the SipMessage
+// points them at the copy; a SipHeader taken out of its message must not outlive it. (Between
+// parse_sip_head(message, head, ...) and adopt_bytes() they point into `head` instead.)
 struct SipHeader {
-    std::string name;         // as written: compact ("v") or full ("Via") form
-    std::string value;        // continuation lines joined by one space, outer whitespace trimmed
+    std::string_view name;    // as written: compact ("v") or full ("Via") form
+    std::string_view value;   // continuation lines joined by one space, outer whitespace trimmed
     std::size_t begin = 0;    // the raw field, continuation lines and final CRLF included,
     std::size_t end = 0;      //   is SipMessage::bytes[begin, end)
 };
@@ -34,7 +40,33 @@ struct SipMessage {
     std::size_t start_line_end = 0; // offset just past the start line's CRLF
     std::size_t head_size = 0;      // offset just past the empty line (= where the body starts)
     std::optional<SipStartLine> start;
-    std::vector<SipHeader> headers;
+    std::vector<SipHeader> headers; // views into this message, see SipHeader
+
+    SipMessage() = default;
+    explicit SipMessage(std::string received) : bytes(std::move(received)) {}
+    // A short `bytes` lives inside the std::string object itself (small-string optimisation),
+    // so even a move must re-point the header views.
+    SipMessage(const SipMessage& other);
+    SipMessage(SipMessage&& other) noexcept;
+    SipMessage& operator=(const SipMessage& other);
+    SipMessage& operator=(SipMessage&& other) noexcept;
+    ~SipMessage() = default;
+
+    // Makes `received` the message's bytes after parse_sip_head() read the head from elsewhere:
+    // `parsed_from` is where that copy of `received` starts (the framer parses in its own
+    // buffer and copies a message once, when Content-Length tells how long it is).
+    void adopt_bytes(std::string received, const char* parsed_from);
+
+    // For the parser: adds a continuation line's text to `header` (the last of `headers`),
+    // joined by one space.
+    void fold_into(SipHeader& header, std::string_view more);
+
+private:
+    void repoint_views(std::string_view old_bytes, const std::list<std::string>& old_folded_values);
+
+    // The joined values of folded fields, which are not in `bytes` as such (rare: RFC 3261
+    // deprecates folding). A list, so that adding one moves none of the others.
+    std::list<std::string> folded_values_;
 };
 
 // Why a head was refused, and what the client is answered if it sent a request.
@@ -50,6 +82,18 @@ struct SipHeadProblem {
 // (513). Folded continuation lines (RFC 3261 §7.3.1) are part of their field.
 std::optional<SipHeadProblem> parse_sip_head(SipMessage& message, std::size_t head_end,
                                              std::size_t max_headers);
+// The same, reading the head from `head` rather than from `message.bytes`: the header views
+// point into `head` until message.adopt_bytes(copy, head.data()).
+std::optional<SipHeadProblem> parse_sip_head(SipMessage& message, std::string_view head,
+                                             std::size_t max_headers);
+
+// The framer's usual case, a head that arrived whole: parses the head at the start of `text`
+// (which may go on with the body and further messages) and returns the offset just past its
+// empty line, having found it in the same pass. nullopt when `text` does not hold a complete
+// head or the head has a problem: parse_sip_head() on the complete head tells which. The header
+// views point into `text`, as with parse_sip_head(message, head, ...).
+std::optional<std::size_t> parse_whole_sip_head(SipMessage& message, std::string_view text,
+                                                std::size_t max_headers);
 
 // Content-Length (or its compact form "l"): the value, a problem when absent (mandatory on
 // streams, RFC 3261 §18.3), not a number, or given twice with different values.

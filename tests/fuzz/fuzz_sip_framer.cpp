@@ -1,5 +1,5 @@
 // libFuzzer target: the SIP framer over arbitrary chunks (split by the first byte, see
-// fuzz_chunks.h), and the identity rewriter on every request it frames.
+// fuzz_chunks.h), and the identity rewriter on every request it frames (and on a copy of it).
 
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fuzz_chunks.h"
+#include "proxy/sip_answer.h"
 #include "proxy/sip_framer.h"
 #include "proxy/sip_identity.h"
 
@@ -33,6 +34,20 @@ const std::string& identity_block() {
     return block;
 }
 
+// Header names and values are views into their message: a copy must read the same, from its
+// own bytes, once the original is gone. The answer reads the values, the rewrite the names.
+void check_copy(proxy::SipMessage& message) {
+    const proxy::SipHeadProblem problem{400, "fuzz"};
+    std::string rewritten = proxy::rewrite_request(message, kPrefix, identity_block());
+    std::string answer = proxy::refusal_answer(message, problem);
+    proxy::SipMessage copy = message;
+    message = proxy::SipMessage{};
+    if (proxy::rewrite_request(copy, kPrefix, identity_block()) != rewritten ||
+        proxy::refusal_answer(copy, problem) != answer) {
+        __builtin_trap();
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -47,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             if (frame->kind == proxy::SipFrame::Kind::message && frame->message.start &&
                 frame->message.start->is_request) {
-                (void)proxy::rewrite_request(frame->message, kPrefix, identity_block());
+                check_copy(frame->message);
             }
         }
         return !failed;

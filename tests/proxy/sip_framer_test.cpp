@@ -103,6 +103,72 @@ TEST(SipFramer, FoldedHeaderBelongsToItsField) {
     EXPECT_EQ(headers[1].name, "Content-Length");
 }
 
+// Header names and values are views: into the message's own bytes, whatever the buffer the
+// framer parsed them in.
+TEST(SipFramer, HeaderViewsPointIntoTheMessageBytes) {
+    auto frames = frames_of(test::kRegister + test::kInvite);
+    ASSERT_EQ(frames.size(), 2u);
+    for (const SipFrame& frame : frames) {
+        const std::string& bytes = frame.message.bytes;
+        for (const SipHeader& header : frame.message.headers) {
+            EXPECT_EQ(header.name.data(), bytes.data() + header.begin);
+            EXPECT_GE(header.value.data(), bytes.data() + header.begin);
+            EXPECT_LE(header.value.data() + header.value.size(), bytes.data() + header.end);
+        }
+    }
+}
+
+TEST(SipFramer, CopiedAndMovedMessagesKeepTheirHeaders) {
+    const std::string folded =
+        "OPTIONS sip:example.com SIP/2.0\r\n"
+        "Subject: first part\r\n"
+        "  second part\r\n"
+        "Content-Length: 0\r\n"
+        "\r\n";
+    std::vector<SipFrame> frames = frames_of(folded);
+    ASSERT_EQ(frames.size(), 1u);
+    SipMessage copy = frames[0].message;
+    SipMessage moved = std::move(frames[0].message);
+    frames.clear();  // the original is gone
+    for (const SipMessage* message : {&copy, &moved}) {
+        ASSERT_EQ(message->headers.size(), 2u);
+        EXPECT_EQ(message->headers[0].value, "first part second part");
+        EXPECT_EQ(message->headers[1].name, "Content-Length");
+        EXPECT_EQ(message->headers[1].name.data(), message->bytes.data() + message->headers[1].begin);
+    }
+    SipMessage assigned;
+    assigned = copy;
+    copy = SipMessage{};
+    EXPECT_EQ(assigned.headers.at(0).value, "first part second part");
+    EXPECT_EQ(assigned.headers.at(1).value, "0");
+}
+
+TEST(SipFramer, ContinuationOfAnEmptyValueIsItsValue) {
+    auto frames = frames_of("OPTIONS sip:a@b SIP/2.0\r\nSubject:\r\n  only part \r\n \r\nl: 0\r\n\r\n");
+    ASSERT_EQ(frames.size(), 1u);
+    ASSERT_EQ(frames[0].kind, Kind::message);
+    EXPECT_EQ(frames[0].message.headers.at(0).value, "only part");
+}
+
+TEST(SipFramer, WholeHeadIsParsedAndEndsAtItsEmptyLine) {
+    const std::string stream = test::kInvite + test::kRegister;
+    SipMessage message;
+    std::optional<std::size_t> head_size = parse_whole_sip_head(message, stream, kMaxHeaders);
+    ASSERT_TRUE(head_size);
+    EXPECT_EQ(stream.substr(*head_size), test::kInviteBody + test::kRegister);
+    ASSERT_TRUE(message.start);
+    EXPECT_EQ(message.start->method, "INVITE");
+    EXPECT_EQ(message.headers.back().name, "l");  // the body's CRLFCRLF is not a header
+}
+
+TEST(SipFramer, WholeHeadParseLeavesIncompleteOrMalformedHeadsToTheFramer) {
+    SipMessage incomplete;
+    EXPECT_FALSE(parse_whole_sip_head(incomplete, test::kRegister.substr(0, 60), kMaxHeaders));
+    SipMessage malformed;
+    const std::string bare_lf = "OPTIONS sip:a@b SIP/2.0\r\nVia: x\nl: 0\r\n\r\n";
+    EXPECT_FALSE(parse_whole_sip_head(malformed, bare_lf, kMaxHeaders));
+}
+
 TEST(SipFramer, DoubleCrlfIsAPing) {
     auto frames = frames_of("\r\n\r\n" + test::kRegister);
     ASSERT_EQ(frames.size(), 2u);
