@@ -20,9 +20,12 @@ uv_handle_t* as_handle(uv_tcp_t& tcp) { return reinterpret_cast<uv_handle_t*>(&t
 
 }  // namespace
 
+// The part of a write the socket did not take at once; `data` also holds the bytes before
+// `queued` that were already sent (not copied out: this is the rare path).
 struct Connection::WriteRequest {
     uv_write_t req{};
     std::vector<std::uint8_t> data;
+    std::size_t queued = 0;  // bytes handed to uv_write: the tail of `data`
     Connection* connection = nullptr;
     Side side = Side::client;
 };
@@ -392,28 +395,38 @@ void Connection::flush_to_backend() {
 
 // ---- shared plumbing -------------------------------------------------------------------
 
+// Sends now what the socket takes and queues only the rest, so the pending counters (and
+// backpressure) see only bytes really waiting, and a write the kernel took at once holds no
+// buffer or request. uv_try_write refuses (UV_EAGAIN) while earlier bytes are still queued,
+// which keeps the order. On an error it sends nothing: the same bytes then go to uv_write,
+// which reports the error through on_write_done, as every write error is reported.
 void Connection::write(Side side, std::vector<std::uint8_t> data) {
     if (data.empty()) return;
+    uv_tcp_t& target = side == Side::client ? client_ : backend_;
+    uv_buf_t whole = uv_buf_init(reinterpret_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    int sent = uv_try_write(as_stream(target), &whole, 1);
+    std::size_t offset = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+    if (offset == data.size()) return;
+    std::size_t queued = data.size() - offset;
     auto* request = new WriteRequest;
     request->data = std::move(data);
+    request->queued = queued;
     request->connection = this;
     request->side = side;
     request->req.data = request;
-    std::size_t size = request->data.size();
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(request->data.data()), static_cast<unsigned>(size));
-    uv_tcp_t& target = side == Side::client ? client_ : backend_;
-    if (int rc = uv_write(&request->req, as_stream(target), &buf, 1, on_write_done); rc != 0) {
+    uv_buf_t rest = uv_buf_init(reinterpret_cast<char*>(request->data.data() + offset), static_cast<unsigned>(queued));
+    if (int rc = uv_write(&request->req, as_stream(target), &rest, 1, on_write_done); rc != 0) {
         delete request;
         return fail(std::string(side == Side::client ? "client" : "backend") + " write error: " + uv_err_name(rc), false);
     }
-    (side == Side::client ? client_pending_bytes_ : backend_pending_bytes_) += size;
+    (side == Side::client ? client_pending_bytes_ : backend_pending_bytes_) += queued;
 }
 
 void Connection::on_write_done(uv_write_t* req, int status) noexcept {
     auto* request = static_cast<WriteRequest*>(req->data);
     Connection* self = request->connection;
     Side side = request->side;
-    (side == Side::client ? self->client_pending_bytes_ : self->backend_pending_bytes_) -= request->data.size();
+    (side == Side::client ? self->client_pending_bytes_ : self->backend_pending_bytes_) -= request->queued;
     delete request;
     if (status == UV_ECANCELED) return;
     if (self->state_ == ConnState::closing) {

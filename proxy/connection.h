@@ -19,7 +19,9 @@
 //
 // Backpressure: a side's reads stop while the other side's unsent bytes exceed
 // kMaxPendingWriteBytes and resume below half of it, so memory per connection stays bounded
-// whatever the peers do.
+// whatever the peers do. Writes go to the socket at once when it takes them (uv_try_write);
+// only what it did not take is queued and counted as unsent, so a peer that keeps up never
+// stops the other side's reads (each stop and restart costs epoll_ctl calls).
 #pragma once
 
 #include <uv.h>
@@ -172,8 +174,11 @@ private:
     bool backend_eof_ = false;       // no more bytes will come from the backend
     bool client_shut_ = false;       // our write side toward the client is shut down
     bool backend_shut_ = false;      // our write side toward the backend is shut down
-    std::size_t client_pending_bytes_ = 0;   // ciphertext handed to uv_write, not yet written
-    std::size_t backend_pending_bytes_ = 0;  // bytes (ciphertext with backend_tls) handed to uv_write, not yet written
+    // Bytes queued with uv_write (what the socket did not take at once) whose write callback has
+    // not run yet: toward the client ciphertext, toward the backend bytes as sent (ciphertext
+    // with backend_tls).
+    std::size_t client_pending_bytes_ = 0;
+    std::size_t backend_pending_bytes_ = 0;
     std::vector<std::uint8_t> early_plaintext_;  // from the client before the backend connected
 
     std::string peer_;

@@ -1,8 +1,10 @@
 """A trusted client reaches the backend; bytes flow both ways unchanged; half-close passes."""
+import hashlib
 import os
 import select
 import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -88,3 +90,72 @@ def test_accept_is_logged_with_certificate_and_tls_details(gate, pki):
     for key in ("peer", "listener", "tls_version", "cipher", "subject", "issuer", "serial"):
         assert accept[key], key
     assert accept["issuer"].startswith("CN=")
+
+
+class Firehose:
+    """A backend that, once released, sends random bytes as fast as its peer takes them until
+    no byte has been taken for `stall` seconds (or `limit` bytes went out), then ends its side.
+    It keeps the count and SHA-256 of exactly the bytes the kernel accepted."""
+
+    def __init__(self, stall: float = 2.0, limit: int = 256 * 1024 * 1024):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stall, self.limit = stall, limit
+        self.sent = 0
+        self.digest = hashlib.sha256()
+        self.accepted, self.go, self.stalled = threading.Event(), threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.conn, _ = self.sock.accept()
+        self.accepted.set()
+        self.go.wait(30)
+        self.conn.settimeout(self.stall)
+        try:
+            while self.sent < self.limit:
+                view = memoryview(os.urandom(65536))
+                while view:
+                    n = self.conn.send(view)  # socket.timeout: nothing taken for `stall` seconds
+                    self.digest.update(view[:n])
+                    self.sent += n
+                    view = view[n:]
+        except socket.timeout:
+            pass
+        self.stalled.set()
+        self.conn.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self.thread.join(5)
+        self.conn.close()
+        self.sock.close()
+
+
+def test_client_that_never_reads_stops_backend_reads_and_loses_nothing(tmp_path, pki):
+    backend = Firehose()
+    port = free_port()
+    g = Ocspgate(tmp_path, listener_config(pki, port, backend.port))
+    c = tls_connect(pki, port, timeout=30)
+    assert backend.accepted.wait(5), "backend connection"
+    rss_before = g.rss_kib()
+    backend.go.set()  # the client reads nothing until the backend is stuck
+    assert backend.stalled.wait(60), "the proxy kept reading from the backend"
+    # Kernel socket buffers on both legs hold a few MB; the proxy itself must hold no more
+    # than its 64 KiB high mark plus one read.
+    assert backend.sent < 64 * 1024 * 1024, f"proxy kept reading: {backend.sent} bytes accepted"
+    growth = g.rss_kib() - rss_before
+    print(f"\nbackend stalled after {backend.sent} bytes; proxy RSS {growth:+d} KiB")
+    if not g.sanitized():  # ASan keeps freed blocks in quarantine: only the byte bound applies
+        assert growth < 4 * 1024, f"RSS grew by {growth} KiB"
+    received, digest = 0, hashlib.sha256()
+    while chunk := c.recv(1 << 20):  # then everything arrives, in order, and our close_notify
+        received += len(chunk)
+        digest.update(chunk)
+    c.close()
+    assert received == backend.sent
+    assert digest.digest() == backend.digest.digest()
+    close = g.wait_event("close")[0]
+    assert close["reason"] == "backend closed"
+    assert close["bytes_from_backend"] == backend.sent
+    g.stop_cleanly()
+    backend.close()
