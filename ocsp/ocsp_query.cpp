@@ -77,6 +77,7 @@ private:
         in.now = std::chrono::system_clock::now();
         in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings_.clock_skew);
         in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings_.max_age);
+        in.responder_cache = input_.responder_cache;
         Validation v = validate_response(response->body, in);
         if (auto* failure = std::get_if<ResponseFailure>(&v)) {
             fail_attempt(url.text, to_string(failure->kind), std::string(to_string(failure->kind)) + ": " + failure->detail);

@@ -34,6 +34,7 @@ struct QueryInput {
     std::vector<Url> responders;             // in the order to try
     std::vector<X509*> trusted_responders;   // owned by the Checker, outlives the query
     SSL_CTX* https_context = nullptr;        // owned by the Checker, for https:// responders
+    ResponderCache* responder_cache = nullptr;  // owned by the Checker, outlives the query
 };
 
 using QueryCallback = std::function<void(QueryResult)>;

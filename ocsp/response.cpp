@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ocsp/asn1_time.h"
+#include "ocsp/basic_response.h"
 #include "ocsp/error_queue.h"
 #include "ocsp/signer.h"
 #include "tls/ossl.h"
@@ -253,7 +254,7 @@ Validation validate_response(std::span<const std::uint8_t> der, const Validation
     OCSP_RESPONSE* response = std::get<tls::OcspResponsePtr>(parsed).get();
     if (auto failure = status_failure(OCSP_response_status(response))) return *failure;
     // Fails unless responseBytes is present and its responseType is id-pkix-ocsp-basic.
-    tls::OcspBasicRespPtr basic(OCSP_response_get1_basic(response));
+    tls::OcspBasicRespPtr basic = decode_basic(response, der, in.responder_cache);
     if (!basic)
         return fail(ResponseError::malformed, "successful response without a BasicOCSPResponse");
     return validate_basic(basic.get(), in);

@@ -106,6 +106,8 @@ struct ResponseFailure {
 // Errc::unavailable, malformed becomes Errc::parse, everything else Errc::verify.
 Error to_error(const ResponseFailure& failure);
 
+class ResponderCache;  // responder_cache.h
+
 // What validate_response() checks against. `cert` and `issuer` are required (a null one
 // gives malformed); the spans must stay valid for the call.
 struct ValidationInput {
@@ -117,6 +119,9 @@ struct ValidationInput {
     std::chrono::system_clock::time_point now;
     std::chrono::seconds clock_skew{0};  // tolerance on thisUpdate, nextUpdate, responder validity
     std::chrono::seconds max_age{0};     // bound on responses without nextUpdate
+    // Optional: decoded responder certificates and verified delegations to reuse across
+    // responses (see responder_cache.h). The verdict is the same with or without it.
+    ResponderCache* responder_cache = nullptr;
 };
 
 // Either the Answer (the response is valid, whatever status it gives) or why it is not.

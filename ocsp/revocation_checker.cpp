@@ -189,7 +189,7 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
     }
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
-                     https_context_.get()};
+                     https_context_.get(), &responder_cache_};
     CertId id = pair.id;
     start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {

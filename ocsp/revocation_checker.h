@@ -14,6 +14,7 @@
 #include "ocsp/checker.h"
 #include "ocsp/crl_store.h"
 #include "ocsp/policy.h"
+#include "ocsp/responder_cache.h"
 #include "ocsp/status_cache.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
@@ -77,6 +78,9 @@ private:
     std::vector<tls::X509Ptr> trusted_responders_;
     std::vector<X509*> trusted_responder_ptrs_;
     tls::SslCtxPtr https_context_;  // for https:// responders and CRL URLs
+    // Decoded responder certificates and verified delegations, shared by the queries of every
+    // loop (thread-safe); outlives them like trusted_responders_ (see idle()).
+    ResponderCache responder_cache_;
     std::shared_ptr<StatusCache> cache_owner_;  // shared with the checker it replaced on reload
     StatusCache& cache_;
     CrlStore crls_;

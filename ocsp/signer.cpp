@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ocsp/asn1_time.h"
+#include "ocsp/responder_cache.h"
 #include "tls/ossl.h"
 
 namespace ocspgate::ocsp {
@@ -63,13 +64,24 @@ bool valid_at(X509* cert, const ValidationInput& in) {
            *not_after >= in.now - in.clock_skew;
 }
 
+// X509_verify(candidate, issuer's key), remembered in in.responder_cache for byte-identical
+// certificates while the candidate is valid: the one public-key operation of rule 2b that a
+// responder's next response would repeat unchanged.
+bool signed_by_issuer(X509* candidate, const ValidationInput& in) {
+    ResponderCache* cache = in.responder_cache;
+    if (cache != nullptr && cache->knows_signed_by(candidate, in.issuer, in.now)) return true;
+    EVP_PKEY* ca_key = X509_get0_pubkey(in.issuer);
+    if (ca_key == nullptr || X509_verify(candidate, ca_key) != 1) return false;
+    const auto not_after = to_time_point(X509_get0_notAfter(candidate));
+    if (cache != nullptr && not_after) cache->store_signed_by(candidate, in.issuer, *not_after + in.clock_skew);
+    return true;
+}
+
 // Rule 2b: empty when `candidate` is a delegated responder of `in.issuer`, else why not.
 std::string delegation_refusal(X509* candidate, const ValidationInput& in) {
     if (X509_NAME_cmp(X509_get_issuer_name(candidate), X509_get_subject_name(in.issuer)) != 0)
         return "is not issued by the certificate's issuer";
-    EVP_PKEY* ca_key = X509_get0_pubkey(in.issuer);
-    if (ca_key == nullptr || X509_verify(candidate, ca_key) != 1)
-        return "is not signed by the certificate's issuer";
+    if (!signed_by_issuer(candidate, in)) return "is not signed by the certificate's issuer";
     const uint32_t flags = X509_get_extension_flags(candidate);
     if ((flags & EXFLAG_INVALID) != 0) return "has malformed extensions";
     if ((flags & EXFLAG_XKUSAGE) == 0 ||

@@ -17,16 +17,19 @@
 //                     random per process, so seeds could not carry the right hash)
 //                5    flip a bit of the signature
 // Seeds of the second kind come from ocsp_response_seeds.cpp (tests/fuzz/README.md).
+// Every input is validated without and with a ResponderCache; differing verdicts abort.
 
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 #include <vector>
 
 #include "ocsp/cert_id.h"
+#include "ocsp/responder_cache.h"
 #include "ocsp/response.h"
 #include "ocsp_resign.h"
 #include "support/test_pki.h"
@@ -51,6 +54,30 @@ const Fixture& fixture() {
     return f;
 }
 
+bool same_verdict(const ocsp::Validation& a, const ocsp::Validation& b) {
+    const auto* fa = std::get_if<ocsp::ResponseFailure>(&a);
+    const auto* fb = std::get_if<ocsp::ResponseFailure>(&b);
+    if (fa != nullptr || fb != nullptr)
+        return fa != nullptr && fb != nullptr && fa->kind == fb->kind && fa->detail == fb->detail;
+    const ocsp::Answer& x = std::get<ocsp::Answer>(a);
+    const ocsp::Answer& y = std::get<ocsp::Answer>(b);
+    return x.status == y.status && x.this_update == y.this_update && x.next_update == y.next_update &&
+           x.revocation_time == y.revocation_time && x.revocation_reason == y.revocation_reason &&
+           x.signer == y.signer;
+}
+
+// validate_response with a ResponderCache must give the uncached verdict. A fresh cache per
+// call keeps every input reproducible alone: the first cached call fills it (decoded certs,
+// verified delegation), the second takes the shortcuts.
+void validate_both_ways(std::span<const std::uint8_t> der, ocsp::ValidationInput in) {
+    in.responder_cache = nullptr;
+    const ocsp::Validation reference = ocsp::validate_response(der, in);
+    ocsp::ResponderCache cache;
+    in.responder_cache = &cache;
+    for (int pass = 0; pass < 2; ++pass)
+        if (!same_verdict(reference, ocsp::validate_response(der, in))) std::abort();
+}
+
 void validate(std::span<const std::uint8_t> der) {
     const fixtures::TestPki& pki = fixtures::pki();
     static const std::uint8_t nonce[] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -63,9 +90,9 @@ void validate(std::span<const std::uint8_t> der) {
     in.now = fixtures::at(fixtures::test_now);
     in.clock_skew = std::chrono::seconds(300);
     in.max_age = std::chrono::seconds(3600);
-    (void)ocsp::validate_response(der, in);
+    validate_both_ways(der, in);
     in.expected_nonce = nonce;  // the nonce checks are a separate path
-    (void)ocsp::validate_response(der, in);
+    validate_both_ways(der, in);
 }
 
 const fixtures::Issued& signer_for(std::uint8_t mode) {
