@@ -192,6 +192,10 @@ int main(int argc, char** argv) {
     handshake->add_option("--concurrency", o.concurrency, "Connections in flight")
         ->check(CLI::Range(1, 100000))->capture_default_str();
     handshake->add_option("--count", o.count, "Stop after this many connections (0: --duration only)");
+    handshake->add_option("--rate", o.rate,
+                          "At most this many connections started per second (0: as many as --concurrency "
+                          "allows); a light probe beside another load")
+        ->check(CLI::Range(0.0, 1e6))->capture_default_str();
     handshake->add_option("--message-bytes", o.message_bytes,
                           "Echo round trip after the handshake (0: close at once; with TLS 1.3 the client "
                           "then never learns whether the server accepted its certificate)")

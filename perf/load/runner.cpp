@@ -265,7 +265,8 @@ bool Runner::may_start() const {
     if (stopping_) return false;
     switch (options_.mode) {
         case Mode::handshake:
-            return (options_.count == 0 || stats_.started < options_.count) && open_ < options_.concurrency;
+            return (options_.count == 0 || stats_.started < options_.count) && open_ < options_.concurrency &&
+                   (options_.rate <= 0 || static_cast<double>(stats_.started) < 1 + options_.rate * elapsed());
         case Mode::bulk:
         case Mode::sip:
             return stats_.started < static_cast<std::uint64_t>(options_.concurrency);
@@ -326,6 +327,7 @@ void Runner::on_tick() {
             if (elapsed >= options_.duration_s || (options_.count != 0 && stats_.started >= options_.count))
                 stopping_ = true;
             if (stopping_ && open_ == 0) stop();
+            while (may_start()) start_connection();  // --rate: the starts it held back
             break;
         case Mode::bulk:
             if (elapsed >= options_.duration_s) stop();
@@ -361,6 +363,8 @@ void Runner::stop() {
     for (Connection* c : std::vector<Connection*>(live_)) c->finish({});
     uv_timer_stop(&tick_);
 }
+
+double Runner::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 RunStats Runner::run(void (*on_all_up)(void*, double), void* arg) {
     on_all_up_ = on_all_up;

@@ -23,6 +23,7 @@ struct RunOptions {
     int port = 0;
     int concurrency = 16;
     std::uint64_t count = 0;          // handshake: stop after this many connections (0: time only)
+    double rate = 0;                  // handshake: at most this many starts per second (0: no bound)
     double duration_s = 10;           // every mode: hard bound on the measured phase
     double connection_timeout_s = 10; // one connection's handshake + exchange
     double open_timeout_s = 120;      // idle: bound on opening all connections
@@ -76,6 +77,7 @@ public:
 
 private:
     bool may_start() const;
+    double elapsed() const;  // seconds since run() started
     void start_connection();
     void on_tick();
     void stop();
