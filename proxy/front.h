@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config.h"
@@ -34,6 +35,9 @@ struct FrontOutput {
     std::optional<std::string> close_reason;  // close after sending to_client
     bool start_tls = false;                   // plaintext phase over: the TLS handshake begins
 };
+
+// Appends `text` to one of FrontOutput's byte vectors, in one copy.
+void append_bytes(std::vector<std::uint8_t>& out, std::string_view text);
 
 class Front {
 public:

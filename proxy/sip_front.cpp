@@ -11,12 +11,6 @@ namespace {
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kPing = "\r\n\r\n";
 
-void append(std::vector<std::uint8_t>& to, std::string_view bytes) {
-    // Byte pointers, not chars: inserting a char range converted it one element at a time.
-    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-    to.insert(to.end(), data, data + bytes.size());
-}
-
 }  // namespace
 
 SipFront::SipFront(const conf::SipSettings& settings)
@@ -32,7 +26,7 @@ void SipFront::on_client_data(std::span<const std::uint8_t> data, FrontOutput& o
         switch (frame->kind) {
             case SipFrame::Kind::message: forward_message(frame->message, out); break;
             case SipFrame::Kind::ping: answer_keepalive(out); break;
-            case SipFrame::Kind::crlf: append(out.to_backend, kCrlf); break;
+            case SipFrame::Kind::crlf: append_bytes(out.to_backend, kCrlf); break;
             case SipFrame::Kind::error: return refuse(*frame, out);
         }
     }
@@ -47,22 +41,22 @@ void SipFront::forward_message(const SipMessage& message, FrontOutput& out) cons
     if (message.start && message.start->is_request) {
         append_rewritten_request(message, settings_.header_prefix, identity_block_, out.to_backend);
     } else {
-        append(out.to_backend, message.bytes);
+        append_bytes(out.to_backend, message.bytes);
     }
 }
 
 void SipFront::answer_keepalive(FrontOutput& out) const {
     if (settings_.keepalive == conf::SipKeepalive::answer) {
-        append(out.to_client, kCrlf);
+        append_bytes(out.to_client, kCrlf);
     } else {
-        append(out.to_backend, kPing);
+        append_bytes(out.to_backend, kPing);
     }
 }
 
 // Messages framed before the problem were already queued for the backend; nothing of the
 // refused one is.
 void SipFront::refuse(const SipFrame& frame, FrontOutput& out) {
-    append(out.to_client, refusal_answer(frame.message, frame.problem));
+    append_bytes(out.to_client, refusal_answer(frame.message, frame.problem));
     out.close_reason = "sip: " + frame.problem.detail;
 }
 

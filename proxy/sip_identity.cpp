@@ -18,36 +18,27 @@ void add_field(std::string& block, std::string_view prefix, std::string_view nam
     block.append(prefix).append(name).append(": ").append(sanitized(value)).append("\r\n");
 }
 
-void append(std::string& out, std::string_view bytes) { out.append(bytes); }
-
-void append(std::vector<std::uint8_t>& out, std::string_view bytes) {
-    // Byte pointers, not chars: inserting a char range converted it one element at a time.
-    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-    out.insert(out.end(), data, data + bytes.size());
-}
+}  // namespace
 
 // Copies the head field by field, so that a removed header goes with its continuation lines;
 // fields that follow each other in the request are copied in one piece.
-template <class Bytes>
-void append_rewritten(const SipMessage& request, std::string_view prefix, std::string_view block,
-                      Bytes& out) {
+void append_rewritten_request(const SipMessage& request, std::string_view prefix,
+                              std::string_view block, std::vector<std::uint8_t>& out) {
     std::string_view bytes(request.bytes);
     std::size_t run_begin = 0;  // the kept bytes not yet copied are [run_begin, run_end)
     std::size_t run_end = request.start_line_end;
     for (const SipHeader& header : request.headers) {
         if (istarts_with(header.name, prefix)) continue;
         if (header.begin != run_end) {
-            append(out, bytes.substr(run_begin, run_end - run_begin));
+            append_bytes(out, bytes.substr(run_begin, run_end - run_begin));
             run_begin = header.begin;
         }
         run_end = header.end;
     }
-    append(out, bytes.substr(run_begin, run_end - run_begin));
-    append(out, block);
-    append(out, bytes.substr(request.head_size - 2));  // the empty line, then the body
+    append_bytes(out, bytes.substr(run_begin, run_end - run_begin));
+    append_bytes(out, block);
+    append_bytes(out, bytes.substr(request.head_size - 2));  // the empty line, then the body
 }
-
-}  // namespace
 
 std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix) {
     std::string block;
@@ -65,15 +56,9 @@ std::string identity_header_block(const PeerIdentity& peer, std::string_view pre
 
 std::string rewrite_request(const SipMessage& request, std::string_view prefix,
                             std::string_view block) {
-    std::string out;
-    out.reserve(request.bytes.size() + block.size());
-    append_rewritten(request, prefix, block, out);
-    return out;
-}
-
-void append_rewritten_request(const SipMessage& request, std::string_view prefix,
-                              std::string_view block, std::vector<std::uint8_t>& out) {
-    append_rewritten(request, prefix, block, out);
+    std::vector<std::uint8_t> out;
+    append_rewritten_request(request, prefix, block, out);
+    return {out.begin(), out.end()};
 }
 
 }  // namespace ocspgate::proxy

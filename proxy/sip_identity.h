@@ -23,12 +23,13 @@ namespace ocspgate::proxy {
 // can never end the header early.
 std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix);
 
-// `request` with every header named prefix* removed and `block` added after the last
-// remaining header. Folded fields stay as they were written.
-std::string rewrite_request(const SipMessage& request, std::string_view prefix,
-                            std::string_view block);
-// The same, appended to `out` (the front's output toward the backend): no string in between.
+// Appends to `out` (the front's output toward the backend) `request` with every header named
+// prefix* removed and `block` added after the last remaining header. Folded fields stay as
+// they were written.
 void append_rewritten_request(const SipMessage& request, std::string_view prefix,
                               std::string_view block, std::vector<std::uint8_t>& out);
+// The same as a string (tests and fuzzing).
+std::string rewrite_request(const SipMessage& request, std::string_view prefix,
+                            std::string_view block);
 
 }  // namespace ocspgate::proxy
