@@ -145,7 +145,10 @@ Section<Listener> make_listener_section() {
                       "Start every backend connection with a PROXY protocol v2 header carrying "
                       "the client's address and TLS facts (version, cipher, client certificate "
                       "CN), for backends such as Kamailio (tcp_accept_haproxy) and OpenLDAP "
-                      "(pldap://)."),
+                      "(pldap://). Its lengths are 16 bits: a client whose certificate CN cannot "
+                      "fit (over 65 512 bytes over IPv4, 65 488 over IPv6) is refused before any "
+                      "backend connection; a version or cipher that cannot fit is left out, with "
+                      "a proxy_header_incomplete warning."),
             value_key("backend_tls", &Listener::backend_tls, BoolValue{},
                       "Speak TLS to the backend as well (e.g. an LDAPS backend), verifying its "
                       "certificate against backend_ca and its name against backend_server_name. "

@@ -135,6 +135,7 @@ void Connection::run_tls() {
     }
     if (events.verification_paused) return start_revocation_check();
     if (events.handshake_done) on_handshake_done();
+    if (state_ == ConnState::closing) return;  // refused after the handshake (PROXY header)
     std::vector<std::uint8_t> plaintext;
     if (tls_->take_clear_out(plaintext) > 0) forward_client_plaintext(std::move(plaintext));
     if (events.peer_closed && state_ != ConnState::closing) handle_client_eof();
@@ -208,6 +209,9 @@ void Connection::on_handshake_done() {
     handshake_ms_ = uv_now(worker_.loop()) - started_ms_;
     settings_->counters.handshake_latency.observe(std::chrono::milliseconds(handshake_ms_));
     state_ = ConnState::connecting_backend;
+    // Built now rather than once the backend answers, so that a client the header cannot
+    // describe is refused before any backend connection is made.
+    if (settings_->conf.proxy_protocol && !prepare_proxy_header()) return;
     log_accept();
     // For the expiry monitor: once per connection, after the certificate was accepted.
     if (PeerCertificates* peers = worker_.peer_certificates()) peers->note(tls_->peer_certificate());
@@ -233,7 +237,7 @@ void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
-    if (self->settings_->conf.proxy_protocol) self->send_proxy_header();  // before any TLS byte
+    if (self->settings_->conf.proxy_protocol) self->write(Side::backend, std::move(self->proxy_header_));  // before any TLS byte
     if (self->settings_->backend_ctx) {
         if (!self->start_backend_tls()) return;
     } else {
@@ -302,7 +306,10 @@ void Connection::send_to_backend(std::vector<std::uint8_t> data) {
     apply_backpressure();
 }
 
-void Connection::send_proxy_header() {
+// PROXY v2 (proxy_protocol.h). A CN that does not fit refuses the client: the header without
+// it would tell the backend "verified certificate, no CN", another identity than the one
+// verified. Other TLS facts that do not fit are left out and logged once.
+bool Connection::prepare_proxy_header() {
     sockaddr_storage source{}, destination{};
     int source_len = sizeof source, destination_len = sizeof destination;
     uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&source), &source_len);
@@ -314,8 +321,15 @@ void Connection::send_proxy_header() {
         info.client_cert_verified = true;
         info.common_name = tls::common_name_of(cert);
     }
-    write(Side::backend, proxy_v2_header(reinterpret_cast<sockaddr*>(&source),
-                                         reinterpret_cast<sockaddr*>(&destination), info));
+    auto header = proxy_v2_header(reinterpret_cast<sockaddr*>(&source), reinterpret_cast<sockaddr*>(&destination), info);
+    if (!header) {
+        rejected_ = true;
+        fail(header.error().message);
+        return false;
+    }
+    if (!header->left_out.empty()) log_proxy_header_left_out(header->left_out);
+    proxy_header_ = std::move(header->bytes);
+    return true;
 }
 
 // ---- backend TLS (backend_tls = true) ----------------------------------------------------

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ocsp/checker.h"
@@ -89,7 +90,7 @@ private:
     void forward_client_plaintext(std::vector<std::uint8_t> plaintext);
     void apply_front_output(FrontOutput& out);
     PeerIdentity peer_identity() const;
-    void send_proxy_header();
+    bool prepare_proxy_header();  // false: the client was refused
     void on_handshake_done();
     void start_revocation_check();
     void on_revocation_decided(ocsp::Decision decision);
@@ -138,6 +139,7 @@ private:
     void close_handles();
     static void on_handle_closed(uv_handle_t* handle) noexcept;
     void log_accept() const;
+    void log_proxy_header_left_out(const std::vector<std::string_view>& left_out) const;
     void log_outcome() const;
     // The decision both the close line and the listener's counters report.
     bool accepted() const;
@@ -180,6 +182,8 @@ private:
     std::size_t client_pending_bytes_ = 0;
     std::size_t backend_pending_bytes_ = 0;
     std::vector<std::uint8_t> early_plaintext_;  // from the client before the backend connected
+    // proxy_protocol: built when the handshake is done, sent first once the backend connects.
+    std::vector<std::uint8_t> proxy_header_;
 
     std::string peer_;
     std::string close_reason_;

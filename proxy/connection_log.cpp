@@ -1,5 +1,6 @@
 // The structured lines a connection writes: `accept` once its certificate is accepted, and
-// `close` once, with the outcome, when it ends. Certificates are described by subject,
+// `close` once, with the outcome, when it ends (and `proxy_header_incomplete` in between if
+// the PROXY v2 header had to leave something out). Certificates are described by subject,
 // issuer, serial and fingerprint only; no key material, no full certificates.
 #include "proxy/connection.h"
 #include "proxy/log.h"
@@ -42,6 +43,20 @@ void Connection::log_accept() const {
     add_certificate(record, tls_->peer_certificate());
     add_revocation(record, revocation_);
     record.field("handshake_ms", handshake_ms_).emit(conf::LogLevel::info);
+}
+
+// Once per connection, when PROXY v2 sub-TLVs had no room in the header and were left out.
+void Connection::log_proxy_header_left_out(const std::vector<std::string_view>& left_out) const {
+    if (!log::enabled(conf::LogLevel::warn)) return;
+    std::string names;
+    for (std::string_view name : left_out) names.append(names.empty() ? "" : ",").append(name);
+    log::Record("proxy_header_incomplete")
+        .field("conn", id_)
+        .field("worker", worker_.id())
+        .field("listener", settings_->conf.name)
+        .field("peer", peer_)
+        .field("left_out", names)
+        .emit(conf::LogLevel::warn);
 }
 
 bool Connection::accepted() const { return tls_ && tls_->handshake_complete() && !rejected_; }
