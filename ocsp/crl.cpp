@@ -7,6 +7,7 @@
 #include <cctype>
 #include <climits>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -125,16 +126,57 @@ std::optional<CrlFailure> freshness_failure(const CrlCheck& dates, const CrlChec
     return std::nullopt;
 }
 
-// issuingDistributionPoint onlyContainsUserCerts / onlyContainsCACerts (RFC 5280 §5.2.5).
+// Whether two distribution point names name the same place (RFC 5280 §6.3.3 b.2.i). A
+// nameRelativeToCRLIssuer has been resolved into `dpname` by DIST_POINT_set_dpname(); a
+// fullName matches when any of its GeneralNames equals one on the other side.
+bool dp_names_match(const DIST_POINT_NAME* a, const DIST_POINT_NAME* b) {
+    if (a->type == 1 && b->type == 1) return a->dpname != nullptr && b->dpname != nullptr &&
+                                             X509_NAME_cmp(a->dpname, b->dpname) == 0;
+    if (a->type == 1) std::swap(a, b);  // now a is a fullName
+    for (int i = 0; i < sk_GENERAL_NAME_num(a->name.fullname); ++i) {
+        GENERAL_NAME* x = sk_GENERAL_NAME_value(a->name.fullname, i);
+        if (b->type == 1) {
+            if (x->type == GEN_DIRNAME && b->dpname != nullptr && X509_NAME_cmp(x->d.dirn, b->dpname) == 0)
+                return true;
+            continue;
+        }
+        for (int j = 0; j < sk_GENERAL_NAME_num(b->name.fullname); ++j)
+            if (GENERAL_NAME_cmp(x, sk_GENERAL_NAME_value(b->name.fullname, j)) == 0) return true;
+    }
+    return false;
+}
+
+// A CRL whose issuingDistributionPoint names a distribution point is one partition of the
+// CA's revocations: it speaks only for certificates that name that same point in their
+// cRLDistributionPoints. A certificate naming none is covered only by a CRL that names none.
+std::optional<CrlFailure> partition_failure(X509_CRL* crl, DIST_POINT_NAME* idp_point, X509* cert) {
+    DIST_POINT_set_dpname(idp_point, X509_CRL_get_issuer(crl));
+    tls::DistPointStackPtr points(static_cast<STACK_OF(DIST_POINT)*>(
+        X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
+    for (int i = 0; i < sk_DIST_POINT_num(points.get()); ++i) {
+        DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
+        // A point with a cRLIssuer belongs to an indirect CRL, which crl.h does not support.
+        if (point->distpoint == nullptr || point->CRLissuer != nullptr) continue;
+        DIST_POINT_set_dpname(point->distpoint, X509_get_issuer_name(cert));
+        if (dp_names_match(idp_point, point->distpoint)) return std::nullopt;
+    }
+    return fail(CrlError::out_of_scope,
+                points ? "CRL's issuingDistributionPoint is none of the certificate's distribution points"
+                       : "CRL covers one distribution point; the certificate names none");
+}
+
+// issuingDistributionPoint: distributionPoint, onlyContainsUserCerts, onlyContainsCACerts
+// (RFC 5280 §5.2.5, §6.3.3 b).
 std::optional<CrlFailure> scope_failure(X509_CRL* crl, X509* cert) {
     tls::IssuingDistPointPtr idp(static_cast<ISSUING_DIST_POINT*>(
         X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nullptr, nullptr)));
     if (!idp) return std::nullopt;
     const bool is_ca = X509_check_ca(cert) != 0;
     if (idp->onlyuser > 0 && is_ca)
-        return fail(CrlError::unsupported, "CRL covers end-entity certificates only");
+        return fail(CrlError::out_of_scope, "CRL covers end-entity certificates only");
     if (idp->onlyCA > 0 && !is_ca)
-        return fail(CrlError::unsupported, "CRL covers CA certificates only");
+        return fail(CrlError::out_of_scope, "CRL covers CA certificates only");
+    if (idp->distpoint != nullptr) return partition_failure(crl, idp->distpoint, cert);
     return std::nullopt;
 }
 
@@ -166,6 +208,7 @@ const char* to_string(CrlError error) noexcept {
         case CrlError::unsupported: return "unsupported";
         case CrlError::not_yet_valid: return "not_yet_valid";
         case CrlError::expired: return "expired";
+        case CrlError::out_of_scope: return "out_of_scope";
     }
     return "invalid";
 }

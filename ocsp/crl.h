@@ -20,8 +20,9 @@
 // Only complete, direct CRLs are supported: the CRL is issued and signed by the CA that issued
 // the certificate (same name, that CA's key). Delta CRLs, indirect CRLs, CRLs partitioned by
 // reason, and any other critical extension are refused as `unsupported` rather than
-// misread. A CRL whose issuingDistributionPoint limits it to user or to CA certificates is
-// `unsupported` for certificates outside that scope.
+// misread. A CRL whose issuingDistributionPoint limits it to user or to CA certificates, or
+// to one distribution point (a partitioned CRL), is `out_of_scope` for certificates outside
+// that scope: it says nothing about them, so it can never make them good.
 #pragma once
 
 #include <openssl/x509.h>
@@ -47,9 +48,10 @@ enum class CrlError {
     malformed,      // a time or extension cannot be decoded
     wrong_issuer,   // issuer name differs, or the CA's keyUsage lacks cRLSign
     bad_signature,  // the signature does not verify with the CA's key
-    unsupported,    // delta/indirect/partitioned CRL, unknown critical extension, out of scope
+    unsupported,    // delta/indirect/reason-partitioned CRL, unknown critical extension
     not_yet_valid,  // thisUpdate is in the future (beyond clock_skew)
     expired,        // nextUpdate has passed (beyond clock_skew)
+    out_of_scope,   // the CRL does not speak for this certificate (its IDP says so)
 };
 
 const char* to_string(CrlError error) noexcept;

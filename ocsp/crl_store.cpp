@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "ocsp/aia.h"
+#include "ocsp/asn1_time.h"
 #include "ocsp/crl.h"
 #include "ocsp/http_fetch.h"
 
@@ -19,14 +20,6 @@ Result<std::shared_ptr<X509_CRL>> read_crl_file(const std::filesystem::path& pat
     auto crl = parse_crl(bytes);
     if (!crl) return make_error(Errc::parse, path.string() + ": " + crl.error().message);
     return std::shared_ptr<X509_CRL>(std::move(crl).value().release(), X509_CRL_free);
-}
-
-MethodResult error_result(std::string source, std::string detail) {
-    MethodResult r;
-    r.kind = MethodResult::Kind::error;
-    r.source = std::move(source);
-    r.detail = std::move(detail);
-    return r;
 }
 
 }  // namespace
@@ -68,37 +61,136 @@ void CrlStore::reload_changed_files() {
     }
 }
 
-std::optional<MethodResult> CrlStore::check_against(const CrlRef& crl, const std::string& source, X509* cert,
-                                                    X509* issuer) {
-    CrlCheckInput in;
-    in.crl = crl.get();
-    in.issuer = issuer;
-    in.now = std::chrono::system_clock::now();
-    in.clock_skew = clock_skew_;
-    CrlVerification v = check_crl(in, cert);
-    if (std::holds_alternative<CrlFailure>(v)) return std::nullopt;  // not usable for this cert
-    MethodResult r;
-    r.kind = std::get<CrlCheck>(v).status == CertStatus::revoked ? MethodResult::Kind::revoked : MethodResult::Kind::good;
-    r.source = source;
+namespace {
+
+bool is_current(X509_CRL* crl, std::chrono::system_clock::time_point now, std::chrono::seconds skew) {
+    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
+    if (next == nullptr) return true;  // no promise of a next one: kept until replaced
+    auto t = to_time_point(next);
+    return t && *t >= now - skew;
+}
+
+std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
+    return to_time_point(X509_CRL_get0_lastUpdate(crl)).value_or(std::chrono::system_clock::time_point{});
+}
+
+}  // namespace
+
+// One certificate's lookup: counts down the downloads it waits for, then judges its own
+// certificate. Lives on its home loop (every call arrives through the home Mailbox); owned by
+// the downloads' waiter lists and the tasks posted to it.
+class CrlStore::Lookup {
+public:
+    Lookup(CrlStore& store, Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
+           std::function<void(MethodResult)> done, std::size_t downloads)
+        : store_(store), home_(home), cert_(std::move(cert)), issuer_(std::move(issuer)), done_(std::move(done)),
+          remaining_(downloads) {
+        store_.lookups_in_flight_.fetch_add(1);
+    }
+    ~Lookup() { store_.lookups_in_flight_.fetch_sub(1); }
+    Lookup(const Lookup&) = delete;
+    Lookup& operator=(const Lookup&) = delete;
+
+    Mailbox& home() { return home_; }
+
+    void on_download(const std::string& error) {
+        if (!error.empty()) errors_ += (errors_.empty() ? "" : "; ") + error;
+        if (remaining_ > 0 && --remaining_ > 0) return;
+        auto done = std::move(done_);
+        if (done) done(store_.judge(cert_.get(), issuer_.get(), errors_));
+    }
+
+private:
+    CrlStore& store_;
+    Mailbox& home_;
+    tls::X509Ptr cert_, issuer_;
+    std::function<void(MethodResult)> done_;
+    std::size_t remaining_;
+    std::string errors_;  // "URL: what failed; ..."
+};
+
+// One CRL download on the loop of the lookup that started it; owns itself until done. The
+// CRL is kept as it arrived (a signed object): each lookup verifies it for its own
+// certificate.
+class CrlStore::Download {
+public:
+    static void start(CrlStore& store, Mailbox& home, const Url& url) {
+        auto* d = new Download(store, home, url.text);
+        d->close_hook_ = home.add_close_hook([d] {
+            d->fetch_.cancel();
+            d->finish(make_error(Errc::io, "worker shutting down"));
+        });
+        HttpRequest req;
+        req.method = HttpRequest::Method::get;
+        req.url = url;
+        FetchLimits limits;
+        limits.timeout = store.settings_.timeout;
+        limits.max_body = store.settings_.max_size;
+        auto started = start_fetch(home.loop(), std::move(req), limits,
+                                   [d](Result<HttpResponse> r) { d->on_response(std::move(r)); });
+        if (!started) return d->finish(std::move(started).error());
+        d->fetch_ = std::move(started).value();
+    }
+
+private:
+    Download(CrlStore& store, Mailbox& home, std::string url) : store_(store), home_(home), url_(std::move(url)) {}
+
+    void on_response(Result<HttpResponse> r) {
+        if (!r) return finish(std::move(r).error());
+        if (r->status != 200) return finish(make_error(Errc::io, fmt::format("HTTP status {}", r->status)));
+        auto crl = parse_crl(r->body);
+        if (!crl) return finish(std::move(crl).error());
+        finish(CrlRef(std::move(crl).value().release(), X509_CRL_free));
+    }
+
+    void finish(Result<CrlRef> result) {
+        home_.remove_close_hook(close_hook_);
+        store_.on_downloaded(url_, std::move(result));
+        delete this;
+    }
+
+    CrlStore& store_;
+    Mailbox& home_;
+    std::string url_;
+    FetchHandle fetch_;
+    std::uint64_t close_hook_ = 0;
+};
+
+std::vector<HeldCrl> CrlStore::held_for(X509* cert, const std::vector<Url>& urls) {
+    std::vector<HeldCrl> held;
+    std::lock_guard lock(mutex_);
+    for (const auto& f : files_)
+        if (X509_NAME_cmp(X509_CRL_get_issuer(f.crl.get()), X509_get_issuer_name(cert)) == 0)
+            held.push_back(HeldCrl{f.crl, f.path.string()});
+    for (const auto& url : urls)
+        if (auto it = fetched_.find(url.text); it != fetched_.end()) held.push_back(HeldCrl{it->second, url.text});
+    return held;
+}
+
+std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
+    const auto now = std::chrono::system_clock::now();
+    std::vector<const Url*> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& url : urls) {
+        auto it = fetched_.find(url.text);
+        if (it == fetched_.end() || !is_current(it->second.get(), now, clock_skew_)) out.push_back(&url);
+    }
+    return out;
+}
+
+MethodResult CrlStore::judge(X509* cert, X509* issuer, const std::string& download_errors) {
+    auto held = held_for(cert, urls_for(cert));
+    auto r = judge_certificate(held, CrlJudgeInput{cert, issuer, std::chrono::system_clock::now(), clock_skew_});
+    if (r.kind == MethodResult::Kind::error && !download_errors.empty())
+        r.detail += "; not downloaded: " + download_errors;
+    if (r.kind == MethodResult::Kind::error && held.empty() && download_errors.empty())
+        r.detail = "no CRL for this issuer (no file, no URL, no CRL DP)";
     return r;
 }
 
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer) {
-    std::vector<std::pair<CrlRef, std::string>> candidates;
-    std::vector<Url> urls = urls_for(cert);
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& f : files_)
-            if (X509_NAME_cmp(X509_CRL_get_issuer(f.crl.get()), X509_get_issuer_name(cert)) == 0)
-                candidates.emplace_back(f.crl, f.path.string());
-        for (const auto& url : urls)
-            if (auto it = fetched_.find(url.text); it != fetched_.end()) candidates.emplace_back(it->second, url.text);
-    }
-    for (const auto& [crl, source] : candidates)
-        if (auto r = check_against(crl, source, cert, issuer)) return r;
-    if (!urls.empty()) return std::nullopt;  // fetch one
-    return error_result("crl", candidates.empty() ? "no CRL for this issuer (no file, no URL, no CRL DP)"
-                                                  : "no valid CRL for this issuer (expired or bad signature)");
+    if (!missing(urls_for(cert)).empty()) return std::nullopt;  // download first
+    return judge(cert, issuer, "");
 }
 
 std::vector<Url> CrlStore::urls_for(X509* cert) const {
@@ -109,87 +201,60 @@ std::vector<Url> CrlStore::urls_for(X509* cert) const {
     return urls;
 }
 
-void CrlStore::keep_fetched(const std::string& url, CrlRef crl) {
-    std::lock_guard lock(mutex_);
-    fetched_[url] = std::move(crl);
+std::size_t CrlStore::lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
+                                   std::function<void(MethodResult)> done) {
+    const auto urls = urls_for(cert.get());
+    const auto needed = missing(urls);
+    auto lookup = std::make_shared<Lookup>(*this, home, std::move(cert), std::move(issuer), std::move(done),
+                                           needed.size());
+    std::size_t joined = 0;
+    for (const Url* url : needed) join_download(home, *url, lookup, joined);
+    if (needed.empty()) home.post([lookup] { lookup->on_download(""); });  // held meanwhile
+    return joined;
 }
 
-namespace {
-
-// One CRL download across the URLs in order; owns itself until done.
-struct CrlFetch {
-    CrlStore* store;
-    Mailbox* home;
-    std::vector<Url> urls;
-    tls::X509Ptr cert, issuer;
-    std::function<void(MethodResult)> done;
-    std::function<std::optional<MethodResult>(std::shared_ptr<X509_CRL>, const std::string&)> accept;
-    FetchLimits limits;
-    std::size_t index = 0;
-    std::string errors;
-    FetchHandle handle;
-    std::uint64_t close_hook = 0;
-
-    void start() {
-        close_hook = home->add_close_hook([this] {
-            handle.cancel();
-            finish(error_result("crl", "worker shutting down"));
-        });
-        next();
+void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& waiting = downloads_[url.text];
+        waiting.push_back(std::move(lookup));
+        if (waiting.size() > 1) return (void)++joined;
     }
+    Download::start(*this, home, url);
+}
 
-    void next() {
-        if (index >= urls.size()) return finish(error_result("crl", "no CRL could be fetched: " + errors));
-        HttpRequest req;
-        req.method = HttpRequest::Method::get;
-        req.url = urls[index];
-        auto started = start_fetch(home->loop(), std::move(req), limits, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
-        if (!started) {
-            note(started.error().message);
-            ++index;
-            return next();
-        }
-        handle = std::move(started).value();
+void CrlStore::on_downloaded(const std::string& url, Result<CrlRef> crl) {
+    std::string error;
+    if (crl)
+        keep_fetched(url, std::move(crl).value());
+    else
+        error = url + ": " + crl.error().message;
+    std::vector<std::shared_ptr<Lookup>> waiting;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = downloads_.find(url);
+        if (it == downloads_.end()) return;
+        waiting.swap(it->second);
+        downloads_.erase(it);
     }
+    // Each lookup hears on its own loop, after this callback has unwound.
+    for (auto& lookup : waiting) lookup->home().post([lookup, error] { lookup->on_download(error); });
+}
 
-    void on_response(Result<HttpResponse> r) {
-        if (!r) return note(r.error().message), ++index, next();
-        if (r->status != 200) return note(fmt::format("HTTP status {}", r->status)), ++index, next();
-        auto crl = parse_crl(r->body);
-        if (!crl) return note(crl.error().message), ++index, next();
-        std::shared_ptr<X509_CRL> shared(std::move(crl).value().release(), X509_CRL_free);
-        if (auto result = accept(shared, urls[index].text)) return finish(std::move(*result));
-        note("CRL does not verify against the issuer or is expired");
-        ++index;
-        next();
-    }
+// A CRL older than the one held is a replay (or a lagging mirror): the newer one stays
+// while it is current, so a download can never roll a revocation back.
+void CrlStore::keep_fetched(const std::string& url, CrlRef crl) {
+    const auto now = std::chrono::system_clock::now();
+    std::lock_guard lock(mutex_);
+    auto& held = fetched_[url];
+    if (held && is_current(held.get(), now, clock_skew_) && this_update_of(held.get()) > this_update_of(crl.get()))
+        return;
+    held = std::move(crl);
+}
 
-    void note(const std::string& what) {
-        if (!errors.empty()) errors += "; ";
-        errors += urls[index].text + ": " + what;
-    }
-
-    void finish(MethodResult result) {
-        home->remove_close_hook(close_hook);
-        auto callback = std::move(done);
-        delete this;
-        callback(std::move(result));
-    }
-};
-
-}  // namespace
-
-void CrlStore::fetch(Mailbox& home, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
-                     std::function<void(MethodResult)> done) {
-    auto* f = new CrlFetch{this, &home, std::move(urls), std::move(cert), std::move(issuer), std::move(done), {}, {}, 0, {}, {}};
-    f->limits.timeout = settings_.timeout;
-    f->limits.max_body = settings_.max_size;
-    f->accept = [this, f](std::shared_ptr<X509_CRL> crl, const std::string& url) -> std::optional<MethodResult> {
-        auto r = check_against(crl, url, f->cert.get(), f->issuer.get());
-        if (r) keep_fetched(url, std::move(crl));
-        return r;
-    };
-    f->start();
+bool CrlStore::idle() {
+    std::lock_guard lock(mutex_);
+    return downloads_.empty() && lookups_in_flight_.load() == 0;
 }
 
 }  // namespace ocspgate::ocsp

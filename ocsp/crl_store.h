@@ -2,10 +2,16 @@
 // CRLs fetched over HTTP from configured URLs or the certificate's CRL Distribution Points,
 // kept until their nextUpdate. Shared by every loop; CRL objects are reference-counted so a
 // reload never frees one that a lookup is using.
+//
+// What is shared and what is not: the store holds signed CRLs, keyed by file or URL, and one
+// download per URL serves every lookup waiting for it. A verdict is never shared: each lookup
+// judges its own certificate (serial, issuer, scope) against every CRL held for it
+// (crl_judge.h), after its downloads are done.
 #pragma once
 
 #include <uv.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -16,6 +22,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/policy.h"
 #include "ocsp/url.h"
@@ -32,24 +39,34 @@ public:
     // Re-reads files whose modification time changed; call from a non-traffic thread.
     void reload_changed_files();
 
-    // A decision from a CRL already held, or nullopt when a fetch is needed (urls_for).
+    // The answer for `cert` from the CRLs held, or nullopt when one of its URLs has no
+    // current CRL yet (lookup_async then downloads it).
     std::optional<MethodResult> lookup_cached(X509* cert, X509* issuer);
     std::vector<Url> urls_for(X509* cert) const;
 
-    // Fetches the first of `urls` that answers with a CRL that verifies against `issuer`,
-    // keeps it, and reports the resulting decision for `cert` on `home`'s loop (an error if
-    // that loop shuts down first).
-    void fetch(Mailbox& home, std::vector<Url> urls, tls::X509Ptr cert, tls::X509Ptr issuer,
-               std::function<void(MethodResult)> done);
+    // Downloads the CRLs that `cert`'s URLs lack (one download per URL across every lookup
+    // in flight), then judges `cert` alone against everything held and reports on `home`'s
+    // loop. Returns how many of those downloads were already running for another lookup.
+    std::size_t lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
+                             std::function<void(MethodResult)> done);
+
+    // No lookup or download in flight: nothing started here will touch the store again.
+    bool idle();
 
 private:
+    class Lookup;    // one certificate's asynchronous lookup (crl_store.cpp)
+    class Download;  // one URL's download, shared by the lookups waiting for it
     using CrlRef = std::shared_ptr<X509_CRL>;
     struct FileCrl {
         std::filesystem::path path;
         std::filesystem::file_time_type mtime;
         CrlRef crl;
     };
-    std::optional<MethodResult> check_against(const CrlRef& crl, const std::string& source, X509* cert, X509* issuer);
+    std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
+    std::vector<const Url*> missing(const std::vector<Url>& urls);
+    MethodResult judge(X509* cert, X509* issuer, const std::string& download_errors);
+    void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
+    void on_downloaded(const std::string& url, Result<CrlRef> crl);
     void keep_fetched(const std::string& url, CrlRef crl);
 
     const conf::CrlSettings& settings_;
@@ -57,6 +74,9 @@ private:
     std::mutex mutex_;
     std::vector<FileCrl> files_;                       // guarded by mutex_
     std::unordered_map<std::string, CrlRef> fetched_;  // by URL; guarded by mutex_
+    // Downloads in flight by URL, with the lookups waiting for each; guarded by mutex_.
+    std::unordered_map<std::string, std::vector<std::shared_ptr<Lookup>>> downloads_;
+    std::atomic<std::size_t> lookups_in_flight_{0};
 };
 
 }  // namespace ocspgate::ocsp

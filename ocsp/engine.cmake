@@ -1,6 +1,7 @@
 # The revocation engine: policy, cache, coalescing, OCSP queries, CRL store.
 target_sources(ocspgate_ocsp PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/chain_check.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/crl_judge.cpp
   ${CMAKE_CURRENT_LIST_DIR}/crl_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/factory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mailbox.cpp

@@ -1,6 +1,10 @@
 #include "ocsp/revocation_checker.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include "ocsp/aia.h"
 #include "ocsp/chain_check.h"
@@ -47,14 +51,31 @@ RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile, std
       stats_owner_(std::move(stats)),
       stats_(*stats_owner_) {}
 
+// The bytes of every file whose contents decide whether a response is trusted: a reload that
+// keeps the paths but replaces a trusted responder or issuer certificate is a new trust.
+std::string RevocationChecker::trust_fingerprint(const conf::RevocationProfile& profile) {
+    std::string all;
+    auto add = [&all](const std::filesystem::path& path) {
+        std::ifstream in(path, std::ios::binary);
+        all += path.string() + '\0' + std::string(std::istreambuf_iterator<char>(in), {}) + '\0';
+    };
+    for (const auto& path : profile.ocsp.responder_trust) add(path);
+    for (const auto& issuer : profile.ocsp.issuers) add(issuer.certificate);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(all.data()), all.size(), digest);
+    return {reinterpret_cast<const char*>(digest), sizeof digest};
+}
+
 Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const conf::RevocationProfile& profile,
                                                                      const RevocationChecker* previous) {
-    // A changed profile may change what an answer means (trust, unknown policy, methods):
-    // only an identical one may reuse the cached answers.
-    auto cache = previous && previous->profile_ == profile ? previous->cache_owner_
-                                                           : std::make_shared<StatusCache>(profile.ocsp.cache_entries);
+    // The cache holds verdicts, and a changed profile or trust file may change what an answer
+    // means (trust, unknown policy, methods): only an identical one may reuse them.
+    auto fingerprint = trust_fingerprint(profile);
+    const bool same = previous && previous->profile_ == profile && previous->trust_fingerprint_ == fingerprint;
+    auto cache = same ? previous->cache_owner_ : std::make_shared<StatusCache>(profile.ocsp.cache_entries);
     auto stats = previous ? previous->stats_owner_ : std::make_shared<CheckerStats>();
     std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile, std::move(cache), std::move(stats)));
+    checker->trust_fingerprint_ = std::move(fingerprint);
     if (auto r = checker->load_files(); !r) return std::move(r).error();
     return checker;
 }
@@ -166,17 +187,13 @@ void RevocationChecker::lookup_async(conf::RevocationMethod method, const CertPa
         stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
         return ocsp_async(pair, std::move(waiter));
     }
-    // CRL downloads are coalesced per first URL, like OCSP queries per CertID.
-    std::vector<Url> urls = crls_.urls_for(pair.cert.get());
-    std::string key = flight_key("crl", urls.empty() ? std::string() : urls.front().text);
-    {
-        std::lock_guard lock(flights_mutex_);
-        auto& waiting = flights_[key];
-        waiting.push_back(waiter);
-        if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
-    }
-    crls_.fetch(*waiter->home, std::move(urls), up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
-                [this, key](MethodResult r) { deliver_all(key, r); });
+    // A CRL download is shared per URL; the verdict is not: the store judges each
+    // certificate on its own once the CRLs it needs are held.
+    auto joined = crls_.lookup_async(*waiter->home, up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
+                                     [waiter](MethodResult r) {
+                                         if (!waiter->cancelled) waiter->deliver(std::move(r));
+                                     });
+    if (joined > 0) stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter) {
@@ -254,8 +271,11 @@ void RevocationChecker::deliver_all(const std::string& key, const MethodResult& 
 
 // No lookup in flight: nothing started by this checker can call back into it any more.
 bool RevocationChecker::idle() {
-    std::lock_guard lock(flights_mutex_);
-    return flights_.empty();
+    {
+        std::lock_guard lock(flights_mutex_);
+        if (!flights_.empty()) return false;
+    }
+    return crls_.idle();
 }
 
 std::optional<Decision> RevocationChecker::decide_cached(STACK_OF(X509) * chain) {

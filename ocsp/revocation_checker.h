@@ -59,6 +59,7 @@ public:
 private:
     RevocationChecker(const conf::RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
                       std::shared_ptr<CheckerStats> stats);
+    static std::string trust_fingerprint(const conf::RevocationProfile& profile);
     Result<Ok> load_files();
     std::vector<Url> responders_for(const CertPair& pair) const;
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
@@ -73,6 +74,7 @@ private:
     };
 
     conf::RevocationProfile profile_;
+    std::string trust_fingerprint_;  // SHA-256 of the trust files' contents (cache reuse on reload)
     std::vector<Url> responders_;
     std::vector<IssuerResponders> issuer_responders_;
     std::vector<tls::X509Ptr> trusted_responders_;
@@ -87,8 +89,10 @@ private:
     std::shared_ptr<CheckerStats> stats_owner_;  // likewise
     CheckerStats& stats_;
     std::mutex flights_mutex_;
-    // In-flight lookups by key ("ocsp:" + CertID bytes, "crl:" + URL): the first asker runs the
-    // query, later askers only add themselves here (request coalescing across loops).
+    // In-flight OCSP queries by CertID (hash algorithm, issuer name and key hashes, serial):
+    // the first asker runs the query, later askers only add themselves here (request
+    // coalescing across loops); every one of them asks about exactly that certificate. CRL
+    // downloads are coalesced inside crls_, per URL.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> flights_;  // guarded
 };
 

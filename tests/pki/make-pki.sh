@@ -154,6 +154,7 @@ index_row() {
 }
 
 ca_config() {  # ca_config CA DATABASE -> CA.cnf for `openssl ca` (CRLs, later revocations)
+    [ -f "$1.crlnum" ] || echo 01 > "$1.crlnum"  # CRLs carry cRLNumber, as RFC 5280 §5.2.3 requires
     cat > "$1.cnf" <<EOF
 [ca]
 default_ca = this_ca
@@ -167,6 +168,7 @@ serial           = \$dir/$1.srl
 default_md       = sha256
 default_days     = $PKI_DAYS
 default_crl_days = 7
+crlnumber        = \$dir/$1.crlnum
 policy           = policy_any
 crl_extensions   = crl_ext
 [policy_any]
@@ -226,17 +228,28 @@ revoked_at="$(date -u -d '-1 hour' +%y%m%d%H%M%SZ),keyCompromise"
     index_row V client-noaia.pem
     for i in $(seq -w 1 20); do index_row V "client-extra-$i.pem"; done
 } > index.txt
+# The same database before client-revoked was revoked: its CRL is the older one of two.
+sed 's/^R\t\([^\t]*\)\t[^\t]*\t/V\t\1\t\t/' index.txt > index-before.txt
 index_row V issuing-ca.pem > root-index.txt
 index_row R issuing-ca.pem "$revoked_at" > root-index-revoked.txt
-for db in index.txt root-index.txt root-index-revoked.txt; do
+for db in index.txt index-before.txt root-index.txt root-index-revoked.txt; do
     echo "unique_subject = no" > "$db.attr"
 done
 
+# Each CA's CRLs are numbered in the order made: issuing-ca-before.crl.pem (cRLNumber 1, lists
+# nothing) is superseded by issuing-ca.crl.pem (2, lists client-revoked); root-ca-revoked.crl.pem
+# (1, lists issuing-ca) by root-ca.crl.pem (2, lists nothing).
+ca_config issuing-ca index-before.txt
+gen_crl issuing-ca index-before.txt issuing-ca-before.crl.pem
 ca_config issuing-ca index.txt
-ca_config root-ca root-index.txt
 gen_crl issuing-ca index.txt issuing-ca.crl.pem
 openssl crl -in issuing-ca.crl.pem -outform DER -out issuing-ca.crl.der
+ca_config root-ca root-index-revoked.txt
+gen_crl root-ca root-index-revoked.txt root-ca-revoked.crl.pem
+openssl crl -in root-ca-revoked.crl.pem -outform DER -out root-ca-revoked.crl.der
+ca_config root-ca root-index.txt
 gen_crl root-ca root-index.txt root-ca.crl.pem
+openssl crl -in root-ca.crl.pem -outform DER -out root-ca.crl.der
 # `openssl ca -gencrl` leaves backups of databases it rewrites; they are not ours to ship.
 rm -f ./*.old ext.cnf
 

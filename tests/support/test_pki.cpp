@@ -275,6 +275,12 @@ tls::X509CrlPtr make_crl(const CrlSpec& spec) {
         add_revoked(crl.get(), revoked);
     for (const auto& ext : spec.extensions)
         add_crl_extension(crl.get(), *spec.signer, ext);
+    if (spec.number) {
+        tls::Asn1IntegerPtr number(ASN1_INTEGER_new());
+        require(number && ASN1_INTEGER_set(number.get(), *spec.number) == 1 &&
+                    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) == 1,
+                "cRLNumber");
+    }
     if (spec.delta_of) {
         // deltaCRLIndicator has no config-string syntax; add the INTEGER directly.
         tls::Asn1IntegerPtr base(ASN1_INTEGER_new());

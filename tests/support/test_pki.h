@@ -122,6 +122,7 @@ struct CrlSpec {
     std::optional<std::time_t> next_update = test_now + 7 * one_day;
     std::vector<RevokedSpec> revoked;
     std::vector<ExtensionSpec> extensions;
+    std::optional<long> number;    // cRLNumber
     std::optional<long> delta_of;  // makes it a delta CRL on top of this base CRL number
     bool critical_unknown_extension = false;
 };

@@ -1,0 +1,85 @@
+"""The CRL method judges every certificate on its own: a download may be shared between
+handshakes, a verdict never (a revoked client once got in as 'good' because the handshake
+before it had started the same CRL download). Also: with several CRLs of one issuer, the
+newest decides whatever their order in the config."""
+import pytest
+
+from concurrent_clients import attempt, run_together
+from harness import expect_accept, expect_reject, free_port
+
+REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
+ACCEPT, REFUSED = ("accept",), ("reject", REVOKED)
+
+
+def crl_server(peers, pki, name="issuing-ca.crl.der", delay=0.0):
+    """An HTTP server answering every GET with the CRL file `name`; with `delay`, a relay in
+    front of it that waits that long first."""
+    origin = peers.fake("body", body=(pki / name).read_bytes(), content_type="application/pkix-crl")
+    if not delay:
+        return origin, origin
+    return peers.fake("proxy", upstream=origin.url, delay=delay), origin
+
+
+def crl_gate(peers, pki, crl_url, methods=("crl",), **kw):
+    if "ocsp" in methods:
+        kw.setdefault("responders", [f"http://127.0.0.1:{free_port()}"])  # nothing listens: refused
+    return peers.proxy(methods=list(methods), crl_urls=[crl_url], **kw)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3], ids=["fast-crl-server", "slow-crl-server"])
+@pytest.mark.parametrize("methods", [("crl",), ("ocsp", "crl")], ids=["crl", "dead-ocsp-then-crl"])
+@pytest.mark.parametrize("order", [("client-good", "client-revoked"), ("client-revoked", "client-good")],
+                         ids=["good-first", "revoked-first"])
+def test_two_clients_a_few_ms_apart_on_a_fresh_start_get_their_own_verdicts(peers, pki, delay, methods, order):
+    server, origin = crl_server(peers, pki, delay=delay)
+    gate = crl_gate(peers, pki, server.url + "/issuing-ca.crl", methods)
+    outcomes = run_together(pki, gate.port, list(order), gap=0.005)
+    expected = [ACCEPT if cert == "client-good" else REFUSED for cert in order]
+    assert outcomes == expected, outcomes
+    assert origin.requests == 1  # one download served both handshakes
+    revoked_close = gate.wait_event("close", decision="reject")[0]
+    assert (revoked_close["revocation"], revoked_close["revocation_method"]) == ("revoked", "crl")
+    assert gate.backend.received.count(b"client") == 1  # only the good client's bytes got through
+    gate.stop_cleanly()
+
+
+def test_chain_check_refuses_a_good_leaf_whose_intermediate_the_roots_crl_revokes(peers, pki):
+    leaves, _ = crl_server(peers, pki, "issuing-ca.crl.der")
+    roots, _ = crl_server(peers, pki, "root-ca-revoked.crl.der")
+    gate = peers.proxy(methods=["crl"], check="chain", crl_urls=[leaves.url + "/issuing.crl", roots.url + "/root.crl"])
+    # The first handshakes run while nothing is held: the leaf's and the intermediate's lookups
+    # wait on the same downloads, and must still be judged apart.
+    assert run_together(pki, gate.port, ["client-good", "client-good"], gap=0.005) == [REFUSED, REFUSED]
+    close = expect_reject(gate, "client-good", REVOKED)
+    assert close["revocation_method"] == "crl" and close["revocation_source"].endswith("/root.crl")
+    assert "revocation_serial" in close  # the intermediate decided
+    gate.stop_cleanly()
+
+
+def test_chain_check_accepts_when_the_roots_crl_lists_nothing(peers, pki):
+    leaves, _ = crl_server(peers, pki, "issuing-ca.crl.der")
+    roots, _ = crl_server(peers, pki, "root-ca.crl.der")
+    gate = peers.proxy(methods=["crl"], check="chain", crl_urls=[leaves.url + "/issuing.crl", roots.url + "/root.crl"])
+    assert run_together(pki, gate.port, ["client-good", "client-revoked"], gap=0.005) == [ACCEPT, REFUSED]
+    gate.stop_cleanly()
+
+
+@pytest.mark.parametrize("newest_first", [True, False], ids=["newest-first", "newest-last"])
+def test_the_newest_of_two_crl_files_decides_whatever_their_order(peers, pki, newest_first):
+    files = [pki / "issuing-ca.crl.pem", pki / "issuing-ca-before.crl.pem"]
+    gate = peers.proxy(methods=["crl"], crl_files=files if newest_first else files[::-1])
+    close = expect_reject(gate, "client-revoked", REVOKED)
+    assert close["revocation_source"] == str(pki / "issuing-ca.crl.pem")
+    expect_accept(gate, "client-good")
+    gate.stop_cleanly()
+
+
+@pytest.mark.parametrize("newest_first", [True, False], ids=["newest-first", "newest-last"])
+def test_the_newest_of_two_crl_urls_decides_whatever_their_order(peers, pki, newest_first):
+    newest, _ = crl_server(peers, pki, "issuing-ca.crl.der")
+    older, _ = crl_server(peers, pki, "issuing-ca-before.crl.pem")
+    urls = [newest.url + "/new.crl", older.url + "/old.crl"]
+    gate = peers.proxy(methods=["crl"], crl_urls=urls if newest_first else urls[::-1])
+    assert attempt(pki, gate.port, "client-revoked") == REFUSED
+    assert attempt(pki, gate.port, "client-good") == ACCEPT
+    gate.stop_cleanly()
