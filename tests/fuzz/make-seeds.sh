@@ -40,5 +40,17 @@ printf '\x30\x03\x0a\x01\x03' >"$ocsp_dir/try-later.der"
 cp "$P/issuing-ca.crl.der" "$crl_dir/issuing-ca.der"
 cp "$P/issuing-ca.crl.pem" "$crl_dir/issuing-ca.pem"
 cp "$P/root-ca.crl.pem" "$crl_dir/root-ca-empty.pem"
+cp "$P/issuing-ca-before.crl.pem" "$crl_dir/issuing-ca-numbered-1.pem"
+# A partition: issuingDistributionPoint naming the clients' distribution point, users only.
+awk '/^\[crl_ext\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' "$P/issuing-ca.cnf" >"$work/partition.cnf"
+cat >>"$work/partition.cnf" <<'EOF2'
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical, @idp
+[idp]
+fullname = URI:http://127.0.0.1:8889/issuing-ca.crl
+onlyuser = TRUE
+EOF2
+openssl ca -batch -gencrl -config "$work/partition.cnf" -out "$crl_dir/issuing-ca-partition.pem" 2>/dev/null
 
 cp "$root/conf/ocspgate.toml" "$config_dir/ocspgate.toml"
