@@ -8,7 +8,7 @@ LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache -D
 export CCACHE_NOHASHDIR = 1
 
 .PHONY: all deps build build-asan demo test test-release test-asan fuzz fuzz-ci clean
-.PHONY: container-test package package-test
+.PHONY: container-test package package-test oracle
 
 all: build
 
@@ -36,6 +36,17 @@ test-release: build
 test-asan: build-asan
 	cd $(BUILD)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j2
+
+# The concurrency oracle (tests/integration/test_concurrency_oracle.py) at length: more rounds
+# and clients than CI's fixed-seed pass, with a random seed, printed first so a failure replays
+# (OCSPGATE_ORACLE_SEED=N make oracle).
+ORACLE_ROUNDS ?= 5
+ORACLE_CLIENTS ?= 48
+oracle: build
+	@seed=$${OCSPGATE_ORACLE_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; echo "oracle seed: $$seed"; \
+	cd tests/integration && OCSPGATE_BIN=$(CURDIR)/$(BUILD)/release/proxy/ocspgate OCSPGATE_ORACLE_SEED=$$seed \
+	  OCSPGATE_ORACLE_ROUNDS=$(ORACLE_ROUNDS) OCSPGATE_ORACLE_CLIENTS=$(ORACLE_CLIENTS) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider test_concurrency_oracle.py
 
 # Every libFuzzer target (tests/fuzz/README.md) for FUZZ_SECONDS each, one per core at a time
 # (tests/fuzz/run), in a clang build of the fuzzers (ASan + UBSan); fails on any finding (a
