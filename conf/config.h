@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ocsp/settings.h"
+
 namespace ocspgate::conf {
 
 using Duration = std::chrono::milliseconds;
@@ -125,58 +127,17 @@ struct Expiry {
     ExpiryEmail email;
 };
 
-enum class RevocationMethod { ocsp, crl, none };
-enum class CheckScope { leaf, chain };
-enum class UnknownPolicy { revoked, good, next };
-enum class ResponderPreference { configured, aia };
-enum class OcspRequestMethod { post, get };
-
-struct OcspIssuer {
-    std::filesystem::path certificate;  // the issuing CA this entry applies to
-    std::vector<std::string> responders;
-    bool operator==(const OcspIssuer&) const = default;
-};
-
-struct OcspSettings {
-    std::vector<std::string> responders;  // http:// or https:// URLs, tried in order
-    bool use_aia = true;
-    ResponderPreference prefer = ResponderPreference::configured;
-    bool nonce = true;
-    OcspRequestMethod request = OcspRequestMethod::post;
-    Duration timeout{3000};
-    std::vector<std::filesystem::path> responder_trust;
-    std::filesystem::path tls_ca;           // https responders' CAs; empty = system store
-    std::filesystem::path tls_certificate;  // empty = none
-    std::filesystem::path tls_private_key;
-    std::size_t cache_entries = 100000;
-    Duration max_cache_ttl{3600 * 1000};
-    Duration error_cache_ttl{30 * 1000};
-    Duration clock_skew{5 * 60 * 1000};
-    Duration max_age{7 * 24 * 3600 * 1000LL};
-    Duration stale_if_error{0};
-    std::size_t max_response_size = 64 * 1024;
-    std::vector<OcspIssuer> issuers;
-    bool operator==(const OcspSettings&) const = default;
-};
-
-struct CrlSettings {
-    std::vector<std::string> urls;                 // empty = the certificate's CRL DPs
-    std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
-    Duration timeout{5000};
-    std::size_t max_size = 10 * 1024 * 1024;
-    bool operator==(const CrlSettings&) const = default;
-};
-
-struct RevocationProfile {
-    std::string name;
-    std::vector<RevocationMethod> methods{RevocationMethod::ocsp};
-    CheckScope check = CheckScope::leaf;
-    UnknownPolicy unknown = UnknownPolicy::revoked;
-    Duration recheck_interval{0};
-    OcspSettings ocsp;
-    CrlSettings crl;
-    bool operator==(const RevocationProfile&) const = default;  // reload: unchanged profiles keep their cache
-};
+// [revocation.NAME]: the revocation engine's own settings types (ocsp/settings.h), filled in
+// by the schema; conf/ maps TOML onto them, ocsp/ never reads conf/.
+using ocsp::CheckScope;
+using ocsp::CrlSettings;
+using ocsp::OcspIssuer;
+using ocsp::OcspRequestMethod;
+using ocsp::OcspSettings;
+using ocsp::ResponderPreference;
+using ocsp::RevocationMethod;
+using ocsp::RevocationProfile;
+using ocsp::UnknownPolicy;
 
 struct Config {
     std::filesystem::path source;  // the file it was loaded from

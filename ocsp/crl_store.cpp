@@ -24,7 +24,7 @@ Result<std::shared_ptr<X509_CRL>> read_crl_file(const std::filesystem::path& pat
 
 }  // namespace
 
-CrlStore::CrlStore(const conf::CrlSettings& settings, std::chrono::seconds clock_skew)
+CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew)
     : settings_(settings), clock_skew_(clock_skew) {}
 
 Result<Ok> CrlStore::load_files() {

@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "conf/config.h"
+#include "ocsp/settings.h"
 #include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/policy.h"
@@ -32,7 +32,7 @@ namespace ocspgate::ocsp {
 
 class CrlStore {
 public:
-    CrlStore(const conf::CrlSettings& settings, std::chrono::seconds clock_skew);
+    CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew);
 
     // Loads every configured file; call at start-up (not on a loop thread).
     Result<Ok> load_files();
@@ -69,7 +69,7 @@ private:
     void on_downloaded(const std::string& url, Result<CrlRef> crl);
     void keep_fetched(const std::string& url, CrlRef crl);
 
-    const conf::CrlSettings& settings_;
+    const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
     std::mutex mutex_;
     std::vector<FileCrl> files_;                       // guarded by mutex_

@@ -10,4 +10,4 @@ target_sources(ocspgate_ocsp PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/revocation_checker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/status_cache.cpp
 )
-target_link_libraries(ocspgate_ocsp PUBLIC ocspgate_conf fmt::fmt)
+target_link_libraries(ocspgate_ocsp PUBLIC fmt::fmt)

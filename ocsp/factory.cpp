@@ -4,7 +4,7 @@
 
 namespace ocspgate::ocsp {
 
-Result<std::unique_ptr<Checker>> create_checker(const conf::RevocationProfile& profile, const Checker* previous) {
+Result<std::unique_ptr<Checker>> create_checker(const RevocationProfile& profile, const Checker* previous) {
     auto checker = RevocationChecker::create(profile, dynamic_cast<const RevocationChecker*>(previous));
     if (!checker) return std::move(checker).error();
     return std::unique_ptr<Checker>(std::move(checker).value());

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "conf/config.h"
+#include "ocsp/settings.h"
 #include "ocsp/checker.h"
 #include "tls/result.h"
 
@@ -11,6 +11,6 @@ namespace ocspgate::ocsp {
 
 // `previous`: the checker of the same name that this one replaces on a reload, or null.
 // Counters carry over; cached answers too when the profile is unchanged.
-Result<std::unique_ptr<Checker>> create_checker(const conf::RevocationProfile& profile, const Checker* previous = nullptr);
+Result<std::unique_ptr<Checker>> create_checker(const RevocationProfile& profile, const Checker* previous = nullptr);
 
 }  // namespace ocspgate::ocsp

@@ -12,7 +12,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 class OcspQuery {
 public:
-    OcspQuery(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done)
+    OcspQuery(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done)
         : home_(home), loop_(home.loop()), input_(std::move(input)), settings_(settings), done_(std::move(done)), started_(SteadyClock::now()) {}
 
     void start() {
@@ -36,7 +36,7 @@ private:
         http.url = url;
         http.tls_context = input_.https_context;
         std::optional<std::string> get_path_text;
-        if (settings_.request == conf::OcspRequestMethod::get) get_path_text = get_path(request_, url.path);
+        if (settings_.request == OcspRequestMethod::get) get_path_text = get_path(request_, url.path);
         if (get_path_text) {
             http.method = HttpRequest::Method::get;
             http.url.path = *get_path_text;
@@ -129,7 +129,7 @@ private:
     std::uint64_t close_hook_ = 0;
     bool finishing_ = false;
     QueryInput input_;
-    const conf::OcspSettings& settings_;
+    const OcspSettings& settings_;
     QueryCallback done_;
     SteadyClock::time_point started_;
     Request request_;
@@ -140,7 +140,7 @@ private:
 
 }  // namespace
 
-void start_ocsp_query(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done) {
+void start_ocsp_query(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done) {
     (new OcspQuery(home, std::move(input), settings, std::move(done)))->start();
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "conf/config.h"
+#include "ocsp/settings.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/response.h"
 #include "ocsp/url.h"
@@ -42,6 +42,6 @@ using QueryCallback = std::function<void(QueryResult)>;
 // Starts the exchange on `home`'s loop; `done` runs exactly once on that loop (never from
 // inside this call). If the loop shuts down first (home.close()), the exchange is aborted
 // and `done` reports the shutdown as an error.
-void start_ocsp_query(Mailbox& home, QueryInput input, const conf::OcspSettings& settings, QueryCallback done);
+void start_ocsp_query(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done);
 
 }  // namespace ocspgate::ocsp

@@ -2,16 +2,16 @@
 
 namespace ocspgate::ocsp {
 
-const char* to_string(conf::RevocationMethod method) noexcept {
+const char* to_string(RevocationMethod method) noexcept {
     switch (method) {
-        case conf::RevocationMethod::ocsp: return "ocsp";
-        case conf::RevocationMethod::crl: return "crl";
-        case conf::RevocationMethod::none: return "none";
+        case RevocationMethod::ocsp: return "ocsp";
+        case RevocationMethod::crl: return "crl";
+        case RevocationMethod::none: return "none";
     }
     return "none";
 }
 
-std::optional<conf::RevocationMethod> CertPolicy::current() const {
+std::optional<RevocationMethod> CertPolicy::current() const {
     if (outcome_) return std::nullopt;
     return profile_.methods.at(index_);
 }
@@ -28,8 +28,8 @@ void CertPolicy::decide(tls::ChainVerdict verdict, std::string status, const Met
 
 void CertPolicy::record(const MethodResult& r) {
     if (outcome_) return;
-    conf::RevocationMethod method = profile_.methods.at(index_);
-    if (method == conf::RevocationMethod::none)
+    RevocationMethod method = profile_.methods.at(index_);
+    if (method == RevocationMethod::none)
         return decide(tls::ChainVerdict::accept, "unchecked", r, after_earlier_failures(""));
     switch (r.kind) {
         case MethodResult::Kind::good:
@@ -38,13 +38,13 @@ void CertPolicy::record(const MethodResult& r) {
             return decide(tls::ChainVerdict::revoked, "revoked", r, after_earlier_failures(r.detail));
         case MethodResult::Kind::unknown:
             switch (profile_.unknown) {
-                case conf::UnknownPolicy::revoked:
+                case UnknownPolicy::revoked:
                     return decide(tls::ChainVerdict::unknown, "unknown", r,
                                   after_earlier_failures("unknown treated as revoked"));
-                case conf::UnknownPolicy::good:
+                case UnknownPolicy::good:
                     return decide(tls::ChainVerdict::accept, "unknown", r,
                                   after_earlier_failures("unknown treated as good"));
-                case conf::UnknownPolicy::next: break;
+                case UnknownPolicy::next: break;
             }
             break;
         case MethodResult::Kind::error: break;

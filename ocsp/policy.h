@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "conf/config.h"
+#include "ocsp/settings.h"
 #include "tls/engine.h"
 
 namespace ocspgate::ocsp {
@@ -34,14 +34,14 @@ struct CertOutcome {
     std::string detail;
 };
 
-const char* to_string(conf::RevocationMethod method) noexcept;
+const char* to_string(RevocationMethod method) noexcept;
 
 class CertPolicy {
 public:
-    explicit CertPolicy(const conf::RevocationProfile& profile) : profile_(profile) {}
+    explicit CertPolicy(const RevocationProfile& profile) : profile_(profile) {}
 
     // The method to run now, or nullopt once outcome() is set.
-    std::optional<conf::RevocationMethod> current() const;
+    std::optional<RevocationMethod> current() const;
     // Feeds the current method's result; afterwards either current() names the next method
     // or outcome() holds the decision.
     void record(const MethodResult& result);
@@ -52,7 +52,7 @@ private:
     void advance(const MethodResult& r);
     std::string after_earlier_failures(std::string detail) const;
 
-    const conf::RevocationProfile& profile_;
+    const RevocationProfile& profile_;
     std::size_t index_ = 0;
     std::string errors_;  // "ocsp: ...; crl: ..." for the fail-closed detail
     std::optional<CertOutcome> outcome_;

@@ -42,7 +42,7 @@ MethodResult from_cached(const CachedStatus& s) {
 
 }  // namespace
 
-RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
+RevocationChecker::RevocationChecker(const RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
                                      std::shared_ptr<CheckerStats> stats)
     : profile_(profile),
       cache_owner_(std::move(cache)),
@@ -53,7 +53,7 @@ RevocationChecker::RevocationChecker(const conf::RevocationProfile& profile, std
 
 // The bytes of every file whose contents decide whether a response is trusted: a reload that
 // keeps the paths but replaces a trusted responder or issuer certificate is a new trust.
-std::string RevocationChecker::trust_fingerprint(const conf::RevocationProfile& profile) {
+std::string RevocationChecker::trust_fingerprint(const RevocationProfile& profile) {
     std::string all;
     auto add = [&all](const std::filesystem::path& path) {
         std::ifstream in(path, std::ios::binary);
@@ -66,7 +66,7 @@ std::string RevocationChecker::trust_fingerprint(const conf::RevocationProfile& 
     return {reinterpret_cast<const char*>(digest), sizeof digest};
 }
 
-Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const conf::RevocationProfile& profile,
+Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const RevocationProfile& profile,
                                                                      const RevocationChecker* previous) {
     // The cache holds verdicts, and a changed profile or trust file may change what an answer
     // means (trust, unknown policy, methods): only an identical one may reuse them.
@@ -117,7 +117,7 @@ Result<std::vector<CertPair>> RevocationChecker::targets(STACK_OF(X509) * chain)
     std::vector<CertPair> pairs;
     int n = sk_X509_num(chain);
     // The verified chain runs leaf .. trust anchor; the anchor itself is never checked.
-    int last = profile_.check == conf::CheckScope::leaf ? std::min(1, n - 1) : n - 1;
+    int last = profile_.check == CheckScope::leaf ? std::min(1, n - 1) : n - 1;
     for (int i = 0; i < last; ++i) {
         X509* cert = sk_X509_value(chain, i);
         X509* issuer = sk_X509_value(chain, i + 1);
@@ -142,17 +142,17 @@ std::vector<Url> RevocationChecker::responders_for(const CertPair& pair) const {
             if (std::none_of(ordered.begin(), ordered.end(), [&](const Url& o) { return o.text == u.text; }))
                 ordered.push_back(u);
     };
-    bool aia_first = profile_.ocsp.prefer == conf::ResponderPreference::aia;
+    bool aia_first = profile_.ocsp.prefer == ResponderPreference::aia;
     add(aia_first ? from_aia : *configured);
     add(aia_first ? *configured : from_aia);
     return ordered;
 }
 
-std::optional<MethodResult> RevocationChecker::lookup_cached(conf::RevocationMethod method, const CertPair& pair) {
+std::optional<MethodResult> RevocationChecker::lookup_cached(RevocationMethod method, const CertPair& pair) {
     switch (method) {
-        case conf::RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
-        case conf::RevocationMethod::ocsp: return ocsp_cached(pair);
-        case conf::RevocationMethod::crl: {
+        case RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
+        case RevocationMethod::ocsp: return ocsp_cached(pair);
+        case RevocationMethod::crl: {
             auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
             if (result) stats_.lookups.fetch_add(1, std::memory_order_relaxed);  // else lookup_async counts it
             return result;
@@ -181,9 +181,9 @@ std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair)
     return std::nullopt;
 }
 
-void RevocationChecker::lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter) {
+void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter) {
     stats_.lookups.fetch_add(1, std::memory_order_relaxed);
-    if (method == conf::RevocationMethod::ocsp) {
+    if (method == RevocationMethod::ocsp) {
         stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
         return ocsp_async(pair, std::move(waiter));
     }

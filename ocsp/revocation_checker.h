@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "conf/config.h"
+#include "ocsp/settings.h"
 #include "ocsp/checker.h"
 #include "ocsp/crl_store.h"
 #include "ocsp/policy.h"
@@ -32,7 +32,7 @@ class RevocationChecker final : public Checker {
 public:
     // `previous`: the checker this one replaces on a reload, or null. Its counters carry
     // over (metrics stay monotonic), and so does its cache when the profile is unchanged.
-    static Result<std::unique_ptr<RevocationChecker>> create(const conf::RevocationProfile& profile,
+    static Result<std::unique_ptr<RevocationChecker>> create(const RevocationProfile& profile,
                                                              const RevocationChecker* previous = nullptr);
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
@@ -46,9 +46,9 @@ public:
         ResultCallback deliver;
         bool cancelled = false;  // set and read on home's loop thread only
     };
-    const conf::RevocationProfile& profile() const { return profile_; }
-    std::optional<MethodResult> lookup_cached(conf::RevocationMethod method, const CertPair& pair);
-    void lookup_async(conf::RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter);
+    const RevocationProfile& profile() const { return profile_; }
+    std::optional<MethodResult> lookup_cached(RevocationMethod method, const CertPair& pair);
+    void lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter);
     Result<std::vector<CertPair>> targets(STACK_OF(X509) * chain) const;
     CheckerStats& stats() { return stats_; }
     const CheckerStats* counters() const override { return &stats_; }
@@ -57,9 +57,9 @@ public:
     StatusCache& cache() { return cache_; }
 
 private:
-    RevocationChecker(const conf::RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
+    RevocationChecker(const RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
                       std::shared_ptr<CheckerStats> stats);
-    static std::string trust_fingerprint(const conf::RevocationProfile& profile);
+    static std::string trust_fingerprint(const RevocationProfile& profile);
     Result<Ok> load_files();
     std::vector<Url> responders_for(const CertPair& pair) const;
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
@@ -73,7 +73,7 @@ private:
         std::vector<Url> responders;
     };
 
-    conf::RevocationProfile profile_;
+    RevocationProfile profile_;
     std::string trust_fingerprint_;  // SHA-256 of the trust files' contents (cache reuse on reload)
     std::vector<Url> responders_;
     std::vector<IssuerResponders> issuer_responders_;

@@ -9,15 +9,13 @@
 namespace ocspgate::ocsp {
 namespace {
 
-using conf::RevocationMethod;
-using conf::UnknownPolicy;
 using tls::ChainVerdict;
 
 constexpr const char* responder = "http://ocsp.test/";
 
-conf::RevocationProfile profile(std::vector<RevocationMethod> methods,
+RevocationProfile profile(std::vector<RevocationMethod> methods,
                                 UnknownPolicy unknown = UnknownPolicy::revoked) {
-    conf::RevocationProfile p;
+    RevocationProfile p;
     p.methods = std::move(methods);
     p.unknown = unknown;
     return p;

@@ -1,0 +1,70 @@
+// What one revocation profile ([revocation.NAME] in the config) asks of the engine: methods,
+// their order and policy, OCSP responders and trust, CRL sources, timeouts and cache bounds.
+// Plain values; conf/ fills them from TOML (and validates them), any other front end may fill
+// them some other way. Nothing in ocsp/ reads the configuration file.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ocspgate::ocsp {
+
+using Duration = std::chrono::milliseconds;
+
+enum class RevocationMethod { ocsp, crl, none };
+enum class CheckScope { leaf, chain };
+enum class UnknownPolicy { revoked, good, next };
+enum class ResponderPreference { configured, aia };
+enum class OcspRequestMethod { post, get };
+
+struct OcspIssuer {
+    std::filesystem::path certificate;  // the issuing CA this entry applies to
+    std::vector<std::string> responders;
+    bool operator==(const OcspIssuer&) const = default;
+};
+
+struct OcspSettings {
+    std::vector<std::string> responders;  // http:// or https:// URLs, tried in order
+    bool use_aia = true;
+    ResponderPreference prefer = ResponderPreference::configured;
+    bool nonce = true;
+    OcspRequestMethod request = OcspRequestMethod::post;
+    Duration timeout{3000};
+    std::vector<std::filesystem::path> responder_trust;
+    std::filesystem::path tls_ca;           // https responders' CAs; empty = system store
+    std::filesystem::path tls_certificate;  // empty = none
+    std::filesystem::path tls_private_key;
+    std::size_t cache_entries = 100000;
+    Duration max_cache_ttl{3600 * 1000};
+    Duration error_cache_ttl{30 * 1000};
+    Duration clock_skew{5 * 60 * 1000};
+    Duration max_age{7 * 24 * 3600 * 1000LL};
+    Duration stale_if_error{0};
+    std::size_t max_response_size = 64 * 1024;
+    std::vector<OcspIssuer> issuers;
+    bool operator==(const OcspSettings&) const = default;
+};
+
+struct CrlSettings {
+    std::vector<std::string> urls;                 // empty = the certificate's CRL DPs
+    std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
+    Duration timeout{5000};
+    std::size_t max_size = 10 * 1024 * 1024;
+    bool operator==(const CrlSettings&) const = default;
+};
+
+struct RevocationProfile {
+    std::string name;
+    std::vector<RevocationMethod> methods{RevocationMethod::ocsp};
+    CheckScope check = CheckScope::leaf;
+    UnknownPolicy unknown = UnknownPolicy::revoked;
+    Duration recheck_interval{0};
+    OcspSettings ocsp;
+    CrlSettings crl;
+    bool operator==(const RevocationProfile&) const = default;  // reload: unchanged profiles keep their cache
+};
+
+}  // namespace ocspgate::ocsp
