@@ -16,9 +16,11 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -131,7 +133,8 @@ std::vector<Tlv> tlvs_of(std::span<const std::uint8_t> b) {
 }
 
 bool equals(std::span<const std::uint8_t> bytes, const std::string& value) {
-    return bytes.size() == value.size() && std::memcmp(bytes.data(), value.data(), value.size()) == 0;
+    return std::equal(bytes.begin(), bytes.end(), value.begin(), value.end(),
+                      [](std::uint8_t b, char c) { return b == static_cast<std::uint8_t>(c); });
 }
 
 bool listed(const std::vector<std::string_view>& names, std::string_view name) {
@@ -164,13 +167,13 @@ void check_sub_tlv(const std::vector<Tlv>& subs, std::uint8_t type, const std::s
 
 void check_header(const proxy::ProxyHeader& header, const Endpoints& endpoints, const proxy::ProxyTlsInfo& tls) {
     std::span<const std::uint8_t> out(header.bytes);
-    if (out.size() < 16 || std::memcmp(out.data(), kSignature, sizeof kSignature) != 0) __builtin_trap();
+    if (out.size() < 16 || !std::equal(std::begin(kSignature), std::end(kSignature), out.begin())) __builtin_trap();
     if (out[12] != (endpoints.family == 0x00 ? 0x20 : 0x21) || out[13] != endpoints.family) __builtin_trap();
     const std::size_t declared = read16(out, 14);
     if (out.size() != 16 + declared) __builtin_trap();  // the declared length is exactly what follows
     const std::size_t address_size = endpoints.address_block.size();
     if (declared < address_size) __builtin_trap();
-    if (std::memcmp(out.data() + 16, endpoints.address_block.data(), address_size) != 0) __builtin_trap();
+    if (!std::equal(endpoints.address_block.begin(), endpoints.address_block.end(), out.begin() + 16)) __builtin_trap();
 
     const std::vector<Tlv> tlvs = tlvs_of(out.subspan(16 + address_size));
     if (tlvs.size() != 1 || tlvs[0].type != 0x20 || tlvs[0].value.size() < 5) __builtin_trap();
