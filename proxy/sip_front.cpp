@@ -36,13 +36,16 @@ void SipFront::on_backend_data(std::span<const std::uint8_t> data, FrontOutput& 
     out.to_client.assign(data.begin(), data.end());
 }
 
-// Requests get the identity headers (and lose any the client forged); responses pass as is.
+// Every message loses the identity headers the client forged, responses as much as requests:
+// a phone answering a server-initiated INVITE must not speak for ocspgate either. Only
+// requests get the genuine ones. SIP authorizes requests, not responses (a response is matched
+// to its transaction by Via and the connection it arrives on), and a server relays a response
+// back toward whoever sent the request mostly as it came, so identity headers in a 200 OK
+// would tell the caller the callee's certificate details and tell the server nothing new.
 void SipFront::forward_message(const SipMessage& message, FrontOutput& out) const {
-    if (message.start && message.start->is_request) {
-        append_rewritten_request(message, settings_.header_prefix, identity_block_, out.to_backend);
-    } else {
-        append_bytes(out.to_backend, message.bytes);
-    }
+    bool is_request = message.start && message.start->is_request;
+    std::string_view block = is_request ? std::string_view(identity_block_) : std::string_view();
+    append_rewritten_message(message, settings_.header_prefix, block, out.to_backend);
 }
 
 void SipFront::answer_keepalive(FrontOutput& out) const {

@@ -1,7 +1,8 @@
 // The SIP front (protocol = "sip"): frames the client's SIP stream, refuses what does not
-// parse (answering requests with 400 or 513, then closing), adds the client certificate's
-// identity headers to requests, and answers or passes CRLF keep-alives. Backend bytes go to
-// the client unchanged. See docs/SIP.md for deployment, proxy/sip_framer.h for framing.
+// parse (answering requests with 400 or 513, then closing), removes identity headers forged
+// by the client from every message, adds the client certificate's identity headers to
+// requests, and answers or passes CRLF keep-alives. Backend bytes go to the client unchanged.
+// See docs/SIP.md for deployment, proxy/sip_framer.h for framing.
 #pragma once
 
 #include <string>

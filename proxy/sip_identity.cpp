@@ -21,13 +21,13 @@ void add_field(std::string& block, std::string_view prefix, std::string_view nam
 }  // namespace
 
 // Copies the head field by field, so that a removed header goes with its continuation lines;
-// fields that follow each other in the request are copied in one piece.
-void append_rewritten_request(const SipMessage& request, std::string_view prefix,
+// fields that follow each other in the message are copied in one piece.
+void append_rewritten_message(const SipMessage& message, std::string_view prefix,
                               std::string_view block, std::vector<std::uint8_t>& out) {
-    std::string_view bytes(request.bytes);
+    std::string_view bytes(message.bytes);
     std::size_t run_begin = 0;  // the kept bytes not yet copied are [run_begin, run_end)
-    std::size_t run_end = request.start_line_end;
-    for (const SipHeader& header : request.headers) {
+    std::size_t run_end = message.start_line_end;
+    for (const SipHeader& header : message.headers) {
         if (istarts_with(header.name, prefix)) continue;
         if (header.begin != run_end) {
             append_bytes(out, bytes.substr(run_begin, run_end - run_begin));
@@ -37,7 +37,7 @@ void append_rewritten_request(const SipMessage& request, std::string_view prefix
     }
     append_bytes(out, bytes.substr(run_begin, run_end - run_begin));
     append_bytes(out, block);
-    append_bytes(out, bytes.substr(request.head_size - 2));  // the empty line, then the body
+    append_bytes(out, bytes.substr(message.head_size - 2));  // the empty line, then the body
 }
 
 std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix) {
@@ -54,10 +54,10 @@ std::string identity_header_block(const PeerIdentity& peer, std::string_view pre
     return block;
 }
 
-std::string rewrite_request(const SipMessage& request, std::string_view prefix,
+std::string rewrite_message(const SipMessage& message, std::string_view prefix,
                             std::string_view block) {
     std::vector<std::uint8_t> out;
-    append_rewritten_request(request, prefix, block, out);
+    append_rewritten_message(message, prefix, block, out);
     return {out.begin(), out.end()};
 }
 

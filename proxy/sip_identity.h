@@ -2,9 +2,9 @@
 // that adds them. No I/O.
 //
 // A client must never be able to speak for ocspgate: every header whose name starts with the
-// configured prefix (ASCII case-insensitive) is removed from the client's requests first,
-// whether or not identity headers are enabled. Only the head changes; the body and thus
-// Content-Length stay as they were.
+// configured prefix (ASCII case-insensitive) is removed from every message the client sends,
+// requests and responses alike, whether or not identity headers are enabled. Only the head
+// changes; the body and thus Content-Length stay as they were.
 #pragma once
 
 #include <cstdint>
@@ -23,13 +23,14 @@ namespace ocspgate::proxy {
 // can never end the header early.
 std::string identity_header_block(const PeerIdentity& peer, std::string_view prefix);
 
-// Appends to `out` (the front's output toward the backend) `request` with every header named
-// prefix* removed and `block` added after the last remaining header. Folded fields stay as
-// they were written.
-void append_rewritten_request(const SipMessage& request, std::string_view prefix,
+// Appends to `out` (the front's output toward the backend) `message` with every header named
+// prefix* removed and `block` added after the last remaining header; an empty `block` only
+// strips. Folded fields stay as they were written. Requests and responses are treated alike:
+// which of them get a block is the caller's choice (SipFront: requests only).
+void append_rewritten_message(const SipMessage& message, std::string_view prefix,
                               std::string_view block, std::vector<std::uint8_t>& out);
 // The same as a string (tests and fuzzing).
-std::string rewrite_request(const SipMessage& request, std::string_view prefix,
+std::string rewrite_message(const SipMessage& message, std::string_view prefix,
                             std::string_view block);
 
 }  // namespace ocspgate::proxy

@@ -38,11 +38,11 @@ const std::string& identity_block() {
 // own bytes, once the original is gone. The answer reads the values, the rewrite the names.
 void check_copy(proxy::SipMessage& message) {
     const proxy::SipHeadProblem problem{400, "fuzz"};
-    std::string rewritten = proxy::rewrite_request(message, kPrefix, identity_block());
+    std::string rewritten = proxy::rewrite_message(message, kPrefix, identity_block());
     std::string answer = proxy::refusal_answer(message, problem);
     proxy::SipMessage copy = message;
     message = proxy::SipMessage{};
-    if (proxy::rewrite_request(copy, kPrefix, identity_block()) != rewritten ||
+    if (proxy::rewrite_message(copy, kPrefix, identity_block()) != rewritten ||
         proxy::refusal_answer(copy, problem) != answer) {
         __builtin_trap();
     }

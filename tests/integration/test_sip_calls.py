@@ -35,7 +35,7 @@ def test_register_and_server_hangup_carry_identity_not_forgeries(peers, tmp_path
 
     seen = uas.seen()
     # Every request from the phone (REGISTER, INVITE, ACK) carried the real identity once and
-    # no forged copy; its response (200 to the BYE) got nothing added.
+    # no forged copy; its response (200 to the BYE) lost its forged copy and got nothing added.
     assert seen.count(f"X-Client-Cert-Subject: {SUBJECT}\n") == 3, seen
     assert seen.count("X-Client-Cert-Revocation: good;http://127.0.0.1:") == 3, seen
     assert "forged" not in seen.lower(), seen

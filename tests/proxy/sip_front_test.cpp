@@ -37,9 +37,46 @@ TEST_F(SipFrontTest, RequestsGetIdentityHeaders) {
     EXPECT_FALSE(out.close_reason);
 }
 
-TEST_F(SipFrontTest, ResponsesPassUnchanged) {
+// kOk with identity headers the phone made up, in the forms a forgery could take.
+std::string forged_ok() {
+    std::string forged = test::kOk;
+    forged.insert(forged.find("Content-Length:"),
+                  "X-Client-Cert-Subject: CN=forged\r\n"
+                  "x-client-cert-revocation: good;cache\r\n"
+                  "X-Client-Cert-Fingerprint: folded\r\n"
+                  "\tcontinuation of the forgery\r\n");
+    return forged;
+}
+
+TEST_F(SipFrontTest, ResponsesWithoutForgeriesPassUnchanged) {
     connect();
     EXPECT_EQ(text(send(test::kOk).to_backend), test::kOk);
+}
+
+// A phone answering a server-initiated request (a 200 OK to an INVITE or BYE) is a client too:
+// its forgeries are removed, and no identity headers are added (see SipFront::forward_message).
+TEST_F(SipFrontTest, ResponsesLoseForgedHeadersAndGetNoneAdded) {
+    connect();
+    FrontOutput out = send(forged_ok());
+    EXPECT_EQ(text(out.to_backend), test::kOk);
+    EXPECT_TRUE(out.to_client.empty());
+    EXPECT_FALSE(out.close_reason);
+}
+
+TEST_F(SipFrontTest, DisabledIdentityHeadersStillStripForgeriesFromResponses) {
+    settings.identity_headers = false;
+    connect();
+    EXPECT_EQ(text(send(forged_ok()).to_backend), test::kOk);
+}
+
+TEST_F(SipFrontTest, ResponseForgeriesAreStrippedWhenSplitAcrossReads) {
+    connect();
+    std::string forged = forged_ok();
+    std::string forwarded;
+    for (std::size_t at = 0; at < forged.size(); at += 7) {
+        forwarded += text(send(std::string_view(forged).substr(at, 7)).to_backend);
+    }
+    EXPECT_EQ(forwarded, test::kOk);
 }
 
 TEST_F(SipFrontTest, DisabledIdentityHeadersStillStripForgeries) {

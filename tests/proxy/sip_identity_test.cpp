@@ -50,7 +50,7 @@ TEST(SipIdentity, ControlCharactersCannotEndTheHeader) {
 
 TEST(SipIdentity, HeadersGoAfterTheLastHeaderAndTheBodyIsUntouched) {
     SipMessage invite = framed(test::kInvite);
-    std::string out = rewrite_request(invite, kPrefix, "X-Client-Cert-Subject: CN=p\r\n");
+    std::string out = rewrite_message(invite, kPrefix, "X-Client-Cert-Subject: CN=p\r\n");
     std::string expected = test::kInvite;
     expected.insert(invite.head_size - 2, "X-Client-Cert-Subject: CN=p\r\n");
     EXPECT_EQ(out, expected);
@@ -67,10 +67,17 @@ TEST(SipIdentity, ForgedHeadersAreRemovedWhateverTheirCase) {
                   "X-CLIENT-CERT-REVOCATION : good;cache\r\n"
                   "X-Client-Cert-Fingerprint: folded\r\n"
                   "  continuation of the forgery\r\n");
-    std::string out = rewrite_request(framed(forged), kPrefix, "X-Client-Cert-Subject: CN=real\r\n");
+    std::string out = rewrite_message(framed(forged), kPrefix, "X-Client-Cert-Subject: CN=real\r\n");
     std::string expected = test::kRegister;
     expected.insert(expected.size() - 2, "X-Client-Cert-Subject: CN=real\r\n");
     EXPECT_EQ(out, expected);
+}
+
+TEST(SipIdentity, ForgedHeadersAreRemovedFromResponsesToo) {
+    std::string forged = test::kOk;
+    forged.insert(forged.find("CSeq:"), "X-Client-Cert-Serial: 00\r\n");
+    forged.insert(forged.find("Content-Length:"), "X-CLIENT-CERT-SUBJECT: CN=forged\r\n");
+    EXPECT_EQ(rewrite_message(framed(forged), kPrefix, ""), test::kOk);
 }
 
 TEST(SipIdentity, OtherHeadersKeepTheirFolding) {
@@ -80,7 +87,7 @@ TEST(SipIdentity, OtherHeadersKeepTheirFolding) {
         " second\r\n"
         "l: 0\r\n"
         "\r\n";
-    std::string out = rewrite_request(framed(folded), kPrefix, "");
+    std::string out = rewrite_message(framed(folded), kPrefix, "");
     EXPECT_EQ(out, folded);
 }
 

@@ -42,7 +42,6 @@ inline const std::string kOk =
     "To: <sip:alice@example.com>;tag=a3\r\n"
     "Call-ID: bye-3@10.0.0.1\r\n"
     "CSeq: 2 BYE\r\n"
-    "X-Client-Cert-Subject: CN=left alone in responses\r\n"
     "Content-Length: 0\r\n"
     "\r\n";
 
