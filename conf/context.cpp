@@ -7,14 +7,20 @@ namespace ocspgate::conf {
 Context::Context(std::string file, std::filesystem::path base_dir)
     : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
-void Context::error(const toml::source_region& where, std::string_view message) {
+Diagnostic Context::located(const toml::source_region& where, std::string_view message,
+                            Severity severity) const {
     std::string prefix = path();
-    diagnostics_.push_back(Diagnostic{
+    return Diagnostic{
         .file = file_,
         .line = static_cast<int>(where.begin.line),
         .column = static_cast<int>(where.begin.column),
         .message = prefix.empty() ? std::string(message) : fmt::format("{}: {}", prefix, message),
-    });
+        .severity = severity,
+    };
+}
+
+void Context::error(const toml::source_region& where, std::string_view message) {
+    diagnostics_.push_back(located(where, message, Severity::error));
 }
 
 void Context::error_at_key(const toml::table& table, std::string_view key,
@@ -22,6 +28,13 @@ void Context::error_at_key(const toml::table& table, std::string_view key,
     const toml::node* node = table.get(key);
     auto scope = enter(std::string(key));
     error(node ? node->source() : table.source(), message);
+}
+
+void Context::warning_at_key(const toml::table& table, std::string_view key,
+                             std::string_view message) {
+    const toml::node* node = table.get(key);
+    auto scope = enter(std::string(key));
+    warnings_.push_back(located(node ? node->source() : table.source(), message, Severity::warning));
 }
 
 Context::Scope Context::enter(std::string segment) {

@@ -28,6 +28,9 @@ public:
     // when it is present, otherwise at the table itself.
     void error_at_key(const toml::table& table, std::string_view key, std::string_view message);
 
+    // The same as a warning (see conf/load.h): reported, but the configuration still loads.
+    void warning_at_key(const toml::table& table, std::string_view key, std::string_view message);
+
     // Pops its path segment on destruction.
     class [[nodiscard]] Scope {
     public:
@@ -52,12 +55,17 @@ public:
 
     std::size_t error_count() const { return diagnostics_.size(); }
     std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
+    std::vector<Diagnostic> take_warnings() { return std::move(warnings_); }
 
 private:
+    Diagnostic located(const toml::source_region& where, std::string_view message,
+                       Severity severity) const;
+
     std::string file_;
     std::filesystem::path base_dir_;
     std::vector<std::string> path_;
-    std::vector<Diagnostic> diagnostics_;
+    std::vector<Diagnostic> diagnostics_;  // errors
+    std::vector<Diagnostic> warnings_;
 };
 
 // The TOML name of a node's type, for "expected a string, got an integer".

@@ -37,15 +37,20 @@ void sort_by_position(std::vector<Diagnostic>& diagnostics) {
 }  // namespace
 
 std::string format(const Diagnostic& diagnostic) {
-    if (diagnostic.line == 0) return fmt::format("{}: {}", diagnostic.file, diagnostic.message);
-    return fmt::format("{}:{}:{}: {}", diagnostic.file, diagnostic.line, diagnostic.column,
-                       diagnostic.message);
+    std::string_view severity = diagnostic.severity == Severity::warning ? "warning: " : "";
+    if (diagnostic.line == 0) {
+        return fmt::format("{}: {}{}", diagnostic.file, severity, diagnostic.message);
+    }
+    return fmt::format("{}:{}:{}: {}{}", diagnostic.file, diagnostic.line, diagnostic.column,
+                       severity, diagnostic.message);
 }
 
 LoadResult load_file(const std::filesystem::path& file) {
     Result<std::string> text = read_file(file);
-    if (!text)
-        return LoadResult{std::nullopt, {Diagnostic{file.string(), 0, 0, text.error().message}}};
+    if (!text) {
+        Diagnostic unreadable{.file = file.string(), .message = text.error().message};
+        return LoadResult{.config = std::nullopt, .diagnostics = {unreadable}, .warnings = {}};
+    }
     return load_string(*text, file);
 }
 
@@ -55,7 +60,8 @@ LoadResult load_string(std::string_view toml_text, const std::filesystem::path& 
     try {
         root = toml::parse(toml_text, std::string_view(file));
     } catch (const toml::parse_error& error) {
-        return LoadResult{std::nullopt, {syntax_error(error, file)}};
+        return LoadResult{
+            .config = std::nullopt, .diagnostics = {syntax_error(error, file)}, .warnings = {}};
     }
     Config config;
     config.source = absolute_source(source);
@@ -65,6 +71,8 @@ LoadResult load_string(std::string_view toml_text, const std::filesystem::path& 
     LoadResult result;
     result.diagnostics = context.take_diagnostics();
     sort_by_position(result.diagnostics);
+    result.warnings = context.take_warnings();
+    sort_by_position(result.warnings);
     if (result.diagnostics.empty()) result.config = std::move(config);
     return result;
 }

@@ -3,7 +3,9 @@
 // Loading never stops at the first problem: it walks the whole document against the schema
 // (conf/schema.h) and reports every problem it finds, each located at the TOML node it is
 // about, so one run of `ocspgate --check-config` shows the operator everything to fix. A
-// Config is returned only when there are no diagnostics at all.
+// Config is returned only when there are no errors at all. Warnings, located the same way,
+// name settings that load and run as written but weaken a check the operator probably relies
+// on; they never stop a load.
 //
 // Loading reads the files the configuration names (certificates, keys, CA bundles, CRLs) to
 // check that they parse and fit together, but never touches the network.
@@ -19,20 +21,25 @@
 
 namespace ocspgate::conf {
 
+enum class Severity { error, warning };
+
 // One problem in a configuration file, located like a compiler error.
 struct Diagnostic {
     std::string file;     // the configuration file, as it was named to load_file()/load_string()
     int line = 0;         // 1-based; 0 when the problem is about the file as a whole
     int column = 0;       // 1-based; 0 when line is 0
     std::string message;  // starts with the key path, e.g. "listener[0].tls.verify_client: ..."
+    Severity severity = Severity::error;
 };
 
-// "FILE:LINE:COL: message", or "FILE: message" when the diagnostic has no position.
+// "FILE:LINE:COL: message", or "FILE: message" when the diagnostic has no position; a
+// warning has "warning: " before the message, as compilers write it.
 std::string format(const Diagnostic& diagnostic);
 
 struct LoadResult {
     std::optional<Config> config;         // set if and only if diagnostics is empty
-    std::vector<Diagnostic> diagnostics;  // in document order (line, then column)
+    std::vector<Diagnostic> diagnostics;  // the errors, in document order (line, then column)
+    std::vector<Diagnostic> warnings;     // in document order; set whether or not config is
     bool ok() const { return config.has_value(); }
 };
 

@@ -140,7 +140,9 @@ Section<Listener> make_listener_section() {
             value_key("revocation", &Listener::revocation, OptionalValue<NameValue>{},
                       "The [revocation.NAME] profile that checks client certificates. Unset: "
                       "client certificates are verified against client_ca but their revocation "
-                      "status is not checked. Needs verify_client other than \"none\"."),
+                      "status is not checked. Needs verify_client other than \"none\"; with "
+                      "\"optional\", clients that send no certificate are not checked at all "
+                      "(a warning at every load)."),
             value_key("proxy_protocol", &Listener::proxy_protocol, BoolValue{},
                       "Start every backend connection with a PROXY protocol v2 header carrying "
                       "the client's address and TLS facts (version, cipher, client certificate "
@@ -194,7 +196,9 @@ Section<TlsSettings> make_tls_section() {
                 .with_default_text("required unless verify_client = \"none\""),
             value_key("verify_client", &TlsSettings::verify_client, EnumValue<VerifyClient>{},
                       "\"required\": clients must present a certificate that verifies. "
-                      "\"optional\": a certificate is verified if the client presents one. "
+                      "\"optional\": a certificate is verified if the client presents one; a "
+                      "client that presents none gets through without it, and so without the "
+                      "listener's revocation check (a warning when the listener has one). "
                       "\"none\": no client certificate is requested."),
             value_key("min_version", &TlsSettings::min_version, EnumValue<TlsVersion>{},
                       "The oldest TLS version accepted."),

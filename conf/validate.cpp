@@ -143,9 +143,28 @@ void check_listener(const toml::table& table, Listener& listener, Context& conte
                              "a revocation profile needs client certificates, but "
                              "tls.verify_client is \"none\"");
     }
+    warn_unchecked_clients(table, listener, context);
     check_sip_table_fits(table, listener, context);
     check_backend_tls(table, listener, context);
     check_ldap_table_fits(table, listener, context);
+}
+
+// A revocation check needs a certificate to check: with verify_client = "optional" a client
+// that sends none is let through without one. That is allowed (some deployments mix
+// certificate and password clients), but an operator who configured a revocation profile
+// expects every client to be checked, so it is said at every load.
+void warn_unchecked_clients(const toml::table& table, const Listener& listener, Context& context) {
+    const toml::table* tls = table["tls"].as_table();
+    if (!listener.revocation || listener.tls.verify_client != VerifyClient::optional || tls == nullptr) {
+        return;
+    }
+    auto scope = context.enter("tls");
+    context.warning_at_key(
+        *tls, "verify_client",
+        fmt::format("on listener {}, clients that send no certificate are not revocation-checked: "
+                    "verify_client = \"optional\" lets them through without the [revocation.{}] "
+                    "check; set verify_client = \"required\" to check every client",
+                    quote(listener.name), *listener.revocation));
 }
 
 // [listener.sip] configures the SIP front only; elsewhere it would be silently ignored.

@@ -13,8 +13,10 @@ namespace ocspgate::conf {
 // client_ca is needed to verify clients; the private key must match the certificate.
 void check_tls(const toml::table& table, TlsSettings& tls, Context& context);
 
-// A revocation profile needs client certificates to check.
+// A revocation profile needs client certificates to check, and (a warning) clients without
+// one are not checked at all under verify_client = "optional".
 void check_listener(const toml::table& table, Listener& listener, Context& context);
+void warn_unchecked_clients(const toml::table& table, const Listener& listener, Context& context);
 void check_sip_table_fits(const toml::table& table, const Listener& listener, Context& context);
 
 // backend_ca (required), backend_server_name and backend_revocation come with backend_tls;

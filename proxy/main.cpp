@@ -46,9 +46,15 @@ void warn_about_loose_key_files(const conf::Config& config) {
     }
 }
 
+// Errors, then warnings, on stderr (before logging starts, so whatever the log settings).
+void print_diagnostics(const conf::LoadResult& result) {
+    for (const auto& d : result.diagnostics) std::cerr << conf::format(d) << '\n';
+    for (const auto& w : result.warnings) std::cerr << conf::format(w) << '\n';
+}
+
 int check_config(const std::string& path) {
     conf::LoadResult result = conf::load_file(path);
-    for (const auto& d : result.diagnostics) std::cerr << conf::format(d) << '\n';
+    print_diagnostics(result);
     if (!result.ok()) return 1;
     std::cout << path << ": configuration is valid\n";
     return 0;
@@ -56,7 +62,7 @@ int check_config(const std::string& path) {
 
 int serve(const std::string& path) {
     conf::LoadResult loaded = conf::load_file(path);
-    for (const auto& d : loaded.diagnostics) std::cerr << conf::format(d) << '\n';
+    print_diagnostics(loaded);
     if (!loaded.ok()) return 1;
     conf::Config config = std::move(*loaded.config);
     proxy::log::init(config.server.log_format, config.server.log_level);

@@ -1,6 +1,7 @@
 #include "proxy/reload.h"
 
 #include "conf/load.h"
+#include "proxy/log.h"
 
 namespace ocspgate::proxy {
 namespace {
@@ -15,6 +16,10 @@ struct LoadJob {
 
 Result<std::shared_ptr<const Runtime>> load_and_build(const std::filesystem::path& file, const Runtime* previous) {
     conf::LoadResult loaded = conf::load_file(file);
+    // Logged from the thread pool: the logger is thread-safe, and a warning is about the file
+    // whether or not the reload goes on to succeed.
+    for (const auto& w : loaded.warnings)
+        log::Record("config_warning").field("text", conf::format(w)).emit(conf::LogLevel::warn);
     if (!loaded.ok()) {
         std::string message;
         for (const auto& d : loaded.diagnostics) message += (message.empty() ? "" : "\n") + conf::format(d);

@@ -396,6 +396,12 @@ TEST(FormatDiagnostic, LooksLikeACompilerError) {
               "etc/ocspgate.toml:12:7: server.workers: oops");
 }
 
+TEST(FormatDiagnostic, SaysWarningBeforeTheMessageOfAWarning) {
+    Diagnostic warning{"etc/ocspgate.toml", 12, 7, "listener[0].x: careful"};
+    warning.severity = Severity::warning;
+    EXPECT_EQ(format(warning), "etc/ocspgate.toml:12:7: warning: listener[0].x: careful");
+}
+
 TEST(FormatDiagnostic, OmitsThePositionWhenThereIsNone) {
     EXPECT_EQ(format(Diagnostic{"etc/ocspgate.toml", 0, 0, "cannot read"}),
               "etc/ocspgate.toml: cannot read");

@@ -85,6 +85,53 @@ verify_client = "none"
                                         "client certificates, but tls.verify_client is \"none\""}});
 }
 
+// A listener with a revocation profile and the given verify_client (lines 1-10).
+std::string revocation_listener(std::string_view verify_client) {
+    return R"([[listener]]
+name = "phones"
+listen = "127.0.0.1:5061"
+backend = "127.0.0.1:5060"
+revocation = "corp"
+[listener.tls]
+certificate = "server.pem"
+private_key = "server.key"
+client_ca = "ca.pem"
+verify_client = ")" + std::string(verify_client) + "\"\n[revocation.corp]\n";
+}
+
+TEST_F(LoadTest, OptionalClientCertificateWithRevocationLoadsWithAWarning) {
+    LoadResult result = load(revocation_listener("optional"));
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    ASSERT_EQ(result.warnings.size(), 1u);
+    const Diagnostic& warning = result.warnings[0];
+    EXPECT_EQ(warning.severity, Severity::warning);
+    EXPECT_EQ(format(warning),
+              file("ocspgate.toml").string() +
+                  ":10:17: warning: listener[0].tls.verify_client: on listener \"phones\", clients "
+                  "that send no certificate are not revocation-checked: verify_client = "
+                  "\"optional\" lets them through without the [revocation.corp] check; set "
+                  "verify_client = \"required\" to check every client");
+}
+
+TEST_F(LoadTest, RequiredClientCertificateWithRevocationHasNoWarning) {
+    LoadResult result = load(revocation_listener("required"));
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    EXPECT_TRUE(result.warnings.empty());
+}
+
+TEST_F(LoadTest, OptionalClientCertificateWithoutRevocationHasNoWarning) {
+    LoadResult result = load_with_listener("verify_client = \"optional\"\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    EXPECT_TRUE(result.warnings.empty());
+}
+
+TEST_F(LoadTest, WarningsAreReportedBesideErrors) {
+    LoadResult result = load(revocation_listener("optional") + "[server]\nworkers = 999\n");
+    expect_diagnostics(result, {{13, 11, "server.workers: must be between 0 and 256"}});
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_EQ(result.warnings[0].line, 10);
+}
+
 TEST_F(LoadTest, EmptyProfileUsesOcspViaAiaByDefault) {
     LoadResult result = load_with_listener("[revocation.corp]\n");
     ASSERT_TRUE(result.ok());
