@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "conf/address.h"
 #include "load_fixture.h"
 
@@ -11,6 +17,26 @@ namespace ocspgate::conf::testing {
 namespace {
 
 using namespace std::chrono_literals;
+
+// minimal_listener with its line `line` replaced by `replacement`: another line (the line numbers
+// stay) or nothing (the line is dropped and those after it move up). A line the document lacks is
+// a mistake in a test table, so it throws, stopping the test binary at start-up, rather than let
+// a row check an unedited document.
+std::string listener_replacing(std::string_view line, std::string_view replacement) {
+    std::string document(minimal_listener);
+    const std::string whole_line = std::string(line) + "\n";
+    const std::size_t at = document.find(whole_line);
+    if (at == std::string::npos) throw std::invalid_argument("not a line of minimal_listener");
+    const std::string new_line = replacement.empty() ? "" : std::string(replacement) + "\n";
+    return document.replace(at, whole_line.size(), new_line);
+}
+
+std::string listener_without(std::string_view line) { return listener_replacing(line, ""); }
+
+// minimal_listener (lines 1-8) followed by `more_toml`, which starts at line 9.
+std::string listener_and(std::string_view more_toml) {
+    return std::string(minimal_listener) + std::string(more_toml);
+}
 
 TEST_F(LoadTest, MinimalListenerLoadsWithDefaults) {
     LoadResult result = load(minimal_listener);
@@ -43,15 +69,8 @@ TEST_F(LoadTest, RelativePathsResolveAgainstTheConfigFolder) {
 }
 
 TEST_F(LoadTest, AbsolutePathsAreKept) {
-    std::string text = R"([[listener]]
-name = "demo"
-listen = "127.0.0.1:5061"
-backend = "127.0.0.1:5060"
-[listener.tls]
-certificate = ")" + file("server.pem").string() + R"("
-private_key = "server.key"
-client_ca = "ca.pem"
-)";
+    std::string text = listener_replacing(R"(certificate = "server.pem")",
+                                          "certificate = \"" + file("server.pem").string() + "\"");
     LoadResult result = load_string(text, "relative/elsewhere.toml");
     expect_diagnostics(result, {{7, 15, "cannot read"}, {8, 13, "cannot read"}});
 }
@@ -152,21 +171,88 @@ max_size = 1048576
     EXPECT_EQ(profile.crl.max_size, 1048576u);
 }
 
-TEST_F(LoadTest, SyntaxErrorIsReportedAtItsPosition) {
-    LoadResult result = load("[server]\nworkers = = 2\n");
-    expect_diagnostics(result, {{2, 11, "TOML syntax error"}});
+// A document the loader must reject with exactly one diagnostic, at the node at fault.
+struct RejectedDocument {
+    const char* name;  // the behaviour checked, as the test is named
+    std::string toml;
+    Expected diagnostic;  // line, column and a part of the message
+};
+
+void PrintTo(const RejectedDocument& row, std::ostream* out) { *out << row.name; }
+
+// One row per way of getting the document's shape wrong: syntax, unknown keys, types, enums,
+// durations, ranges, addresses, names and required keys.
+const std::vector<RejectedDocument> rejected_documents = {
+    {"SyntaxErrorIsReportedAtItsPosition", "[server]\nworkers = = 2\n",
+     {2, 11, "TOML syntax error"}},
+    {"RedefinedKeyIsASyntaxError", "[server]\nworkers = 2\nworkers = 3\n",
+     {3, 11, "TOML syntax error"}},
+    {"MisspeltKeyIsRejectedWithASuggestion", listener_and("verfy_client = \"none\"\n"),
+     {9, 1, "listener[0].tls: unknown key \"verfy_client\" (did you mean \"verify_client\"?)"}},
+    {"TablesForFutureFeaturesAreRejectedForNow",
+     listener_and("[cluster]\npeers = [\"127.0.0.1:9000\"]\n"),
+     {9, 2, "unknown key \"cluster\""}},
+    {"WrongTypeNamesBothTypes", listener_and("[server]\nworkers = \"4\"\n"),
+     {10, 11, "server.workers: expected an integer, got a string"}},
+    {"FloatForAnIntegerIsRejected", listener_and("[server]\nmax_connections = 1.5\n"),
+     {10, 19, "expected an integer, got a float"}},
+    {"BadEnumValueListsTheAllowedOnes", listener_and("verify_client = \"maybe\"\n"),
+     {9, 17,
+      "listener[0].tls.verify_client: \"maybe\" is not one of \"required\", \"optional\", "
+      "\"none\""}},
+    {"EnumValuesAreCaseSensitive", listener_and("[server]\nlog_level = \"INFO\"\n"),
+     {10, 13, "\"INFO\" is not one of \"debug\", \"info\", \"warn\", \"error\""}},
+    {"BadDurationIsRejected", listener_and("[server]\nidle_timeout = \"15 minutes\"\n"),
+     {10, 16, "server.idle_timeout: \"15 minutes\" is not a duration"}},
+    {"DurationWrittenAsIntegerIsRejected", listener_and("[server]\nidle_timeout = 900\n"),
+     {10, 16, "expected a duration string such as \"10s\", got an integer"}},
+    {"ZeroTimeoutIsRejectedWhereItWouldFailEverything",
+     listener_and("[server]\nhandshake_timeout = \"0s\"\n"),
+     {10, 21, "server.handshake_timeout: must be longer than 0s"}},
+    {"WorkersAbove256AreRejected", listener_and("[server]\nworkers = 257\n"),
+     {10, 11, "server.workers: must be between 0 and 256, got 257"}},
+    {"NegativeWorkersAreRejected", listener_and("[server]\nworkers = -1\n"),
+     {10, 11, "must be between 0 and 256, got -1"}},
+    {"ZeroMaxConnectionsIsRejected", listener_and("[server]\nmax_connections = 0\n"),
+     {10, 19, "server.max_connections: must be between 1 and 4294967295, got 0"}},
+    {"HostNameAddressIsRejected",
+     listener_replacing(R"(listen = "127.0.0.1:5061")", R"(listen = "localhost:5061")"),
+     {3, 10,
+      "listener[0].listen: \"localhost:5061\" is not a valid address: numeric addresses only"}},
+    {"PortZeroIsRejected",
+     listener_replacing(R"(backend = "127.0.0.1:5060")", R"(backend = "127.0.0.1:0")"),
+     {4, 11,
+      "listener[0].backend: \"127.0.0.1:0\" is not a valid address: the port must be a number "
+      "from 1 to 65535"}},
+    {"MissingRequiredKeyPointsAtItsTable", listener_without(R"(listen = "127.0.0.1:5061")"),
+     {1, 1, "listener[0]: missing required key \"listen\""}},
+    {"MissingTlsTableIsReported", R"([[listener]]
+name = "demo"
+listen = "127.0.0.1:5061"
+backend = "127.0.0.1:5060"
+)",
+     {1, 1, "listener[0]: missing required key \"tls\""}},
+    {"DocumentWithoutListenerIsRejected", "[server]\nworkers = 2\n",
+     {1, 1, "missing required key \"listener\""}},
+    {"EmptyListenerArrayIsRejected", "listener = []\n",
+     {1, 12, "listener: needs at least one entry"}},
+    {"SingleBracketListenerTableIsRejected", "[listener]\nname = \"demo\"\n",
+     {1, 1, "listener: expected an array of tables [[listener]], got a table"}},
+    {"InvalidListenerNameIsRejected", listener_replacing(R"(name = "demo")", R"(name = "sip tls")"),
+     {2, 8, "listener[0].name: \"sip tls\" is not a valid name"}},
+};
+
+class LoadRejectionTest : public LoadTest,
+                          public ::testing::WithParamInterface<RejectedDocument> {};
+
+TEST_P(LoadRejectionTest, ReportsOneDiagnosticAtTheFault) {
+    expect_diagnostics(load(GetParam().toml), {GetParam().diagnostic});
 }
 
-TEST_F(LoadTest, RedefinedKeyIsASyntaxError) {
-    LoadResult result = load("[server]\nworkers = 2\nworkers = 3\n");
-    expect_diagnostics(result, {{3, 11, "TOML syntax error"}});
-}
-
-TEST_F(LoadTest, MisspeltKeyIsRejectedWithASuggestion) {
-    LoadResult result = load_with_listener("verfy_client = \"none\"\n");
-    expect_diagnostics(result, {{9, 1, "listener[0].tls: unknown key \"verfy_client\" (did you "
-                                       "mean \"verify_client\"?)"}});
-}
+INSTANTIATE_TEST_SUITE_P(DocumentShape, LoadRejectionTest, ::testing::ValuesIn(rejected_documents),
+                         [](const ::testing::TestParamInfo<RejectedDocument>& param) {
+                             return std::string(param.param.name);
+                         });
 
 TEST_F(LoadTest, UnknownKeyFarFromAnyKnownOneHasNoSuggestion) {
     LoadResult result = load_with_listener("[server]\ncolour = \"blue\"\n");
@@ -212,133 +298,9 @@ shoe = 1
                                });
 }
 
-TEST_F(LoadTest, TablesForFutureFeaturesAreRejectedForNow) {
-    LoadResult result = load_with_listener("[cluster]\npeers = [\"127.0.0.1:9000\"]\n");
-    expect_diagnostics(result, {{9, 2, "unknown key \"cluster\""}});
-}
-
-TEST_F(LoadTest, WrongTypeNamesBothTypes) {
-    LoadResult result = load_with_listener("[server]\nworkers = \"4\"\n");
-    expect_diagnostics(result, {{10, 11, "server.workers: expected an integer, got a string"}});
-}
-
-TEST_F(LoadTest, FloatForAnIntegerIsRejected) {
-    LoadResult result = load_with_listener("[server]\nmax_connections = 1.5\n");
-    expect_diagnostics(result, {{10, 19, "expected an integer, got a float"}});
-}
-
-TEST_F(LoadTest, BadEnumValueListsTheAllowedOnes) {
-    LoadResult result = load_with_listener("verify_client = \"maybe\"\n");
-    expect_diagnostics(result, {{9, 17, "listener[0].tls.verify_client: \"maybe\" is not one of "
-                                        "\"required\", \"optional\", \"none\""}});
-}
-
-TEST_F(LoadTest, EnumValuesAreCaseSensitive) {
-    LoadResult result = load_with_listener("[server]\nlog_level = \"INFO\"\n");
-    expect_diagnostics(result, {{10, 13, "\"INFO\" is not one of \"debug\", \"info\", \"warn\", "
-                                         "\"error\""}});
-}
-
-TEST_F(LoadTest, BadDurationIsRejected) {
-    LoadResult result = load_with_listener("[server]\nidle_timeout = \"15 minutes\"\n");
-    expect_diagnostics(result, {{10, 16, "server.idle_timeout: \"15 minutes\" is not a duration"}});
-}
-
-TEST_F(LoadTest, DurationWrittenAsIntegerIsRejected) {
-    LoadResult result = load_with_listener("[server]\nidle_timeout = 900\n");
-    expect_diagnostics(result, {{10, 16, "expected a duration string such as \"10s\", got an "
-                                         "integer"}});
-}
-
-TEST_F(LoadTest, ZeroTimeoutIsRejectedWhereItWouldFailEverything) {
-    LoadResult result = load_with_listener("[server]\nhandshake_timeout = \"0s\"\n");
-    expect_diagnostics(result, {{10, 21, "server.handshake_timeout: must be longer than 0s"}});
-}
-
 TEST_F(LoadTest, ZeroDrainTimeoutIsAllowed) {
     LoadResult result = load_with_listener("[server]\ndrain_timeout = \"0s\"\n");
     EXPECT_TRUE(result.ok());
-}
-
-TEST_F(LoadTest, WorkersAbove256AreRejected) {
-    LoadResult result = load_with_listener("[server]\nworkers = 257\n");
-    expect_diagnostics(result, {{10, 11, "server.workers: must be between 0 and 256, got 257"}});
-}
-
-TEST_F(LoadTest, NegativeWorkersAreRejected) {
-    LoadResult result = load_with_listener("[server]\nworkers = -1\n");
-    expect_diagnostics(result, {{10, 11, "must be between 0 and 256, got -1"}});
-}
-
-TEST_F(LoadTest, ZeroMaxConnectionsIsRejected) {
-    LoadResult result = load_with_listener("[server]\nmax_connections = 0\n");
-    expect_diagnostics(result, {{10, 19, "server.max_connections: must be between 1 and "
-                                         "4294967295, got 0"}});
-}
-
-TEST_F(LoadTest, HostNameAddressIsRejected) {
-    LoadResult result = load(R"([[listener]]
-name = "demo"
-listen = "localhost:5061"
-backend = "127.0.0.1:5060"
-[listener.tls]
-certificate = "server.pem"
-private_key = "server.key"
-client_ca = "ca.pem"
-)");
-    expect_diagnostics(result, {{3, 10, "listener[0].listen: \"localhost:5061\" is not a valid "
-                                        "address: numeric addresses only"}});
-}
-
-TEST_F(LoadTest, PortZeroIsRejected) {
-    LoadResult result = load(R"([[listener]]
-name = "demo"
-listen = "127.0.0.1:5061"
-backend = "127.0.0.1:0"
-[listener.tls]
-certificate = "server.pem"
-private_key = "server.key"
-client_ca = "ca.pem"
-)");
-    expect_diagnostics(result, {{4, 11, "listener[0].backend: \"127.0.0.1:0\" is not a valid "
-                                        "address: the port must be a number from 1 to 65535"}});
-}
-
-TEST_F(LoadTest, MissingRequiredKeyPointsAtItsTable) {
-    LoadResult result = load(R"([[listener]]
-name = "demo"
-backend = "127.0.0.1:5060"
-[listener.tls]
-certificate = "server.pem"
-private_key = "server.key"
-client_ca = "ca.pem"
-)");
-    expect_diagnostics(result, {{1, 1, "listener[0]: missing required key \"listen\""}});
-}
-
-TEST_F(LoadTest, MissingTlsTableIsReported) {
-    LoadResult result = load(R"([[listener]]
-name = "demo"
-listen = "127.0.0.1:5061"
-backend = "127.0.0.1:5060"
-)");
-    expect_diagnostics(result, {{1, 1, "listener[0]: missing required key \"tls\""}});
-}
-
-TEST_F(LoadTest, DocumentWithoutListenerIsRejected) {
-    LoadResult result = load("[server]\nworkers = 2\n");
-    expect_diagnostics(result, {{1, 1, "missing required key \"listener\""}});
-}
-
-TEST_F(LoadTest, EmptyListenerArrayIsRejected) {
-    LoadResult result = load("listener = []\n");
-    expect_diagnostics(result, {{1, 12, "listener: needs at least one entry"}});
-}
-
-TEST_F(LoadTest, SingleBracketListenerTableIsRejected) {
-    LoadResult result = load("[listener]\nname = \"demo\"\n");
-    expect_diagnostics(result, {{1, 1, "listener: expected an array of tables [[listener]], got "
-                                       "a table"}});
 }
 
 TEST_F(LoadTest, EveryProblemIsReportedInDocumentOrder) {
@@ -362,19 +324,6 @@ verify_client = "sometimes"
                                            "address: missing \":PORT\""},
                                    {12, 17, "listener[0].tls.verify_client"},
                                });
-}
-
-TEST_F(LoadTest, InvalidListenerNameIsRejected) {
-    LoadResult result = load(R"([[listener]]
-name = "sip tls"
-listen = "127.0.0.1:5061"
-backend = "127.0.0.1:5060"
-[listener.tls]
-certificate = "server.pem"
-private_key = "server.key"
-client_ca = "ca.pem"
-)");
-    expect_diagnostics(result, {{2, 8, "listener[0].name: \"sip tls\" is not a valid name"}});
 }
 
 TEST_F(LoadTest, LoadFileReadsTheFileAndResolvesAgainstItsFolder) {
