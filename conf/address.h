@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "conf/config.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::conf {
 

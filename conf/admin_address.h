@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::conf {
 

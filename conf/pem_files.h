@@ -7,7 +7,7 @@
 #include <string>
 
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::conf {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::conf {
 

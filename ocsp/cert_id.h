@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <string>
 
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

@@ -5,20 +5,20 @@
 namespace ocspgate::ocsp {
 namespace {
 
-int precedence(tls::ChainVerdict v) {
+int precedence(ChainVerdict v) {
     switch (v) {
-        case tls::ChainVerdict::revoked: return 3;
-        case tls::ChainVerdict::unknown: return 2;
-        case tls::ChainVerdict::undecided: return 1;
-        case tls::ChainVerdict::accept: return 0;
+        case ChainVerdict::revoked: return 3;
+        case ChainVerdict::unknown: return 2;
+        case ChainVerdict::undetermined: return 1;
+        case ChainVerdict::accept: return 0;
     }
     return 1;
 }
 
-Decision undecided(std::string detail) {
+Decision undetermined(std::string detail) {
     Decision d;
-    d.verdict = tls::ChainVerdict::undecided;
-    d.status = "error";
+    d.verdict = ChainVerdict::undetermined;
+    d.status = cert_status::undetermined;
     d.method = "none";
     d.source = "-";
     d.detail = std::move(detail);
@@ -62,13 +62,13 @@ std::optional<Decision> ChainCheck::combined() const {
             all_decided = false;
             continue;
         }
-        if (o->verdict != tls::ChainVerdict::accept &&
+        if (o->verdict != ChainVerdict::accept &&
             (decisive == nullptr || precedence(o->verdict) > precedence(decisive->policy.outcome()->verdict)))
             decisive = &t;
     }
     if (decisive == nullptr) {
         if (!all_decided) return std::nullopt;
-        if (targets_.empty()) return undecided("nothing to check: the chain has no issuer");
+        if (targets_.empty()) return undetermined("nothing to check: the chain has no issuer");
         decisive = &targets_.front();  // all accepted: report the leaf
     }
     const CertOutcome& o = *decisive->policy.outcome();
@@ -85,7 +85,7 @@ std::optional<Decision> ChainCheck::combined() const {
 
 std::optional<Decision> ChainCheck::decide_from_cache(RevocationChecker& checker, STACK_OF(X509) * chain) {
     ChainCheck check(checker, nullptr, nullptr);
-    if (auto r = check.prepare(chain); !r) return undecided(r.error().message);
+    if (auto r = check.prepare(chain); !r) return undetermined(r.error().message);
     for (std::size_t i = 0; i < check.targets_.size(); ++i) check.advance_from_cache(i);
     return check.combined();  // nullopt while any certificate still needs a lookup (unless one rejects)
 }
@@ -94,7 +94,7 @@ std::unique_ptr<ChainCheck> ChainCheck::start(RevocationChecker& checker, Mailbo
                                               Checker::Callback done) {
     std::unique_ptr<ChainCheck> check(new ChainCheck(checker, &home, std::move(done)));
     if (auto r = check->prepare(chain); !r) {
-        check->finish(undecided(r.error().message));
+        check->finish(undetermined(r.error().message));
         return check;
     }
     std::vector<std::size_t> need_lookup;

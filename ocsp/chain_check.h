@@ -1,6 +1,6 @@
 // One chain's revocation check: a CertPolicy per certificate to check (the leaf, or every
 // certificate below the anchor), run against the cache first and then asynchronously.
-// Verdicts combine with precedence revoked > unknown > undecided > accept; a rejection ends
+// Verdicts combine with precedence revoked > unknown > undetermined > accept; a rejection ends
 // the check at once, an acceptance needs every certificate accepted.
 #pragma once
 

@@ -25,8 +25,8 @@ namespace ocspgate::ocsp {
 
 // What the revocation policy concluded about a whole chain, with what logs need to say why.
 struct Decision {
-    tls::ChainVerdict verdict = tls::ChainVerdict::undecided;
-    std::string status;   // good | revoked | unknown | error (of the deciding certificate)
+    ChainVerdict verdict = ChainVerdict::undetermined;
+    std::string status;   // cert_status:: word of the deciding certificate (base/verdict.h)
     std::string method;   // ocsp | crl | none
     std::string source;   // "cache", a responder URL, a CRL URL or file
     std::string detail;   // e.g. "unknown treated as revoked", "all methods failed: ..."
@@ -44,7 +44,7 @@ struct CheckerStats {
     std::atomic<std::uint64_t> stale_used{0};
     mutable std::mutex errors_mutex;
     std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
-    std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undecided{0};
+    std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undetermined{0};
     LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
 };
 

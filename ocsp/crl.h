@@ -36,7 +36,7 @@
 
 #include "ocsp/cert_status.h"
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

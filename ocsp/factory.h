@@ -5,7 +5,7 @@
 
 #include "ocsp/settings.h"
 #include "ocsp/checker.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

@@ -26,7 +26,7 @@
 
 #include "ocsp/http_response.h"
 #include "ocsp/url.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

@@ -16,7 +16,7 @@ std::optional<RevocationMethod> CertPolicy::current() const {
     return profile_.methods.at(index_);
 }
 
-void CertPolicy::decide(tls::ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail) {
+void CertPolicy::decide(ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail) {
     CertOutcome o;
     o.verdict = verdict;
     o.status = std::move(status);
@@ -30,19 +30,19 @@ void CertPolicy::record(const MethodResult& r) {
     if (outcome_) return;
     RevocationMethod method = profile_.methods.at(index_);
     if (method == RevocationMethod::none)
-        return decide(tls::ChainVerdict::accept, "unchecked", r, after_earlier_failures(""));
+        return decide(ChainVerdict::accept, cert_status::unchecked, r, after_earlier_failures(""));
     switch (r.kind) {
         case MethodResult::Kind::good:
-            return decide(tls::ChainVerdict::accept, "good", r, after_earlier_failures(r.detail));
+            return decide(ChainVerdict::accept, cert_status::good, r, after_earlier_failures(r.detail));
         case MethodResult::Kind::revoked:
-            return decide(tls::ChainVerdict::revoked, "revoked", r, after_earlier_failures(r.detail));
+            return decide(ChainVerdict::revoked, cert_status::revoked, r, after_earlier_failures(r.detail));
         case MethodResult::Kind::unknown:
             switch (profile_.unknown) {
                 case UnknownPolicy::revoked:
-                    return decide(tls::ChainVerdict::unknown, "unknown", r,
+                    return decide(ChainVerdict::unknown, cert_status::unknown, r,
                                   after_earlier_failures("unknown treated as revoked"));
                 case UnknownPolicy::good:
-                    return decide(tls::ChainVerdict::accept, "unknown", r,
+                    return decide(ChainVerdict::accept, cert_status::unknown, r,
                                   after_earlier_failures("unknown treated as good"));
                 case UnknownPolicy::next: break;
             }
@@ -67,7 +67,7 @@ void CertPolicy::advance(const MethodResult& r) {
         ++index_;
         return;
     }
-    decide(tls::ChainVerdict::undecided, r.kind == MethodResult::Kind::unknown ? "unknown" : "error", r,
+    decide(ChainVerdict::undetermined, r.kind == MethodResult::Kind::unknown ? cert_status::unknown : cert_status::undetermined, r,
            "no method decided: " + errors_);
 }
 

@@ -27,8 +27,8 @@ struct MethodResult {
 };
 
 struct CertOutcome {
-    tls::ChainVerdict verdict = tls::ChainVerdict::undecided;
-    std::string status;  // good | revoked | unknown | error | unchecked
+    ChainVerdict verdict = ChainVerdict::undetermined;
+    std::string status;  // a cert_status:: word (base/verdict.h)
     std::string method;  // ocsp | crl | none
     std::string source;
     std::string detail;
@@ -48,7 +48,7 @@ public:
     const std::optional<CertOutcome>& outcome() const { return outcome_; }
 
 private:
-    void decide(tls::ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail);
+    void decide(ChainVerdict verdict, std::string status, const MethodResult& r, std::string detail);
     void advance(const MethodResult& r);
     std::string after_earlier_failures(std::string detail) const;
 

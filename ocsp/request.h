@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "ocsp/cert_id.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

@@ -60,7 +60,7 @@
 
 #include "ocsp/cert_id.h"
 #include "ocsp/cert_status.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::ocsp {
 

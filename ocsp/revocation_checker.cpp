@@ -291,12 +291,12 @@ std::unique_ptr<CheckHandle> RevocationChecker::check(Mailbox& home, STACK_OF(X5
     });
 }
 
-void RevocationChecker::count_verdict(tls::ChainVerdict v) {
+void RevocationChecker::count_verdict(ChainVerdict v) {
     switch (v) {
-        case tls::ChainVerdict::accept: stats_.verdict_accept.fetch_add(1, std::memory_order_relaxed); break;
-        case tls::ChainVerdict::revoked: stats_.verdict_revoked.fetch_add(1, std::memory_order_relaxed); break;
-        case tls::ChainVerdict::unknown: stats_.verdict_unknown.fetch_add(1, std::memory_order_relaxed); break;
-        case tls::ChainVerdict::undecided: stats_.verdict_undecided.fetch_add(1, std::memory_order_relaxed); break;
+        case ChainVerdict::accept: stats_.verdict_accept.fetch_add(1, std::memory_order_relaxed); break;
+        case ChainVerdict::revoked: stats_.verdict_revoked.fetch_add(1, std::memory_order_relaxed); break;
+        case ChainVerdict::unknown: stats_.verdict_unknown.fetch_add(1, std::memory_order_relaxed); break;
+        case ChainVerdict::undetermined: stats_.verdict_undetermined.fetch_add(1, std::memory_order_relaxed); break;
     }
 }
 

@@ -65,7 +65,7 @@ private:
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
     void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter);
     MethodResult record_query(const CertId& id, struct QueryResult result);
-    void count_verdict(tls::ChainVerdict verdict);
+    void count_verdict(ChainVerdict verdict);
     void deliver_all(const std::string& key, const MethodResult& result);
 
     struct IssuerResponders {

@@ -49,7 +49,7 @@ constexpr Verdict kVerdicts[] = {
     {"accept", &ocsp::CheckerStats::verdict_accept},
     {"revoked", &ocsp::CheckerStats::verdict_revoked},
     {"unknown", &ocsp::CheckerStats::verdict_unknown},
-    {"undecided", &ocsp::CheckerStats::verdict_undecided},
+    {"undetermined", &ocsp::CheckerStats::verdict_undetermined},
 };
 
 void write_connection_metrics(MetricsText& out, const Runtime& runtime, const Shared& shared) {

@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "conf/config.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

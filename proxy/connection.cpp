@@ -182,7 +182,7 @@ void Connection::flush_to_client() {
 
 // ---- revocation ------------------------------------------------------------------------
 
-std::optional<tls::ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) {
+std::optional<ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) {
     std::optional<ocsp::Decision> decision = settings_->checker->decide_cached(chain);
     if (!decision) return std::nullopt;
     revocation_ = std::move(decision);
@@ -378,7 +378,7 @@ void Connection::on_backend_handshake_done() {
     if (client_eof_) shutdown_side(Side::backend);  // deferred until now: see shutdown_side
 }
 
-std::optional<tls::ChainVerdict> Connection::BackendRevocationGate::decide_now(STACK_OF(X509) * chain) {
+std::optional<ChainVerdict> Connection::BackendRevocationGate::decide_now(STACK_OF(X509) * chain) {
     std::optional<ocsp::Decision> decision = connection_.settings_->backend_checker->decide_cached(chain);
     if (!decision) return std::nullopt;
     connection_.backend_revocation_ = std::move(decision);

@@ -72,14 +72,14 @@ private:
     class BackendRevocationGate final : public tls::RevocationGate {
     public:
         explicit BackendRevocationGate(Connection& connection) : connection_(connection) {}
-        std::optional<tls::ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
+        std::optional<ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
 
     private:
         Connection& connection_;
     };
 
     // tls::RevocationGate: answered from the revocation cache, inside the verify callback.
-    std::optional<tls::ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
+    std::optional<ChainVerdict> decide_now(STACK_OF(X509) * chain) override;
 
     // Client side.
     static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;

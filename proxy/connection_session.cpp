@@ -79,15 +79,15 @@ void Connection::start_recheck() {
 void Connection::on_recheck_decided(ocsp::Decision decision) {
     if (state_ != ConnState::forwarding) return;
     revocation_ = std::move(decision);  // the close line reports the latest answer
-    if (revocation_->verdict == tls::ChainVerdict::accept) {
+    if (revocation_->verdict == ChainVerdict::accept) {
         if (log::enabled(conf::LogLevel::debug))
             log::Record("recheck").field("conn", id_).field("worker", worker_.id()).field("revocation", revocation_->status)
                 .field("revocation_source", revocation_->source).emit(conf::LogLevel::debug);
         recheck_at_ms_ = uv_now(worker_.loop()) + jittered(static_cast<std::uint64_t>(settings_->recheck_interval.count()));
         return arm_forwarding_timer();
     }
-    const char* cause = revocation_->status == "revoked" ? "certificate_revoked" : "certificate_refused";
-    std::string reason = revocation_->status == "revoked" ? "client certificate revoked during the session"
+    const char* cause = revocation_->status == cert_status::revoked ? "certificate_revoked" : "certificate_refused";
+    std::string reason = revocation_->status == cert_status::revoked ? "client certificate revoked during the session"
                                                          : "client certificate refused on re-validation: " +
                                                                (revocation_->detail.empty() ? revocation_->status : revocation_->detail);
     end_session(cause, std::move(reason));

@@ -14,7 +14,7 @@
 #include "conf/config.h"
 #include "proxy/smtp_client.h"
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -22,7 +22,7 @@
 #include "proxy/metrics_text.h"
 #include "proxy/peer_certificates.h"
 #include "proxy/watched_certificates.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -11,7 +11,7 @@
 #include "ocsp/checker.h"
 #include "ocsp/latency_histogram.h"
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

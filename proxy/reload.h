@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "proxy/runtime.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -17,7 +17,7 @@
 #include "ocsp/checker.h"
 #include "proxy/listener.h"
 #include "proxy/watched_certificates.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -24,7 +24,7 @@
 #include "proxy/peer_certificates.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::proxy {
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
 
 namespace ocspgate::tls {
 

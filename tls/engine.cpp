@@ -106,7 +106,7 @@ Engine::~Engine() {
     // A paused verify callback lives on an OpenSSL ASYNC job's stack; let it run to its end
     // (refusing the chain) so the job and its stack return to the pool before SSL_free.
     if (verification_paused_) {
-        verdict_ = ChainVerdict::undecided;
+        verdict_ = ChainVerdict::undetermined;
         clear_errors();
         SSL_do_handshake(ssl_.get());
         clear_errors();
@@ -151,14 +151,14 @@ bool Engine::verify_chain(X509_STORE_CTX* store) {
 }
 
 ChainVerdict Engine::wait_for_verdict(STACK_OF(X509) * chain) {
-    if (ASYNC_get_current_job() == nullptr) return ChainVerdict::undecided;  // no ASYNC mode: fail closed
+    if (ASYNC_get_current_job() == nullptr) return ChainVerdict::undetermined;  // no ASYNC mode: fail closed
     pending_chain_.reset(X509_chain_up_ref(chain));
     verdict_.reset();
     verification_paused_ = true;
     // Resumed only by a later SSL_do_handshake; loop in case it is resumed without a verdict.
     while (!verdict_) {
         if (ASYNC_pause_job() != 1) {
-            verdict_ = ChainVerdict::undecided;
+            verdict_ = ChainVerdict::undetermined;
             break;
         }
     }
@@ -178,7 +178,7 @@ int Engine::apply_verdict(ChainVerdict verdict, X509_STORE_CTX* store) {
             verify_failure_ = "certificate status unknown";
             X509_STORE_CTX_set_error(store, X509_V_ERR_OCSP_CERT_UNKNOWN);
             return 0;
-        case ChainVerdict::undecided:
+        case ChainVerdict::undetermined:
             verify_failure_ = "revocation status could not be determined";
             X509_STORE_CTX_set_error(store, X509_V_ERR_OCSP_VERIFY_FAILED);
             return 0;

@@ -25,17 +25,10 @@
 #include <vector>
 
 #include "tls/ossl.h"
-#include "tls/result.h"
+#include "base/result.h"
+#include "base/verdict.h"
 
 namespace ocspgate::tls {
-
-// The owner's decision on a chain that OpenSSL has verified.
-enum class ChainVerdict {
-    accept,
-    revoked,    // -> certificate_revoked alert (44)
-    unknown,    // status unknown and policy says reject -> certificate_unknown (46)
-    undecided,  // every revocation method failed: fail closed -> certificate_unknown (46)
-};
 
 // Asked synchronously from inside the verify callback. It must not call back into the Engine.
 class RevocationGate {

@@ -9,7 +9,6 @@
 namespace ocspgate::ocsp {
 namespace {
 
-using tls::ChainVerdict;
 
 constexpr const char* responder = "http://ocsp.test/";
 
@@ -98,7 +97,7 @@ TEST(CertPolicy, UnknownWithNextOnTheLastMethodFailsClosed) {
     CertPolicy policy(p);
     policy.record(answer(MethodResult::Kind::unknown));
     ASSERT_TRUE(policy.outcome());
-    EXPECT_EQ(policy.outcome()->verdict, ChainVerdict::undecided);
+    EXPECT_EQ(policy.outcome()->verdict, ChainVerdict::undetermined);
     EXPECT_EQ(policy.outcome()->status, "unknown");
     EXPECT_EQ(policy.outcome()->detail, "no method decided: ocsp: unknown");
 }
@@ -117,8 +116,8 @@ TEST(CertPolicy, ExhaustedMethodsFailClosedWithEveryError) {
     policy.record(failure("timeout"));
     policy.record(failure("download refused"));
     ASSERT_TRUE(policy.outcome());
-    EXPECT_EQ(policy.outcome()->verdict, ChainVerdict::undecided);
-    EXPECT_EQ(policy.outcome()->status, "error");
+    EXPECT_EQ(policy.outcome()->verdict, ChainVerdict::undetermined);
+    EXPECT_EQ(policy.outcome()->status, "undetermined");
     EXPECT_EQ(policy.outcome()->method, "crl");
     EXPECT_EQ(policy.outcome()->detail, "no method decided: ocsp: timeout; crl: download refused");
 }

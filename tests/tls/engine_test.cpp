@@ -386,8 +386,8 @@ TEST_P(EngineVersionTest, UnknownVerdictSendsCertificateUnknown) {
     EXPECT_EQ(alert_seen_by_client(), SSL_AD_CERTIFICATE_UNKNOWN);  // 46
 }
 
-TEST_P(EngineVersionTest, UndecidedVerdictFailsClosedWithCertificateUnknown) {
-    gate_.verdict = ChainVerdict::undecided;
+TEST_P(EngineVersionTest, UndeterminedVerdictFailsClosedWithCertificateUnknown) {
+    gate_.verdict = ChainVerdict::undetermined;
     ASSERT_NO_FATAL_FAILURE(start_with_gate(client_options()));
     const CycleEvents events = pump();
     EXPECT_EQ(events.failure, "revocation status could not be determined");

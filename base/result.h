@@ -1,8 +1,7 @@
 // The project's one error vocabulary: every fallible function returns Result<T>.
 //
-// tls/ is the lowest layer (every other component already links it), so the shared
-// error type lives here rather than in a folder of its own. Exceptions never cross a
-// libuv or OpenSSL callback; errors travel as values.
+// base/ is the lowest layer: every component links it. Exceptions never cross a libuv or
+// OpenSSL callback; errors travel as values.
 #pragma once
 
 #include <cassert>
