@@ -7,7 +7,7 @@
 #include "conf/load.h"
 #include "conf/pem_files.h"
 #include "conf/section.h"
-#include "conf/url.h"
+#include "ocsp/url.h"
 
 namespace ocspgate::conf {
 
@@ -81,8 +81,13 @@ std::optional<Address> AddressValue::parse(const toml::node& node, Context& cont
 std::optional<std::string> UrlValue::parse(const toml::node& node, Context& context) const {
     std::optional<std::string> text = expect_string(node, context);
     if (!text) return std::nullopt;
-    if (Result<HttpUrl> url = parse_http_url(*text); !url) {
+    if (auto url = ocsp::parse_url(*text); !url) {
         context.error(node, url.error().message);
+        return std::nullopt;
+    }
+    // The OCSP client drops a fragment (it is never sent); in a config file it is a mistake.
+    if (text->find('#') != std::string::npos) {
+        context.error(node, "\"" + *text + "\" is not a valid http:// or https:// URL: a fragment (\"#...\") is never sent to the server");
         return std::nullopt;
     }
     return text;

@@ -21,8 +21,8 @@ std::string printable(std::string_view text) {
 }
 
 Error invalid(std::string_view text, std::string_view reason) {
-    return make_error(Errc::invalid_argument,
-                      "invalid URL \"" + printable(text) + "\": " + std::string(reason));
+    return make_error(Errc::invalid_argument, "\"" + printable(text) + "\" is not a valid http:// or https:// URL: " +
+                                                  std::string(reason));
 }
 
 // Printable ASCII without the space: everything else is either illegal in a URL or a way to
@@ -65,7 +65,7 @@ bool is_ipv6_address(std::string_view host) {
 
 // Splits "host[:port]" or "[v6]:port" into `url.host` and `url.port`.
 Result<Ok> parse_authority(std::string_view text, std::string_view authority, Url& url) {
-    if (authority.find('@') != std::string_view::npos) return invalid(text, "userinfo is not allowed");
+    if (authority.find('@') != std::string_view::npos) return invalid(text, "user information (\"user@\") is not allowed");
     std::string_view host = authority;
     std::optional<std::string_view> port_text;
     if (authority.starts_with('[')) {
@@ -80,7 +80,7 @@ Result<Ok> parse_authority(std::string_view text, std::string_view authority, Ur
         const auto colon = authority.find(':');
         host = authority.substr(0, colon);
         if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-        if (host.empty()) return invalid(text, "missing host");
+        if (host.empty()) return invalid(text, "the host is missing");
         if (!std::all_of(host.begin(), host.end(), is_host_char)) return invalid(text, "invalid host name");
     }
     url.host = lower(host);
@@ -108,11 +108,11 @@ Result<Url> parse_url(std::string_view text) {
         return invalid(text, "contains a space, a control character or a non-ASCII byte");
     }
     const auto scheme_end = text.find("://");
-    if (scheme_end == std::string_view::npos) return invalid(text, "not an absolute URL");
+    if (scheme_end == std::string_view::npos) return invalid(text, "it does not start with http:// or https://");
     Url url;
     url.scheme = lower(text.substr(0, scheme_end));
     if (url.scheme != "http" && url.scheme != "https") {
-        return invalid(text, "the scheme must be http or https");
+        return invalid(text, "scheme \"" + printable(url.scheme) + "\" is not supported");
     }
     const auto rest = text.substr(scheme_end + 3);
     const auto authority_end = std::min(rest.find_first_of("/?#"), rest.size());

@@ -28,8 +28,11 @@ struct Url {
 // host is a DNS name (letters, digits, '-', '.', '_'), a dotted IPv4 address or a bracketed
 // IPv6 address. Percent-encoded octets in the path pass through untouched. The fragment is
 // dropped: it is never sent to a server.
-// Errors: Errc::invalid_argument, with the reason, for any other scheme, userinfo, an empty
-// or malformed host, a port outside 1..65535, or a byte outside printable ASCII.
+// Errors: Errc::invalid_argument, "\"TEXT\" is not a valid http:// or https:// URL: REASON",
+// for any other scheme, userinfo, an empty or malformed host, a port outside 1..65535, or a
+// byte outside printable ASCII (shown as '?' in the message, which goes to logs).
+// The one URL parser of the project: conf/ checks configured URLs with it too (and refuses
+// a fragment there, since writing one is a mistake).
 Result<Url> parse_url(std::string_view text);
 
 // True if `url.host` is an IPv6 literal (it then needs brackets in URLs and Host headers).

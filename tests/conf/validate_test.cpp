@@ -228,6 +228,15 @@ responders = ["http://127.0.0.1:8888", "http://127.0.0.1:88888"]
                                          "1 to 65535"}});
 }
 
+TEST_F(LoadTest, ResponderUrlWithFragmentIsRejected) {
+    LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
+responders = ["http://127.0.0.1:8888/ocsp#x"]
+)");
+    expect_diagnostics(result, {{10, 15, "revocation.corp.ocsp.responders[0]: \"http://127.0.0.1:8888/ocsp#x\" is "
+                                         "not a valid http:// or https:// URL: a fragment (\"#...\") is never "
+                                         "sent to the server"}});
+}
+
 TEST_F(LoadTest, DuplicateResponderIsRejected) {
     LoadResult result = load_with_listener(R"([revocation.corp.ocsp]
 responders = ["http://127.0.0.1:8888", "http://127.0.0.1:8888"]

@@ -130,6 +130,13 @@ TEST(Url, RejectsBytesThatCouldInjectIntoTheRequest) {
     expect_rejected("http://ocsp.example.com/\xc3\xa9");                    // non-ASCII
 }
 
+TEST(Url, ErrorNamesTheUrlAndTheReason) {
+    auto url = parse_url("ldap://127.0.0.1:389");
+    ASSERT_FALSE(url.ok());
+    EXPECT_EQ(url.error().message,
+              "\"ldap://127.0.0.1:389\" is not a valid http:// or https:// URL: scheme \"ldap\" is not supported");
+}
+
 TEST(Url, ErrorMessageDoesNotEchoControlCharacters) {
     auto url = parse_url("http://x/\r\nInjected");
     ASSERT_FALSE(url.ok());
