@@ -82,13 +82,17 @@ std::optional<ResponseFailure> single_extension_failure(OCSP_SINGLERESP* single)
     return std::nullopt;
 }
 
-// The nonce's value: RFC 8954 puts an OCTET STRING inside extnValue; some older responders
-// put the bare bytes there, which we also compare against.
-std::optional<ResponseFailure> nonce_failure(OCSP_BASICRESP* basic,
-                                             std::span<const std::uint8_t> expected) {
-    if (expected.empty()) return std::nullopt;
+// What the response did with the nonce we sent (rule 4 of response.h). The nonce's value:
+// RFC 8954 puts an OCTET STRING inside extnValue; some older responders put the bare bytes
+// there, which we also compare against.
+std::variant<NonceEcho, ResponseFailure> check_nonce(OCSP_BASICRESP* basic, const ValidationInput& in) {
+    const std::span<const std::uint8_t> expected = in.expected_nonce;
+    if (expected.empty()) return NonceEcho::not_sent;
     const int index = OCSP_BASICRESP_get_ext_by_NID(basic, NID_id_pkix_OCSP_Nonce, -1);
-    if (index < 0) return fail(ResponseError::nonce_missing, "response carries no nonce");
+    if (index < 0) {
+        if (in.nonce_required) return fail(ResponseError::nonce_missing, "response carries no nonce");
+        return NonceEcho::missing;
+    }
     const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(OCSP_BASICRESP_get_ext(basic, index));
     const unsigned char* raw = ASN1_STRING_get0_data(value);
     const long raw_len = ASN1_STRING_length(value);
@@ -100,7 +104,7 @@ std::optional<ResponseFailure> nonce_failure(OCSP_BASICRESP* basic,
         static_cast<std::size_t>(wrapped ? ASN1_STRING_length(inner.get()) : raw_len);
     if (!std::equal(expected.begin(), expected.end(), got, got + got_len))
         return fail(ResponseError::nonce_mismatch, "response nonce differs from the request's");
-    return std::nullopt;
+    return NonceEcho::echoed;
 }
 
 // Our CertID under the response's hash algorithm, computed once per algorithm.
@@ -180,12 +184,25 @@ std::optional<ResponseFailure> freshness_failure(const Answer& answer, const Val
     return std::nullopt;
 }
 
+// Rule 6's bound on responses that a nonce does not tie to our request: a replay of a
+// response that is still current, but older than the operator tolerates.
+std::optional<ResponseFailure> unbound_age_failure(const Answer& answer, const ValidationInput& in) {
+    if (answer.nonce == NonceEcho::echoed || !in.max_response_age) return std::nullopt;
+    if (answer.this_update >= in.now - *in.max_response_age - in.clock_skew) return std::nullopt;
+    const std::string age = fmt::format("thisUpdate {} is older than max_response_age ({}s)",
+                                        to_iso8601(answer.this_update), in.max_response_age->count());
+    if (answer.nonce == NonceEcho::missing)
+        return fail(ResponseError::nonce_missing, "response carries no nonce and its " + age);
+    return fail(ResponseError::too_old, age + " and no nonce was sent");
+}
+
 // Steps 2 to 6 of response.h, in that order.
 Validation validate_basic(OCSP_BASICRESP* basic, const ValidationInput& in) {
     auto signer = authenticate_signer(basic, in);
     if (auto* failure = std::get_if<ResponseFailure>(&signer)) return std::move(*failure);
     if (auto failure = response_extension_failure(basic)) return *failure;
-    if (auto failure = nonce_failure(basic, in.expected_nonce)) return *failure;
+    auto nonce = check_nonce(basic, in);
+    if (auto* failure = std::get_if<ResponseFailure>(&nonce)) return std::move(*failure);
     OCSP_SINGLERESP* single = find_single(basic, in);
     if (single == nullptr)
         return fail(ResponseError::no_matching_response,
@@ -193,7 +210,9 @@ Validation validate_basic(OCSP_BASICRESP* basic, const ValidationInput& in) {
     if (auto failure = single_extension_failure(single)) return *failure;
     Validation result = read_single(single);
     if (auto* answer = std::get_if<Answer>(&result)) {
+        answer->nonce = std::get<NonceEcho>(nonce);
         if (auto failure = freshness_failure(*answer, in)) return *failure;
+        if (auto failure = unbound_age_failure(*answer, in)) return *failure;
         answer->signer = std::get<SignerKind>(signer);
     }
     return result;
@@ -206,6 +225,15 @@ const char* to_string(SignerKind kind) noexcept {
         case SignerKind::issuer: return "issuer";
         case SignerKind::delegated: return "delegated";
         case SignerKind::configured: return "configured";
+    }
+    return "invalid";
+}
+
+const char* to_string(NonceEcho echo) noexcept {
+    switch (echo) {
+        case NonceEcho::not_sent: return "not_sent";
+        case NonceEcho::echoed: return "echoed";
+        case NonceEcho::missing: return "missing";
     }
     return "invalid";
 }

@@ -42,11 +42,18 @@
 //     one of the latter. Any other signer, e.g. the root CA answering for a leaf of an
 //     intermediate, is an unauthorized_signer, even though a chain would verify;
 //  3. no extension we do not understand is marked critical (RFC 6960 §4.4);
-//  4. the nonce: if we sent one, the response echoes it (RFC 8954); if not, it is ignored;
+//  4. the nonce, if we sent one (RFC 8954): a response carrying another nonce is refused; one
+//     carrying none is refused when `nonce_required`, else accepted (RFC 8954 §2.1 lets
+//     responders ignore the nonce; those that pre-sign responses do) and marked
+//     NonceEcho::missing. If we sent none, a nonce in the response is ignored;
 //  5. a SingleResponse names `cert`: its CertID equals ours, recomputed under whichever hash
 //     algorithm the responder used (responders may answer SHA-1 requests with SHA-256);
 //  6. freshness (RFC 5019 §4): thisUpdate <= now + clock_skew; nextUpdate, when present,
-//     >= now - clock_skew; without nextUpdate, thisUpdate >= now - max_age.
+//     >= now - clock_skew; without nextUpdate, thisUpdate >= now - max_age. So a response
+//     without our nonce is accepted only while current. A response that does not echo a nonce
+//     of ours (none sent, or missing) is moreover refused when `max_response_age` is set and
+//     thisUpdate < now - max_response_age - clock_skew: a bound on how old a replay can be
+//     (as nonce_missing when we sent a nonce, too_old when we did not).
 #pragma once
 
 #include <openssl/x509.h>
@@ -69,6 +76,15 @@ enum class SignerKind { issuer, delegated, configured };
 
 const char* to_string(SignerKind kind) noexcept;
 
+// What the response did with the nonce of our request.
+enum class NonceEcho {
+    not_sent,  // we sent none
+    echoed,    // the response carries ours
+    missing,   // we sent one and the response carries none (accepted: !nonce_required)
+};
+
+const char* to_string(NonceEcho echo) noexcept;
+
 struct Answer {
     CertStatus status = CertStatus::unknown;
     std::chrono::system_clock::time_point this_update;
@@ -76,6 +92,7 @@ struct Answer {
     std::optional<std::chrono::system_clock::time_point> revocation_time;  // when revoked
     int revocation_reason = -1;  // CRLReason (RFC 5280 §5.3.1) when revoked and given, else -1
     SignerKind signer = SignerKind::issuer;
+    NonceEcho nonce = NonceEcho::not_sent;
 };
 
 enum class ResponseError {
@@ -88,11 +105,13 @@ enum class ResponseError {
     bad_signature,         // an authorized signer, but the signature does not verify
     unauthorized_signer,   // signer not found, or not authorized for this certificate
     no_matching_response,  // no SingleResponse for our CertID
-    nonce_missing,         // we sent a nonce; the response has none
+    nonce_missing,         // we sent a nonce, the response has none, and one is required
+                           // (or the response is older than max_response_age)
     nonce_mismatch,        // we sent a nonce; the response has another
     not_yet_valid,         // thisUpdate is in the future (beyond clock_skew)
     expired,               // nextUpdate has passed (beyond clock_skew)
-    too_old,               // no nextUpdate and thisUpdate is older than max_age
+    too_old,               // thisUpdate older than max_age (no nextUpdate), or than
+                           // max_response_age when we sent no nonce
 };
 
 const char* to_string(ResponseError error) noexcept;
@@ -119,6 +138,10 @@ struct ValidationInput {
     std::chrono::system_clock::time_point now;
     std::chrono::seconds clock_skew{0};  // tolerance on thisUpdate, nextUpdate, responder validity
     std::chrono::seconds max_age{0};     // bound on responses without nextUpdate
+    // Whether a response must echo the nonce we sent (rule 4); false accepts one without any.
+    bool nonce_required = true;
+    // Bound on the age of a response that does not echo a nonce of ours (rule 6); none if unset.
+    std::optional<std::chrono::seconds> max_response_age;
     // Optional: decoded responder certificates and verified delegations to reuse across
     // responses (see responder_cache.h). The verdict is the same with or without it.
     ResponderCache* responder_cache = nullptr;

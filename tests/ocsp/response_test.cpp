@@ -370,7 +370,97 @@ TEST_F(ResponseTest, NoncePrefixIsRejected) {
 TEST_F(ResponseTest, NonceIsIgnoredWhenNoneWasSent) {
     auto spec = leaf_response();
     spec.nonce = std::vector<std::uint8_t>(32, 0x5a);
-    EXPECT_EQ(answer_of(validate(spec)).status, CertStatus::good);
+    const Answer answer = answer_of(validate(spec));
+    EXPECT_EQ(answer.status, CertStatus::good);
+    EXPECT_EQ(answer.nonce, NonceEcho::not_sent);
+}
+
+TEST_F(ResponseTest, EchoedNonceIsReportedAsEchoed) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    auto spec = leaf_response();
+    spec.nonce = nonce_;
+    EXPECT_EQ(answer_of(validate(spec)).nonce, NonceEcho::echoed);
+}
+
+// nonce = "prefer": RFC 8954 §2.1 lets a responder ignore the nonce (pre-signed responses).
+TEST_F(ResponseTest, MissingNonceIsAcceptedAsMissingWhenNotRequired) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    const Answer answer = answer_of(validate(leaf_response()));
+    EXPECT_EQ(answer.status, CertStatus::good);
+    EXPECT_EQ(answer.nonce, NonceEcho::missing);
+}
+
+TEST_F(ResponseTest, DifferentNonceIsRejectedEvenWhenNotRequired) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    auto spec = leaf_response();
+    spec.nonce = std::vector<std::uint8_t>(32, 0x5a);
+    EXPECT_EQ(error_of(validate(spec)), ResponseError::nonce_mismatch);
+}
+
+// "Accepted only when current": a replay past its nextUpdate is still refused.
+TEST_F(ResponseTest, MissingNonceOnExpiredResponseIsExpiredWhenNotRequired) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    auto spec = leaf_response();
+    spec.singles[0].this_update = test_now - one_day;
+    spec.singles[0].next_update = test_now - 301;  // skew is 300 s
+    EXPECT_EQ(error_of(validate(spec)), ResponseError::expired);
+}
+
+TEST_F(ResponseTest, MissingNonceOnResponseFromTheFutureIsNotYetValidWhenNotRequired) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    auto spec = leaf_response();
+    spec.singles[0].this_update = test_now + 301;
+    EXPECT_EQ(error_of(validate(spec)), ResponseError::not_yet_valid);
+}
+
+// --- max_response_age -------------------------------------------------------------------
+
+TEST_F(ResponseTest, MissingNonceOlderThanMaxResponseAgeIsNonceMissing) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    in_.max_response_age = 600s;
+    auto spec = leaf_response();
+    spec.singles[0].this_update = test_now - 901;  // 600 s + 300 s skew
+    const Validation v = validate(spec);
+    EXPECT_EQ(error_of(v), ResponseError::nonce_missing);
+    EXPECT_NE(std::get<ResponseFailure>(v).detail.find("max_response_age"), std::string::npos);
+}
+
+TEST_F(ResponseTest, MissingNonceWithinMaxResponseAgeAndSkewIsAccepted) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.nonce_required = false;
+    in_.max_response_age = 600s;
+    auto spec = leaf_response();
+    spec.singles[0].this_update = test_now - 899;
+    EXPECT_EQ(answer_of(validate(spec)).nonce, NonceEcho::missing);
+}
+
+TEST_F(ResponseTest, NoNonceSentAndOlderThanMaxResponseAgeIsTooOld) {
+    in_.max_response_age = 600s;
+    auto spec = leaf_response();
+    spec.singles[0].this_update = test_now - 901;
+    EXPECT_EQ(error_of(validate(spec)), ResponseError::too_old);
+}
+
+TEST_F(ResponseTest, EchoedNonceIsNotBoundByMaxResponseAge) {
+    nonce_ = std::vector<std::uint8_t>(32, 0xa5);
+    in_.expected_nonce = nonce_;
+    in_.max_response_age = 600s;
+    auto spec = leaf_response();
+    spec.nonce = nonce_;
+    spec.singles[0].this_update = test_now - 901;
+    EXPECT_EQ(answer_of(validate(spec)).nonce, NonceEcho::echoed);
 }
 
 // --- freshness ------------------------------------------------------------------------
