@@ -4,6 +4,7 @@ target_sources(ocspgate_ocsp PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/crl_judge.cpp
   ${CMAKE_CURRENT_LIST_DIR}/crl_store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/factory.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/get_fallback.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mailbox.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ocsp_query.cpp
   ${CMAKE_CURRENT_LIST_DIR}/policy.cpp
