@@ -131,6 +131,7 @@ struct Expiry {
 // by the schema; conf/ maps TOML onto them, ocsp/ never reads conf/.
 using ocsp::CheckScope;
 using ocsp::CrlSettings;
+using ocsp::NonceMode;
 using ocsp::OcspIssuer;
 using ocsp::OcspRequestMethod;
 using ocsp::OcspSettings;

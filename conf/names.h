@@ -56,6 +56,9 @@ inline constexpr std::array<EnumName<ResponderPreference>, 2> responder_preferen
 inline constexpr std::array<EnumName<OcspRequestMethod>, 2> ocsp_request_method_names{{
     {"post", OcspRequestMethod::post}, {"get", OcspRequestMethod::get}}};
 
+inline constexpr std::array<EnumName<NonceMode>, 3> nonce_mode_names{{
+    {"off", NonceMode::off}, {"prefer", NonceMode::prefer}, {"require", NonceMode::require}}};
+
 }  // namespace detail
 
 // Every accepted spelling of E, in the order the documentation lists them.
@@ -115,6 +118,11 @@ constexpr std::span<const EnumName<ResponderPreference>> enum_names<ResponderPre
 template <>
 constexpr std::span<const EnumName<OcspRequestMethod>> enum_names<OcspRequestMethod>() {
     return detail::ocsp_request_method_names;
+}
+
+template <>
+constexpr std::span<const EnumName<NonceMode>> enum_names<NonceMode>() {
+    return detail::nonce_mode_names;
 }
 
 // The TOML spelling of `value`, e.g. to_string(Protocol::ldap_starttls) == "ldap-starttls".

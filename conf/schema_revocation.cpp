@@ -56,9 +56,22 @@ std::vector<Field<OcspSettings>> ocsp_source_fields() {
         value_key("prefer", &OcspSettings::prefer, EnumValue<ResponderPreference>{},
                   "Which responders are asked first when there are both: \"configured\" "
                   "(responders) or \"aia\" (from the certificate; needs use_aia = true)."),
-        value_key("nonce", &OcspSettings::nonce, BoolValue{},
-                  "Put a nonce in each request (RFC 8954) so that a replayed response is "
-                  "detected. Some responders that pre-sign responses do not echo nonces."),
+        value_key("nonce", &OcspSettings::nonce, NonceModeValue{},
+                  "Nonces in requests (RFC 8954), which tie a response to its request so that "
+                  "a replayed one is detected. A response with a different nonce is always "
+                  "refused. \"prefer\": send one; a response without any (responders that "
+                  "pre-sign responses ignore it, as RFC 8954 allows) is accepted only while "
+                  "current (thisUpdate <= now <= nextUpdate, within clock_skew) and no older "
+                  "than max_response_age if set. \"require\": such a response is no answer. "
+                  "\"off\": send none. The booleans of earlier versions still load, true as "
+                  "\"prefer\" and false as \"off\", with a warning."),
+        value_key("max_response_age", &OcspSettings::max_response_age,
+                  OptionalValue<DurationValue>{.inner = {true}},
+                  "When set, a response that does not echo our nonce (nonce = \"off\", or a "
+                  "responder that ignores it) is refused once its thisUpdate is older than "
+                  "this (plus clock_skew), even if still current: a bound on how old a replayed "
+                  "response can be. Unset: current is enough; pre-signed responses are "
+                  "typically hours old."),
         value_key("request", &OcspSettings::request, EnumValue<OcspRequestMethod>{},
                   "The HTTP method: \"post\", or \"get\" (RFC 6960 appendix A.1), which HTTP "
                   "caches can serve."),
@@ -155,22 +168,6 @@ Section<CrlSettings> make_crl_section() {
                       "Longest wait for one CRL download."),
             value_key("max_size", &CrlSettings::max_size, IntegerValue<std::size_t>{1, largest_crl},
                       "Largest CRL accepted, in bytes."),
-            value_key("signers", &CrlSettings::signers,
-                      ListValue<FileValue>{.element = {Kind::certificates}},
-                      "PEM files of separate CRL-signing certificates: the CA's name, their own "
-                      "key with cRLSign, certified under the same trust anchor as the client's "
-                      "chain (plus any intermediates that path needs). A CRL that the issuing "
-                      "CA's own key did not sign is used when one of them signed it, its path "
-                      "validates to the client chain's anchor and the CRLs of its own issuer "
-                      "(crl.files or crl.urls, signed by that issuer's key) say it is good."),
-            value_key("grace", &CrlSettings::grace, DurationValue{},
-                      "How long after its nextUpdate a CRL is still used (on top of "
-                      "ocsp.clock_skew), when no newer one can be had. \"0s\": never."),
-            value_key("delta_required", &CrlSettings::delta_required, BoolValue{},
-                      "When a complete CRL names delta CRLs (freshestCRL) and no delta CRL that "
-                      "applies to it is held (in crl.files or crl.urls), true gives no answer "
-                      "from the CRL method (the next method, or the policy, decides); false lets "
-                      "the complete CRL answer alone. A certificate it lists is revoked either way."),
         },
         .check = {},
     };

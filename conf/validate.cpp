@@ -236,6 +236,26 @@ void check_ocsp(const toml::table& table, OcspSettings& ocsp, Context& context) 
     if (written_enum(table, "prefer", ocsp.prefer) == ResponderPreference::aia && !ocsp.use_aia) {
         context.error_at_key(table, "prefer", "\"aia\" needs use_aia = true");
     }
+    check_nonce(table, ocsp, context);
+}
+
+// nonce was a boolean; true then refused every response without the nonce, which made
+// responders that pre-sign responses refuse every certificate. It now reads as "prefer".
+void check_nonce(const toml::table& table, const OcspSettings& ocsp, Context& context) {
+    if (const toml::node* nonce = table.get("nonce"); nonce != nullptr && nonce->is_boolean()) {
+        context.warning_at_key(
+            table, "nonce",
+            nonce->as_boolean()->get()
+                ? "nonce = true is the old spelling and now means nonce = \"prefer\": a response "
+                  "without the nonce is accepted while it is current; write nonce = \"prefer\", "
+                  "or nonce = \"require\" to refuse such responses as before"
+                : "nonce = false is the old spelling of nonce = \"off\"; write that");
+    }
+    if (ocsp.max_response_age && ocsp.nonce == NonceMode::require) {
+        context.warning_at_key(table, "max_response_age",
+                               "has no effect with nonce = \"require\": every accepted response "
+                               "echoes our nonce");
+    }
 }
 
 void check_config(const toml::table& root, Config& config, Context& context) {

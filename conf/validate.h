@@ -29,6 +29,8 @@ void check_profile(const toml::table& table, RevocationProfile& profile, Context
 
 // The client certificate for https responders comes with its key; prefer = "aia" needs AIA.
 void check_ocsp(const toml::table& table, OcspSettings& ocsp, Context& context);
+// Warnings: nonce written as the old boolean; max_response_age that nonce = "require" voids.
+void check_nonce(const toml::table& table, const OcspSettings& ocsp, Context& context);
 
 // Across the document: unique listener names and listen addresses, and every listener's
 // revocation profile exists.

@@ -86,6 +86,17 @@ private:
     }
 };
 
+// "off" | "prefer" | "require". The boolean that nonce was before is still read, true as
+// "prefer" and false as "off"; check_ocsp warns that it is the old spelling.
+struct NonceModeValue {
+    std::optional<NonceMode> parse(const toml::node& node, Context& context) const {
+        if (const auto* flag = node.as_boolean()) return flag->get() ? NonceMode::prefer : NonceMode::off;
+        return EnumValue<NonceMode>{}.parse(node, context);
+    }
+    std::string type() const { return EnumValue<NonceMode>{}.type(); }
+    std::string show(NonceMode value) const { return EnumValue<NonceMode>{}.show(value); }
+};
+
 // A listener or profile name (see check_name in conf/section.h).
 struct NameValue {
     std::optional<std::string> parse(const toml::node& node, Context& context) const;

@@ -34,6 +34,11 @@ struct Decision {
     std::chrono::microseconds latency{0};
 };
 
+// What happened with one responder, for the metrics endpoint.
+struct ResponderCounts {
+    std::uint64_t nonce_missing = 0;  // responses without the nonce we sent, accepted or not
+};
+
 // Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
 struct CheckerStats {
     std::atomic<std::uint64_t> lookups{0};        // ocsp/crl lookups: cache hits + misses, once per handshake
@@ -44,6 +49,19 @@ struct CheckerStats {
     std::atomic<std::uint64_t> stale_used{0};
     mutable std::mutex errors_mutex;
     std::map<std::string, std::uint64_t> responder_errors;  // by kind; guarded by errors_mutex
+    // By responder URL: the configured ones and those seen in certificates' AIA, at most
+    // max_counted_responders; further ones are counted under "other", so that certificates
+    // naming ever new URLs cannot grow it without bound. Guarded by errors_mutex.
+    static constexpr std::size_t max_counted_responders = 64;
+    std::map<std::string, ResponderCounts> by_responder;
+    void count_for_responder(const std::string& url, std::uint64_t ResponderCounts::*counter) {
+        std::lock_guard lock(errors_mutex);
+        auto it = by_responder.find(url);
+        if (it == by_responder.end())
+            it = by_responder.size() < max_counted_responders ? by_responder.try_emplace(url).first
+                                                              : by_responder.try_emplace("other").first;
+        ++(it->second.*counter);
+    }
     std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undetermined{0};
     LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
 };

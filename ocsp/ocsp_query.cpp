@@ -17,7 +17,7 @@ public:
 
     void start() {
         close_hook_ = home_.add_close_hook([this] { abort_for_shutdown(); });
-        auto request = build_request(input_.cert.get(), input_.issuer.get(), settings_.nonce);
+        auto request = build_request(input_.cert.get(), input_.issuer.get(), settings_.nonce != NonceMode::off);
         if (!request) {
             fail_attempt("request", "build", request.error().message);
             return finish_async();
@@ -68,25 +68,34 @@ private:
             fail_attempt(url.text, "http_status", fmt::format("HTTP status {}", response->status));
             return attempt(index_ + 1);
         }
-        ValidationInput in;
-        in.cert = input_.cert.get();
-        in.issuer = input_.issuer.get();
-        in.trusted_responders = input_.trusted_responders;
-        in.expected_nonce = request_.nonce;
-        in.id = request_.id;
-        in.now = std::chrono::system_clock::now();
-        in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings_.clock_skew);
-        in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings_.max_age);
-        in.responder_cache = input_.responder_cache;
-        Validation v = validate_response(response->body, in);
+        Validation v = validate_response(response->body, validation_input());
         if (auto* failure = std::get_if<ResponseFailure>(&v)) {
+            if (failure->kind == ResponseError::nonce_missing) result_.nonce_missing_from.push_back(url.text);
             fail_attempt(url.text, to_string(failure->kind), std::string(to_string(failure->kind)) + ": " + failure->detail);
             return attempt(index_ + 1);
         }
         result_.answered = true;
         result_.answer = std::get<Answer>(v);
         result_.source = url.text;
+        if (result_.answer.nonce == NonceEcho::missing) result_.nonce_missing_from.push_back(url.text);
         finish_now();
+    }
+
+    ValidationInput validation_input() const {
+        ValidationInput in;
+        in.cert = input_.cert.get();
+        in.issuer = input_.issuer.get();
+        in.trusted_responders = input_.trusted_responders;
+        in.expected_nonce = request_.nonce;
+        in.nonce_required = settings_.nonce == NonceMode::require;
+        in.id = request_.id;
+        in.now = std::chrono::system_clock::now();
+        in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings_.clock_skew);
+        in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings_.max_age);
+        if (settings_.max_response_age)
+            in.max_response_age = std::chrono::duration_cast<std::chrono::seconds>(*settings_.max_response_age);
+        in.responder_cache = input_.responder_cache;
+        return in;
     }
 
     void fail_attempt(const std::string& url, const char* kind, const std::string& message) {

@@ -25,6 +25,9 @@ struct QueryResult {
     std::string source;         // the responder URL that answered
     std::string errors;         // "URL: what failed; URL: ..." for every failed attempt
     std::vector<std::string> error_kinds;  // one short kind per failed attempt, for counters
+    // Responders whose response lacked the nonce we sent, whether it was then accepted
+    // (answer.nonce == NonceEcho::missing) or refused (error kind nonce_missing).
+    std::vector<std::string> nonce_missing_from;
     std::chrono::microseconds latency{0};
 };
 

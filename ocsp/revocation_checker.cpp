@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "ocsp/aia.h"
+#include "ocsp/asn1_time.h"
 #include "ocsp/chain_check.h"
 #include "ocsp/ocsp_query.h"
 #include "tls/certificate.h"
@@ -38,6 +39,12 @@ MethodResult from_cached(const CachedStatus& s) {
     r.detail = s.detail;
     r.from_cache = true;
     return r;
+}
+
+// For the lookup detail: an answer accepted although it lacks our nonce (nonce = "prefer").
+std::string without_nonce_note(const Answer& a) {
+    return "response without nonce accepted as current (thisUpdate " + to_iso8601(a.this_update) +
+           (a.next_update ? ", nextUpdate " + to_iso8601(*a.next_update) : std::string(", no nextUpdate")) + ")";
 }
 
 }  // namespace
@@ -123,7 +130,7 @@ Result<std::vector<CertPair>> RevocationChecker::targets(STACK_OF(X509) * chain)
         X509* issuer = sk_X509_value(chain, i + 1);
         auto id = make_cert_id(cert, issuer);
         if (!id) return std::move(id).error();
-        pairs.push_back(CertPair{up_ref(cert), up_ref(issuer), std::move(id).value(), up_ref(sk_X509_value(chain, n - 1))});
+        pairs.push_back(CertPair{up_ref(cert), up_ref(issuer), std::move(id).value()});
     }
     return pairs;
 }
@@ -153,7 +160,7 @@ std::optional<MethodResult> RevocationChecker::lookup_cached(RevocationMethod me
         case RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
         case RevocationMethod::ocsp: return ocsp_cached(pair);
         case RevocationMethod::crl: {
-            auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get(), pair.anchor.get());
+            auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
             if (result) stats_.lookups.fetch_add(1, std::memory_order_relaxed);  // else lookup_async counts it
             return result;
         }
@@ -192,8 +199,7 @@ void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pa
     auto joined = crls_.lookup_async(*waiter->home, up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
                                      [waiter](MethodResult r) {
                                          if (!waiter->cancelled) waiter->deliver(std::move(r));
-                                     },
-                                     pair.anchor ? up_ref(pair.anchor.get()) : tls::X509Ptr{});
+                                     });
     if (joined > 0) stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -219,10 +225,7 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
 MethodResult RevocationChecker::record_query(const CertId& id, QueryResult result) {
     auto now = Clock::now();
     const auto& o = profile_.ocsp;
-    {
-        std::lock_guard lock(stats_.errors_mutex);
-        for (const auto& kind : result.error_kinds) ++stats_.responder_errors[kind];
-    }
+    count_responder_events(result);
     stats_.responder_latency.observe(result.latency);
     CachedStatus entry;
     if (result.answered) {
@@ -235,6 +238,7 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
         auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
         entry.fresh_until = std::min(until, now + o.max_cache_ttl);
         entry.stale_until = entry.fresh_until + o.stale_if_error;
+        if (a.nonce == NonceEcho::missing) entry.detail = without_nonce_note(a);  // true of every use of it
     } else {
         entry.kind = CachedStatus::Kind::error;
         entry.source = "ocsp";
@@ -252,6 +256,14 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
         }
     }
     return r;
+}
+
+void RevocationChecker::count_responder_events(const QueryResult& result) {
+    {
+        std::lock_guard lock(stats_.errors_mutex);
+        for (const auto& kind : result.error_kinds) ++stats_.responder_errors[kind];
+    }
+    for (const auto& url : result.nonce_missing_from) stats_.count_for_responder(url, &ResponderCounts::nonce_missing);
 }
 
 void RevocationChecker::deliver_all(const std::string& key, const MethodResult& result) {

@@ -26,9 +26,6 @@ struct CertPair {
     tls::X509Ptr cert;
     tls::X509Ptr issuer;
     CertId id;  // SHA-1 CertID: the cache and coalescing key
-    // The trust anchor the chain was verified to (its last certificate): a separate CRL signer
-    // must chain to it (RFC 5280 §6.3.3 f). Null when unknown.
-    tls::X509Ptr anchor = {};
 };
 
 class RevocationChecker final : public Checker {
@@ -68,6 +65,7 @@ private:
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
     void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter);
     MethodResult record_query(const CertId& id, struct QueryResult result);
+    void count_responder_events(const struct QueryResult& result);
     void count_verdict(ChainVerdict verdict);
     void deliver_all(const std::string& key, const MethodResult& result);
 

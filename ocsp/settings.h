@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ enum class CheckScope { leaf, chain };
 enum class UnknownPolicy { revoked, good, next };
 enum class ResponderPreference { configured, aia };
 enum class OcspRequestMethod { post, get };
+// RFC 8954 nonces. "off": none is sent. "prefer": one is sent; a response that echoes another
+// is refused, one without any is accepted only while current (see ocsp/response.h), since
+// RFC 8954 §2.1 lets responders that pre-sign responses ignore it. "require": one is sent and
+// a response must echo it.
+enum class NonceMode { off, prefer, require };
 
 struct OcspIssuer {
     std::filesystem::path certificate;  // the issuing CA this entry applies to
@@ -30,7 +36,7 @@ struct OcspSettings {
     std::vector<std::string> responders;  // http:// or https:// URLs, tried in order
     bool use_aia = true;
     ResponderPreference prefer = ResponderPreference::configured;
-    bool nonce = true;
+    NonceMode nonce = NonceMode::prefer;
     OcspRequestMethod request = OcspRequestMethod::post;
     Duration timeout{3000};
     std::vector<std::filesystem::path> responder_trust;
@@ -42,6 +48,10 @@ struct OcspSettings {
     Duration error_cache_ttl{30 * 1000};
     Duration clock_skew{5 * 60 * 1000};
     Duration max_age{7 * 24 * 3600 * 1000LL};
+    // Bound on the age (now - thisUpdate) of a response that does not echo our nonce (nonce
+    // "off", or a responder that ignores it under "prefer"). nullopt: no bound beyond
+    // nextUpdate, since pre-signed responses are typically hours old.
+    std::optional<Duration> max_response_age;
     Duration stale_if_error{0};
     std::size_t max_response_size = 64 * 1024;
     std::vector<OcspIssuer> issuers;
@@ -53,11 +63,6 @@ struct CrlSettings {
     std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
     Duration timeout{5000};
     std::size_t max_size = 10 * 1024 * 1024;
-    // Separate CRL-signing certificates (same name as the CA, own key with cRLSign, certified
-    // under the same trust anchor) and the intermediates their paths need (ocsp/crl_signer.h).
-    std::vector<std::filesystem::path> signers;
-    Duration grace{0};          // a CRL stays usable this long after its nextUpdate
-    bool delta_required = true;  // a complete CRL naming delta CRLs (freshestCRL) needs one held
     bool operator==(const CrlSettings&) const = default;
 };
 

@@ -25,7 +25,7 @@ struct CachedStatus {
     enum class Kind { good, revoked, unknown, error };
     Kind kind = Kind::error;
     std::string source;   // responder URL (or CRL) that answered
-    std::string detail;   // for errors: what went wrong
+    std::string detail;   // errors: what went wrong; answers: what logs should note, e.g. no nonce
     Clock::time_point fresh_until;  // answered from cache until then
     Clock::time_point stale_until;  // good answers only: usable when every responder fails
 };

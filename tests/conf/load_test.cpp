@@ -109,7 +109,8 @@ recheck_interval = "15m"
 responders = ["http://127.0.0.1:8888", "https://ocsp.example.com/ca2"]
 use_aia = false
 prefer = "configured"
-nonce = false
+nonce = "off"
+max_response_age = "10m"
 request = "get"
 timeout = "2s"
 responder_trust = ["ca.pem"]
@@ -155,7 +156,8 @@ max_size = 1048576
     const OcspSettings& ocsp = profile.ocsp;
     EXPECT_EQ(ocsp.responders.size(), 2u);
     EXPECT_FALSE(ocsp.use_aia);
-    EXPECT_FALSE(ocsp.nonce);
+    EXPECT_EQ(ocsp.nonce, NonceMode::off);
+    EXPECT_EQ(ocsp.max_response_age, 10min);
     EXPECT_EQ(ocsp.request, OcspRequestMethod::get);
     EXPECT_EQ(ocsp.responder_trust, std::vector{file("ca.pem")});
     EXPECT_EQ(ocsp.tls_private_key, file("other.key"));

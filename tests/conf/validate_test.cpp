@@ -271,5 +271,74 @@ max_response_size = 0
                                          "1 and 16777216, got 0"}});
 }
 
+// --- nonce ----------------------------------------------------------------------------
+
+TEST_F(LoadTest, NonceDefaultsToPreferWithoutResponseAgeBound) {
+    LoadResult result = load_with_listener("[revocation.corp]\n");
+    ASSERT_TRUE(result.ok());
+    const OcspSettings& ocsp = result.config->revocation.at("corp").ocsp;
+    EXPECT_EQ(ocsp.nonce, NonceMode::prefer);
+    EXPECT_FALSE(ocsp.max_response_age);
+    EXPECT_TRUE(result.warnings.empty());
+}
+
+TEST_F(LoadTest, NonceModesLoadWithoutWarning) {
+    for (auto [text, mode] : {std::pair{"off", NonceMode::off}, std::pair{"prefer", NonceMode::prefer},
+                              std::pair{"require", NonceMode::require}}) {
+        LoadResult result = load_with_listener("[revocation.corp.ocsp]\nnonce = \"" + std::string(text) + "\"\n");
+        ASSERT_TRUE(result.ok()) << text;
+        EXPECT_EQ(result.config->revocation.at("corp").ocsp.nonce, mode) << text;
+        EXPECT_TRUE(result.warnings.empty()) << text;
+    }
+}
+
+TEST_F(LoadTest, OldNonceTrueLoadsAsPreferWithAWarning) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nnonce = true\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    EXPECT_EQ(result.config->revocation.at("corp").ocsp.nonce, NonceMode::prefer);
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_EQ(format(result.warnings[0]),
+              file("ocspgate.toml").string() +
+                  ":10:9: warning: revocation.corp.ocsp.nonce: nonce = true is the old spelling and "
+                  "now means nonce = \"prefer\": a response without the nonce is accepted while it "
+                  "is current; write nonce = \"prefer\", or nonce = \"require\" to refuse such "
+                  "responses as before");
+}
+
+TEST_F(LoadTest, OldNonceFalseLoadsAsOffWithAWarning) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nnonce = false\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    EXPECT_EQ(result.config->revocation.at("corp").ocsp.nonce, NonceMode::off);
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_NE(result.warnings[0].message.find("nonce = false is the old spelling of nonce = \"off\""),
+              std::string::npos);
+}
+
+TEST_F(LoadTest, UnknownNonceModeIsRejected) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nnonce = \"always\"\n");
+    expect_diagnostics(result, {{10, 9, "revocation.corp.ocsp.nonce: \"always\" is not one of \"off\", "
+                                        "\"prefer\", \"require\""}});
+}
+
+TEST_F(LoadTest, MaxResponseAgeIsRead) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nmax_response_age = \"10m\"\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    EXPECT_EQ(result.config->revocation.at("corp").ocsp.max_response_age, std::chrono::minutes(10));
+}
+
+TEST_F(LoadTest, ZeroMaxResponseAgeIsRejected) {
+    LoadResult result = load_with_listener("[revocation.corp.ocsp]\nmax_response_age = \"0s\"\n");
+    expect_diagnostics(result, {{10, 20, "revocation.corp.ocsp.max_response_age:"}});
+}
+
+TEST_F(LoadTest, MaxResponseAgeWithRequiredNonceLoadsWithAWarning) {
+    LoadResult result = load_with_listener(
+        "[revocation.corp.ocsp]\nnonce = \"require\"\nmax_response_age = \"10m\"\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    ASSERT_EQ(result.warnings.size(), 1u);
+    EXPECT_EQ(result.warnings[0].line, 11);
+    EXPECT_NE(result.warnings[0].message.find("has no effect with nonce = \"require\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ocspgate::conf::testing
