@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "proxy/ldap_ber.h"
-#include "proxy/sip_framer.h"
-#include "proxy/sip_front.h"
+#include "proxy/ldap/ber.h"
+#include "proxy/sip/framer.h"
+#include "proxy/sip/front.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ std::string sip_stream(int messages) {
 void BM_SipFramer(benchmark::State& state) {
     const std::string stream = sip_stream(64);
     for (auto _ : state) {
-        proxy::SipFramer framer(64 * 1024, 100);
+        proxy::sip::SipFramer framer(64 * 1024, 100);
         framer.feed(bytes(stream));
         while (auto frame = framer.next()) benchmark::DoNotOptimize(frame);
     }
@@ -64,7 +64,7 @@ BENCHMARK(BM_SipFramer);
 void BM_SipFrontWithIdentityHeaders(benchmark::State& state) {
     const std::string stream = sip_stream(64);
     conf::SipSettings settings;
-    proxy::SipFront front(settings);
+    proxy::sip::SipFront front(settings);
     proxy::PeerIdentity peer{"CN=alice,O=Example", "CN=Example Issuing CA,O=Example", "5A3F9C0D12E4B7A1",
                              std::string(64, 'a'), "good", "cache"};
     front.on_handshake_done(peer);

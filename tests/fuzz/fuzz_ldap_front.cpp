@@ -8,8 +8,8 @@
 
 #include "conf/config.h"
 #include "fuzz_chunks.h"
-#include "proxy/ldap_ber.h"
-#include "proxy/ldap_front.h"
+#include "proxy/ldap/ber.h"
+#include "proxy/ldap/front.h"
 
 using namespace ocspgate;
 
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     conf::LdapSettings settings;
     settings.max_message_size = kMaxMessageSize;
-    proxy::LdapStartTlsFront front(settings);
+    proxy::ldap::LdapStartTlsFront front(settings);
     fuzz::for_each_chunk(input, [&](std::span<const std::uint8_t> chunk) {
         proxy::FrontOutput out;
         const std::size_t used = front.on_plaintext(chunk, out);

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/proxy_protocol.h"
+#include "proxy/core/proxy_protocol.h"
 
 using namespace ocspgate;
 

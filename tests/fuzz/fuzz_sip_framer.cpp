@@ -1,5 +1,5 @@
 // libFuzzer target: the SIP front over arbitrary chunks (split by the first byte, see
-// fuzz_chunks.h), and a separate SipFramer over the same chunks as the reference for what the
+// fuzz_chunks.h), and a separate sip::SipFramer over the same chunks as the reference for what the
 // client sent. Aborts unless, for every input:
 //  - the rewrite of every framed message is deterministic and survives copying the message
 //    (the header views must follow the copy);
@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "fuzz_chunks.h"
-#include "proxy/sip_answer.h"
-#include "proxy/sip_framer.h"
-#include "proxy/sip_front.h"
-#include "proxy/sip_identity.h"
+#include "proxy/sip/answer.h"
+#include "proxy/sip/framer.h"
+#include "proxy/sip/front.h"
+#include "proxy/sip/identity.h"
 
 using namespace ocspgate;
 
@@ -50,7 +50,7 @@ const proxy::PeerIdentity& peer() {
 }
 
 const std::string& identity_block() {
-    static const std::string block = proxy::identity_header_block(peer(), kPrefix);
+    static const std::string block = proxy::sip::identity_header_block(peer(), kPrefix);
     return block;
 }
 
@@ -69,59 +69,59 @@ const conf::SipSettings& front_settings() {
     return settings;
 }
 
-bool is_request(const proxy::SipMessage& message) { return message.start && message.start->is_request; }
+bool is_request(const proxy::sip::SipMessage& message) { return message.start && message.start->is_request; }
 
-bool is_identity(const proxy::SipHeader& header) { return proxy::istarts_with(header.name, kPrefix); }
+bool is_identity(const proxy::sip::SipHeader& header) { return proxy::sip::istarts_with(header.name, kPrefix); }
 
-std::string_view raw(const proxy::SipMessage& message, const proxy::SipHeader& header) {
+std::string_view raw(const proxy::sip::SipMessage& message, const proxy::sip::SipHeader& header) {
     return std::string_view(message.bytes).substr(header.begin, header.end - header.begin);
 }
 
 // Header names and values are views into their message: a copy must read the same, from its
 // own bytes, once the original is gone. The answer reads the values, the rewrite the names.
-void check_copy(proxy::SipMessage& message) {
-    const proxy::SipHeadProblem problem{400, "fuzz"};
-    std::string rewritten = proxy::rewrite_message(message, kPrefix, identity_block());
-    std::string answer = proxy::refusal_answer(message, problem);
-    proxy::SipMessage copy = message;
-    message = proxy::SipMessage{};
-    require(proxy::rewrite_message(copy, kPrefix, identity_block()) == rewritten &&
-            proxy::refusal_answer(copy, problem) == answer);
+void check_copy(proxy::sip::SipMessage& message) {
+    const proxy::sip::SipHeadProblem problem{400, "fuzz"};
+    std::string rewritten = proxy::sip::rewrite_message(message, kPrefix, identity_block());
+    std::string answer = proxy::sip::refusal_answer(message, problem);
+    proxy::sip::SipMessage copy = message;
+    message = proxy::sip::SipMessage{};
+    require(proxy::sip::rewrite_message(copy, kPrefix, identity_block()) == rewritten &&
+            proxy::sip::refusal_answer(copy, problem) == answer);
 }
 
 // The messages in `stream` (one read), keep-alives skipped, until the first error.
 struct Framed {
-    std::vector<proxy::SipMessage> messages;
+    std::vector<proxy::sip::SipMessage> messages;
     bool failed = false;
 };
 
 Framed frame_all(std::string_view stream, std::size_t max_message_size, std::size_t max_headers) {
     Framed framed;
-    proxy::SipFramer framer(max_message_size, max_headers);
+    proxy::sip::SipFramer framer(max_message_size, max_headers);
     framer.feed({reinterpret_cast<const std::uint8_t*>(stream.data()), stream.size()});
-    while (std::optional<proxy::SipFrame> frame = framer.next()) {
-        if (frame->kind == proxy::SipFrame::Kind::error) {
+    while (std::optional<proxy::sip::SipFrame> frame = framer.next()) {
+        if (frame->kind == proxy::sip::SipFrame::Kind::error) {
             framed.failed = true;
             break;
         }
-        if (frame->kind == proxy::SipFrame::Kind::message) framed.messages.push_back(std::move(frame->message));
+        if (frame->kind == proxy::sip::SipFrame::Kind::message) framed.messages.push_back(std::move(frame->message));
     }
     return framed;
 }
 
 // `forwarded` is what the front made of `sent`: the same message apart from identity headers.
-void check_rewrite(const proxy::SipMessage& sent, const proxy::SipMessage& forwarded) {
+void check_rewrite(const proxy::sip::SipMessage& sent, const proxy::sip::SipMessage& forwarded) {
     require(is_request(sent) == is_request(forwarded));
     require(sent.bytes.substr(0, sent.start_line_end) == forwarded.bytes.substr(0, forwarded.start_line_end));
     require(sent.bytes.substr(sent.head_size) == forwarded.bytes.substr(forwarded.head_size));
 
     std::vector<std::string_view> kept;
-    for (const proxy::SipHeader& header : sent.headers) {
+    for (const proxy::sip::SipHeader& header : sent.headers) {
         if (!is_identity(header)) kept.push_back(raw(sent, header));
     }
     std::vector<std::string_view> others;
     std::string identity;
-    for (const proxy::SipHeader& header : forwarded.headers) {
+    for (const proxy::sip::SipHeader& header : forwarded.headers) {
         if (is_identity(header)) {
             identity += raw(forwarded, header);
         } else {
@@ -142,10 +142,10 @@ std::size_t lines_in(std::string_view text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    proxy::SipFront front(front_settings());
+    proxy::sip::SipFront front(front_settings());
     front.on_handshake_done(peer());
-    proxy::SipFramer reference(kMaxMessageSize, kMaxHeaders);
-    std::vector<proxy::SipMessage> sent;
+    proxy::sip::SipFramer reference(kMaxMessageSize, kMaxHeaders);
+    std::vector<proxy::sip::SipMessage> sent;
     std::string to_backend;
     bool closed = false;
     fuzz::for_each_chunk(std::span<const std::uint8_t>(data, size), [&](std::span<const std::uint8_t> chunk) {
@@ -154,9 +154,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         to_backend.append(out.to_backend.begin(), out.to_backend.end());
         closed = out.close_reason.has_value();  // the connection closes here; so do we
         reference.feed(chunk);
-        while (std::optional<proxy::SipFrame> frame = reference.next()) {
-            if (frame->kind == proxy::SipFrame::Kind::error) break;
-            if (frame->kind != proxy::SipFrame::Kind::message) continue;
+        while (std::optional<proxy::sip::SipFrame> frame = reference.next()) {
+            if (frame->kind == proxy::sip::SipFrame::Kind::error) break;
+            if (frame->kind != proxy::sip::SipFrame::Kind::message) continue;
             sent.push_back(frame->message);
             check_copy(frame->message);
         }

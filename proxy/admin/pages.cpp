@@ -1,0 +1,201 @@
+#include "proxy/admin/pages.h"
+
+#include <nlohmann/json.hpp>
+
+#include "conf/names.h"
+#include "proxy/log/log.h"
+#include "proxy/metrics/text.h"
+
+namespace ocspgate::proxy::admin {
+namespace {
+
+std::uint64_t load(const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
+
+std::uint64_t open_now(const ListenerCounters& c) {
+    std::uint64_t closed = load(c.accepted) + load(c.rejected);
+    std::uint64_t opened = load(c.opened);
+    return opened > closed ? opened - closed : 0;  // the loads are not one snapshot
+}
+
+std::map<std::string, std::uint64_t> responder_errors(const ocsp::CheckerStats& stats) {
+    std::lock_guard lock(stats.errors_mutex);
+    return stats.responder_errors;
+}
+
+struct CheckerCounter {
+    const char* name;
+    const char* help;
+    const std::atomic<std::uint64_t> ocsp::CheckerStats::*member;
+};
+
+constexpr CheckerCounter kCheckerCounters[] = {
+    {"ocspgate_revocation_lookups_total", "Revocation method lookups (OCSP and CRL).", &ocsp::CheckerStats::lookups},
+    {"ocspgate_revocation_cache_hits_total", "Lookups answered from the status cache.", &ocsp::CheckerStats::cache_hits},
+    {"ocspgate_revocation_cache_misses_total", "Lookups not answered from the status cache.",
+     &ocsp::CheckerStats::cache_misses},
+    {"ocspgate_revocation_coalesced_total", "Lookups that waited on another handshake's query.",
+     &ocsp::CheckerStats::coalesced},
+    {"ocspgate_revocation_responder_queries_total", "OCSP queries started.", &ocsp::CheckerStats::responder_queries},
+    {"ocspgate_revocation_stale_used_total", "Stale good answers used because responders failed (stale_if_error).",
+     &ocsp::CheckerStats::stale_used},
+};
+
+struct Verdict {
+    const char* name;
+    const std::atomic<std::uint64_t> ocsp::CheckerStats::*member;
+};
+
+constexpr Verdict kVerdicts[] = {
+    {"accept", &ocsp::CheckerStats::verdict_accept},
+    {"revoked", &ocsp::CheckerStats::verdict_revoked},
+    {"unknown", &ocsp::CheckerStats::verdict_unknown},
+    {"undetermined", &ocsp::CheckerStats::verdict_undetermined},
+};
+
+void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime, const Shared& shared) {
+    out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
+    out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
+    out.family("ocspgate_connections_total", "counter",
+               "Client connections closed, by listener and decision (accept: the handshake succeeded).");
+    for (const auto& settings : runtime.listeners) {
+        const std::string& name = settings->conf.name;
+        out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "accept"}},
+                   load(settings->counters.accepted));
+        out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "reject"}},
+                   load(settings->counters.rejected));
+    }
+    out.family("ocspgate_connections_cut_total", "counter",
+               "Accepted connections closed during the session because re-validation refused the client "
+               "certificate or it expired, by listener.");
+    for (const auto& settings : runtime.listeners)
+        out.sample("ocspgate_connections_cut_total", {{"listener", settings->conf.name}}, load(settings->counters.cut_in_session));
+    out.family("ocspgate_forwarded_bytes_total", "counter",
+               "Plaintext bytes forwarded by closed connections, by listener and direction.");
+    for (const auto& settings : runtime.listeners) {
+        out.sample("ocspgate_forwarded_bytes_total", {{"listener", settings->conf.name}, {"direction", "client_to_backend"}},
+                   load(settings->counters.bytes_from_client));
+        out.sample("ocspgate_forwarded_bytes_total", {{"listener", settings->conf.name}, {"direction", "backend_to_client"}},
+                   load(settings->counters.bytes_from_backend));
+    }
+    out.family("ocspgate_handshake_duration_seconds", "histogram",
+               "From accept to the end of a successful client handshake, revocation wait included, by listener.");
+    for (const auto& settings : runtime.listeners)
+        out.histogram("ocspgate_handshake_duration_seconds", {{"listener", settings->conf.name}},
+                      settings->counters.handshake_latency);
+    out.family("ocspgate_config_generation", "gauge", "The configuration in force: 1 at start, +1 per applied reload.");
+    out.sample("ocspgate_config_generation", runtime.generation);
+}
+
+void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& checkers) {
+    for (const CheckerCounter& counter : kCheckerCounters) {
+        out.family(counter.name, "counter", counter.help);
+        for (const auto& [name, checker] : checkers)
+            if (const auto* stats = checker->counters()) out.sample(counter.name, {{"profile", name}}, load(stats->*counter.member));
+    }
+    out.family("ocspgate_revocation_responder_errors_total", "counter", "Failed responder exchanges, by kind.");
+    for (const auto& [name, checker] : checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const auto& [kind, count] : responder_errors(*stats))
+            out.sample("ocspgate_revocation_responder_errors_total", {{"profile", name}, {"kind", kind}}, count);
+    }
+    out.family("ocspgate_revocation_verdicts_total", "counter", "Chain decisions, by verdict.");
+    for (const auto& [name, checker] : checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const Verdict& v : kVerdicts)
+            out.sample("ocspgate_revocation_verdicts_total", {{"profile", name}, {"verdict", v.name}}, load(stats->*v.member));
+    }
+    out.family("ocspgate_revocation_responder_duration_seconds", "histogram",
+               "Time of each OCSP query to the responders (all attempts, answered or failed), by profile.");
+    for (const auto& [name, checker] : checkers)
+        if (const auto* stats = checker->counters())
+            out.histogram("ocspgate_revocation_responder_duration_seconds", {{"profile", name}}, stats->responder_latency);
+    out.family("ocspgate_cache_entries", "gauge", "Entries in the revocation status cache.");
+    for (const auto& [name, checker] : checkers) out.sample("ocspgate_cache_entries", {{"profile", name}}, checker->cache_entries());
+}
+
+nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const CheckerCounter& counter : kCheckerCounters) {
+        std::string key = counter.name;
+        key = key.substr(std::string("ocspgate_revocation_").size());
+        out[key.substr(0, key.size() - std::string("_total").size())] = load(stats.*counter.member);
+    }
+    for (const Verdict& v : kVerdicts) out["verdicts"][v.name] = load(stats.*v.member);
+    out["responder_errors"] = responder_errors(stats);
+    return out;
+}
+
+// Every watched certificate, as `ocspgate status` shows them by role.
+nlohmann::json certificate_status(const expiry::ExpiryMonitor& expiry) {
+    nlohmann::json out = nlohmann::json::array();
+    auto now = std::chrono::system_clock::now();
+    for (const expiry::ExpiryEntry& e : expiry.entries(now)) {
+        const expiry::WatchedCertificate& c = *e.certificate;
+        out.push_back({
+            {"role", c.role},
+            {"subject", c.subject},
+            {"issuer", c.issuer},
+            {"serial", c.serial},
+            {"not_after", expiry::format_utc(c.not_after)},
+            {"days_left", e.days_left},
+            {"state", std::string(to_string(e.level))},
+            {"where", c.where},
+        });
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string render_metrics(const Runtime& runtime, const Shared& shared, const expiry::ExpiryMonitor* expiry) {
+    const CheckerMap& checkers = runtime.checkers;
+    metrics::MetricsText out;
+    write_connection_metrics(out, runtime, shared);
+    write_revocation_metrics(out, checkers);
+    out.family("ocspgate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.");
+    out.sample("ocspgate_log_lines_dropped_total", log::dropped_lines());
+    if (expiry != nullptr) expiry->write_metrics(out, std::chrono::system_clock::now());
+    return out.text();
+}
+
+std::string render_status(const Runtime& runtime, const Shared& shared, const expiry::ExpiryMonitor* expiry) {
+    const conf::Config& config = runtime.config;
+    const CheckerMap& checkers = runtime.checkers;
+    nlohmann::json listeners = nlohmann::json::array();
+    for (const auto& settings : runtime.listeners) {
+        listeners.push_back({
+            {"name", settings->conf.name},
+            {"address", settings->conf.listen.text},
+            {"protocol", std::string(conf::to_string(settings->conf.protocol))},
+            {"revocation", settings->conf.revocation.value_or("")},
+            {"active_connections", open_now(settings->counters)},
+            {"accepted", load(settings->counters.accepted)},
+            {"rejected", load(settings->counters.rejected)},
+        });
+    }
+    nlohmann::json profiles = nlohmann::json::array();
+    for (const auto& [name, checker] : checkers) {
+        nlohmann::json profile = {{"name", name}, {"cache_entries", checker->cache_entries()}};
+        auto found = config.revocation.find(name);
+        profile["responders"] = found != config.revocation.end() ? found->second.ocsp.responders
+                                                                 : std::vector<std::string>{};
+        if (const auto* stats = checker->counters()) profile["counters"] = checker_counters(*stats);
+        profiles.push_back(std::move(profile));
+    }
+    nlohmann::json status = {
+        {"active_connections", shared.active_connections.load(std::memory_order_relaxed)},
+        {"config_generation", runtime.generation},
+        {"listeners", std::move(listeners)},
+        {"revocation_profiles", std::move(profiles)},
+        {"log_lines_dropped", log::dropped_lines()},
+    };
+    if (expiry != nullptr) {
+        status["certificates"] = certificate_status(*expiry);
+        status["peer_certificates_tracked"] = expiry->peers_seen();
+    }
+    return status.dump(2) + "\n";
+}
+
+}  // namespace ocspgate::proxy::admin

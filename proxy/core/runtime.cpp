@@ -1,0 +1,88 @@
+#include "proxy/core/runtime.h"
+
+#include "ocsp/factory.h"
+#include "proxy/core/socket_address.h"
+#include "tls/context.h"
+
+namespace ocspgate::proxy {
+namespace {
+
+tls::ServerContextOptions context_options(const conf::Listener& l) {
+    tls::ServerContextOptions o;
+    o.certificate_chain = l.tls.certificate;
+    o.private_key = l.tls.private_key;
+    o.client_ca = l.tls.client_ca;
+    o.verify_peer = l.tls.verify_client == conf::VerifyClient::required   ? tls::PeerVerification::required
+                    : l.tls.verify_client == conf::VerifyClient::optional ? tls::PeerVerification::optional
+                                                                          : tls::PeerVerification::none;
+    o.min_version = l.tls.min_version == conf::TlsVersion::v1_3 ? tls::MinVersion::tls1_3 : tls::MinVersion::tls1_2;
+    o.async_verification = l.revocation.has_value();
+    return o;
+}
+
+std::shared_ptr<ListenerCounters> counters_for(const std::string& name, const Runtime* previous) {
+    if (previous)
+        for (const auto& settings : previous->listeners)
+            if (settings->conf.name == name) return settings->counters_owner;
+    return std::make_shared<ListenerCounters>();
+}
+
+const ocsp::Checker* checker_named(const std::string& name, const Runtime* previous) {
+    if (!previous) return nullptr;
+    auto it = previous->checkers.find(name);
+    return it == previous->checkers.end() ? nullptr : it->second.get();
+}
+
+Result<std::shared_ptr<const ListenerSettings>> build_listener(const conf::Listener& l, const CheckerMap& checkers,
+                                                               const std::map<std::string, conf::RevocationProfile>& config_profiles,
+                                                               const Runtime* previous) {
+    auto ctx = tls::make_server_context(context_options(l));
+    if (!ctx) return make_error(Errc::config, "listener " + l.name + ": " + ctx.error().message);
+    auto settings = std::make_shared<ListenerSettings>(counters_for(l.name, previous));
+    settings->conf = l;
+    settings->ssl_ctx = std::move(ctx).value();
+    if (l.revocation) settings->checker = checkers.at(*l.revocation);
+    if (l.revocation) settings->recheck_interval = config_profiles.at(*l.revocation).recheck_interval;
+    if (l.backend_tls) {
+        auto backend_ctx = tls::make_client_context(l.backend_ca, l.backend_revocation.has_value());
+        if (!backend_ctx) return make_error(Errc::config, "listener " + l.name + ": " + backend_ctx.error().message);
+        settings->backend_ctx = std::move(backend_ctx).value();
+        settings->backend_server_name = l.backend_server_name.empty()
+                                            ? format_host(reinterpret_cast<const sockaddr*>(&l.backend.storage))
+                                            : l.backend_server_name;
+        if (l.backend_revocation) settings->backend_checker = checkers.at(*l.backend_revocation);
+    }
+    return std::shared_ptr<const ListenerSettings>(std::move(settings));
+}
+
+}  // namespace
+
+std::shared_ptr<const ListenerSettings> Runtime::listener_at(const std::string& key) const {
+    for (const auto& settings : listeners)
+        if (listener_key(settings->conf) == key) return settings;
+    return nullptr;
+}
+
+std::string listener_key(const conf::Listener& listener) {
+    return format_address(reinterpret_cast<const sockaddr*>(&listener.listen.storage));
+}
+
+Result<std::shared_ptr<const Runtime>> build_runtime(conf::Config config, const Runtime* previous) {
+    auto runtime = std::make_shared<Runtime>();
+    runtime->generation = previous ? previous->generation + 1 : 1;
+    for (const auto& [name, profile] : config.revocation) {
+        auto checker = ocsp::create_checker(profile, checker_named(name, previous));
+        if (!checker) return std::move(checker).error();
+        runtime->checkers.emplace(name, std::shared_ptr<ocsp::Checker>(std::move(checker).value()));
+    }
+    for (const conf::Listener& l : config.listeners) {
+        auto settings = build_listener(l, runtime->checkers, config.revocation, previous);
+        if (!settings) return std::move(settings).error();
+        runtime->listeners.push_back(std::move(settings).value());
+    }
+    runtime->watched_certificates = expiry::configured_certificates(config);
+    runtime->config = std::move(config);
+    return std::shared_ptr<const Runtime>(std::move(runtime));
+}
+
+}  // namespace ocspgate::proxy

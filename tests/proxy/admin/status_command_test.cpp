@@ -1,0 +1,59 @@
+// `ocspgate status` formatting and its --admin parsing (the fetch is tested against the real
+// binary in tests/integration/test_status_command.py).
+#include "proxy/admin/status_command.h"
+
+#include <gtest/gtest.h>
+
+namespace ocspgate::proxy::admin {
+namespace {
+
+TEST(AdminTarget, ParsesHostPortAndBracketedIpv6) {
+    auto v4 = parse_admin_target("127.0.0.1:9901");
+    ASSERT_TRUE(v4.ok());
+    EXPECT_EQ(v4->host, "127.0.0.1");
+    EXPECT_EQ(v4->port, 9901);
+    auto v6 = parse_admin_target("[::1]:80");
+    ASSERT_TRUE(v6.ok());
+    EXPECT_EQ(v6->host, "::1");
+}
+
+TEST(AdminTarget, RejectsMissingOrBadPorts) {
+    EXPECT_FALSE(parse_admin_target("127.0.0.1").ok());
+    EXPECT_FALSE(parse_admin_target("127.0.0.1:0").ok());
+    EXPECT_FALSE(parse_admin_target("127.0.0.1:70000").ok());
+    EXPECT_FALSE(parse_admin_target(":80").ok());
+}
+
+TEST(FormatStatus, NotJsonIsAParseError) {
+    auto text = format_status("<html>");
+    ASSERT_FALSE(text.ok());
+    EXPECT_EQ(text.error().code, Errc::parse);
+}
+
+TEST(FormatStatus, PrintsCertificatesByRoleSoonestFirstProfilesAndListeners) {
+    auto text = format_status(R"({
+      "active_connections": 2,
+      "certificates": [
+        {"role": "listener", "subject": "CN=far", "issuer": "CN=CA", "serial": "01", "not_after": "2027-01-01T00:00:00Z", "days_left": 400, "state": "fine"},
+        {"role": "client_ca", "subject": "CN=CA", "issuer": "CN=CA", "serial": "02", "not_after": "2030-01-01T00:00:00Z", "days_left": 1500, "state": "fine"},
+        {"role": "listener", "subject": "CN=soon", "issuer": "CN=CA", "serial": "03", "not_after": "2026-11-28T00:00:00Z", "days_left": 2, "state": "urgent"}
+      ],
+      "peer_certificates_tracked": 5,
+      "revocation_profiles": [{"name": "corp", "cache_entries": 3, "responders": ["http://127.0.0.1:8888"],
+        "counters": {"responder_queries": 4, "responder_errors": {"timeout": 1}, "cache_hits": 7, "cache_misses": 4,
+                     "verdicts": {"revoked": 1}}}],
+      "listeners": [{"name": "sip", "address": "127.0.0.1:5061", "protocol": "sip", "revocation": "corp",
+                     "active_connections": 2, "accepted": 10, "rejected": 1}]
+    })");
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    const std::string& out = *text;
+    EXPECT_NE(out.find("client certificates tracked: 5"), std::string::npos) << out;
+    EXPECT_LT(out.find("CN=soon"), out.find("CN=far")) << out;   // soonest first within a role
+    EXPECT_LT(out.find("CN=far"), out.find("client_ca")) << out;  // roles in the server's order
+    EXPECT_NE(out.find("degraded (timeout=1)"), std::string::npos) << out;
+    EXPECT_NE(out.find("127.0.0.1:5061"), std::string::npos) << out;
+    EXPECT_NE(out.find("urgent"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace ocspgate::proxy::admin

@@ -1,0 +1,74 @@
+// The expiry monitor's registry of client certificates: one entry per certificate, bounded,
+// least recently seen forgotten first, unseen entries dropped.
+#include "proxy/expiry/peer_certificates.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "support/test_pki.h"
+#include "tls/certificate.h"
+
+namespace ocspgate::proxy::expiry {
+namespace {
+
+using fixtures::pki;
+using std::chrono::system_clock;
+
+TEST(PeerCertificates, KeepsTheFactsOfEachCertificateOnce) {
+    PeerCertificates peers(10);
+    peers.note(pki().leaf.cert.get());
+    peers.note(pki().leaf.cert.get());
+    auto seen = peers.snapshot(system_clock::time_point{});
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].subject, tls::subject_of(pki().leaf.cert.get()));
+    EXPECT_EQ(seen[0].serial, "1001");
+    EXPECT_EQ(seen[0].not_after, tls::not_after_of(pki().leaf.cert.get()));
+}
+
+std::vector<fixtures::Issued> leaves(int count) {
+    std::vector<fixtures::Issued> out;
+    for (int i = 0; i < count; ++i)
+        out.push_back(fixtures::make_cert({.subject = "/O=Test/CN=peer-" + std::to_string(i),
+                                           .issuer = &pki().issuing,
+                                           .serial = 0x2000 + i,
+                                           .extensions = fixtures::leaf_extensions()}));
+    return out;
+}
+
+// The bound holds per shard (capacity / 16), so the whole never exceeds the capacity, and a
+// certificate seen again keeps its place while others come and go.
+TEST(PeerCertificates, StaysWithinCapacityAndForgetsTheLeastRecentlySeen) {
+    PeerCertificates peers(32);
+    auto many = leaves(200);
+    for (const auto& leaf : many) {
+        peers.note(leaf.get());
+        peers.note(pki().leaf.cert.get());  // seen after every other one: never the oldest
+        EXPECT_LE(peers.size(), 32u);
+    }
+    auto seen = peers.snapshot(system_clock::time_point{});
+    EXPECT_LE(seen.size(), 32u);
+    EXPECT_GE(seen.size(), 16u);
+    EXPECT_EQ(seen[0].serial, "1001");  // the most recently seen comes first
+    bool last_kept = std::any_of(seen.begin(), seen.end(),
+                                 [&](const PeerCertificate& p) { return p.serial == tls::serial_hex_of(many.back().get()); });
+    EXPECT_TRUE(last_kept);
+}
+
+TEST(PeerCertificates, SnapshotDropsEntriesUnseenSinceTheCutoff) {
+    PeerCertificates peers(10);
+    peers.note(pki().leaf.cert.get());
+    EXPECT_TRUE(peers.snapshot(system_clock::now() + std::chrono::seconds(1)).empty());
+    EXPECT_EQ(peers.size(), 0u);
+}
+
+TEST(PeerCertificates, NullIsIgnored) {
+    PeerCertificates peers(10);
+    peers.note(nullptr);
+    EXPECT_EQ(peers.size(), 0u);
+}
+
+}  // namespace
+}  // namespace ocspgate::proxy::expiry
