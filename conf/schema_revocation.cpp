@@ -168,6 +168,22 @@ Section<CrlSettings> make_crl_section() {
                       "Longest wait for one CRL download."),
             value_key("max_size", &CrlSettings::max_size, IntegerValue<std::size_t>{1, largest_crl},
                       "Largest CRL accepted, in bytes."),
+            value_key("signers", &CrlSettings::signers,
+                      ListValue<FileValue>{.element = {Kind::certificates}},
+                      "PEM files of separate CRL-signing certificates: the CA's name, their own "
+                      "key with cRLSign, certified under the same trust anchor as the client's "
+                      "chain (plus any intermediates that path needs). A CRL that the issuing "
+                      "CA's own key did not sign is used when one of them signed it, its path "
+                      "validates to the client chain's anchor and the CRLs of its own issuer "
+                      "(crl.files or crl.urls, signed by that issuer's key) say it is good."),
+            value_key("grace", &CrlSettings::grace, DurationValue{},
+                      "How long after its nextUpdate a CRL is still used (on top of "
+                      "ocsp.clock_skew), when no newer one can be had. \"0s\": never."),
+            value_key("delta_required", &CrlSettings::delta_required, BoolValue{},
+                      "When a complete CRL names delta CRLs (freshestCRL) and no delta CRL that "
+                      "applies to it is held (in crl.files or crl.urls), true gives no answer "
+                      "from the CRL method (the next method, or the policy, decides); false lets "
+                      "the complete CRL answer alone. A certificate it lists is revoked either way."),
         },
         .check = {},
     };

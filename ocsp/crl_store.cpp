@@ -9,6 +9,7 @@
 #include "ocsp/asn1_time.h"
 #include "ocsp/crl.h"
 #include "ocsp/http_fetch.h"
+#include "tls/certificate.h"
 
 namespace ocspgate::ocsp {
 namespace {
@@ -28,6 +29,12 @@ CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew)
     : settings_(settings), clock_skew_(clock_skew) {}
 
 Result<Ok> CrlStore::load_files() {
+    for (const auto& path : settings_.signers) {
+        auto certs = tls::load_certificates(path);
+        if (!certs) return std::move(certs).error();
+        for (auto& cert : *certs) signers_.push_back(std::move(cert));
+    }
+    for (const auto& cert : signers_) signer_ptrs_.push_back(cert.get());
     std::vector<FileCrl> loaded;
     for (const auto& path : settings_.files) {
         auto crl = read_crl_file(path);
@@ -81,10 +88,10 @@ std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
 // the downloads' waiter lists and the tasks posted to it.
 class CrlStore::Lookup {
 public:
-    Lookup(CrlStore& store, Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
+    Lookup(CrlStore& store, Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer, tls::X509Ptr anchor,
            std::function<void(MethodResult)> done, std::size_t downloads)
-        : store_(store), home_(home), cert_(std::move(cert)), issuer_(std::move(issuer)), done_(std::move(done)),
-          remaining_(downloads) {
+        : store_(store), home_(home), cert_(std::move(cert)), issuer_(std::move(issuer)), anchor_(std::move(anchor)),
+          done_(std::move(done)), remaining_(downloads) {
         store_.lookups_in_flight_.fetch_add(1);
     }
     ~Lookup() { store_.lookups_in_flight_.fetch_sub(1); }
@@ -97,13 +104,13 @@ public:
         if (!error.empty()) errors_ += (errors_.empty() ? "" : "; ") + error;
         if (remaining_ > 0 && --remaining_ > 0) return;
         auto done = std::move(done_);
-        if (done) done(store_.judge(cert_.get(), issuer_.get(), errors_));
+        if (done) done(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
     }
 
 private:
     CrlStore& store_;
     Mailbox& home_;
-    tls::X509Ptr cert_, issuer_;
+    tls::X509Ptr cert_, issuer_, anchor_;  // anchor_ may be null
     std::function<void(MethodResult)> done_;
     std::size_t remaining_;
     std::string errors_;  // "URL: what failed; ..."
@@ -156,15 +163,28 @@ private:
     std::uint64_t close_hook_ = 0;
 };
 
+// The files of the certificate's issuer and, for judging a separate CRL signer's own
+// revocation, of the issuers of the configured signers that bear that issuer's name; every
+// CRL fetched from the certificate's URLs.
 std::vector<HeldCrl> CrlStore::held_for(X509* cert, const std::vector<Url>& urls) {
     std::vector<HeldCrl> held;
     std::lock_guard lock(mutex_);
-    for (const auto& f : files_)
-        if (X509_NAME_cmp(X509_CRL_get_issuer(f.crl.get()), X509_get_issuer_name(cert)) == 0)
+    for (const auto& f : files_) {
+        const X509_NAME* crl_issuer = X509_CRL_get_issuer(f.crl.get());
+        if (X509_NAME_cmp(crl_issuer, X509_get_issuer_name(cert)) == 0 || is_signers_issuer(crl_issuer, cert))
             held.push_back(HeldCrl{f.crl, f.path.string()});
+    }
     for (const auto& url : urls)
         if (auto it = fetched_.find(url.text); it != fetched_.end()) held.push_back(HeldCrl{it->second, url.text});
     return held;
+}
+
+bool CrlStore::is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const {
+    for (X509* signer : signer_ptrs_)
+        if (X509_NAME_cmp(X509_get_subject_name(signer), X509_get_issuer_name(cert)) == 0 &&
+            X509_NAME_cmp(X509_get_issuer_name(signer), crl_issuer) == 0)
+            return true;
+    return false;
 }
 
 std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
@@ -178,9 +198,15 @@ std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
     return out;
 }
 
-MethodResult CrlStore::judge(X509* cert, X509* issuer, const std::string& download_errors) {
+MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors) {
     auto held = held_for(cert, urls_for(cert));
-    auto r = judge_certificate(held, CrlJudgeInput{cert, issuer, std::chrono::system_clock::now(), clock_skew_});
+    CrlJudgeInput in{cert, issuer, std::chrono::system_clock::now(), clock_skew_};
+    in.grace = std::chrono::duration_cast<std::chrono::seconds>(settings_.grace);
+    in.delta_required = settings_.delta_required;
+    in.signers = signer_ptrs_;
+    in.anchor = anchor;
+    in.history = &history_;
+    auto r = judge_certificate(held, in);
     if (r.kind == MethodResult::Kind::error && !download_errors.empty())
         r.detail += "; not downloaded: " + download_errors;
     if (r.kind == MethodResult::Kind::error && held.empty() && download_errors.empty())
@@ -188,9 +214,9 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, const std::string& downlo
     return r;
 }
 
-std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer) {
+std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {
     if (!missing(urls_for(cert)).empty()) return std::nullopt;  // download first
-    return judge(cert, issuer, "");
+    return judge(cert, issuer, anchor, "");
 }
 
 std::vector<Url> CrlStore::urls_for(X509* cert) const {
@@ -202,11 +228,11 @@ std::vector<Url> CrlStore::urls_for(X509* cert) const {
 }
 
 std::size_t CrlStore::lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
-                                   std::function<void(MethodResult)> done) {
+                                   std::function<void(MethodResult)> done, tls::X509Ptr anchor) {
     const auto urls = urls_for(cert.get());
     const auto needed = missing(urls);
-    auto lookup = std::make_shared<Lookup>(*this, home, std::move(cert), std::move(issuer), std::move(done),
-                                           needed.size());
+    auto lookup = std::make_shared<Lookup>(*this, home, std::move(cert), std::move(issuer), std::move(anchor),
+                                           std::move(done), needed.size());
     std::size_t joined = 0;
     for (const Url* url : needed) join_download(home, *url, lookup, joined);
     if (needed.empty()) home.post([lookup] { lookup->on_download(""); });  // held meanwhile

@@ -5,8 +5,10 @@
 //
 // What is shared and what is not: the store holds signed CRLs, keyed by file or URL, and one
 // download per URL serves every lookup waiting for it. A verdict is never shared: each lookup
-// judges its own certificate (serial, issuer, scope) against every CRL held for it
-// (crl_judge.h), after its downloads are done.
+// judges its own certificate (serial, issuer, scope, trust anchor) against every CRL held for
+// it (crl_judge.h), after its downloads are done. What lookups leave behind is the highest
+// cRLNumber of each CRL that verified (CrlHistory, rollback detection): a fact about signed
+// CRLs, keyed by CRL issuer name and key, scope and kind, never a verdict.
 #pragma once
 
 #include <uv.h>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "ocsp/settings.h"
+#include "ocsp/crl_history.h"
 #include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/policy.h"
@@ -34,21 +37,24 @@ class CrlStore {
 public:
     CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew);
 
-    // Loads every configured file; call at start-up (not on a loop thread).
+    // Loads every configured CRL file and CRL signer file; call at start-up (not on a loop
+    // thread).
     Result<Ok> load_files();
     // Re-reads files whose modification time changed; call from a non-traffic thread.
     void reload_changed_files();
 
     // The answer for `cert` from the CRLs held, or nullopt when one of its URLs has no
-    // current CRL yet (lookup_async then downloads it).
-    std::optional<MethodResult> lookup_cached(X509* cert, X509* issuer);
+    // current CRL yet (lookup_async then downloads it). `anchor`: the trust anchor of the
+    // certificate's verified chain, which a separate CRL signer must chain to (null: CRLs
+    // signed by a separate signer are not used).
+    std::optional<MethodResult> lookup_cached(X509* cert, X509* issuer, X509* anchor = nullptr);
     std::vector<Url> urls_for(X509* cert) const;
 
     // Downloads the CRLs that `cert`'s URLs lack (one download per URL across every lookup
     // in flight), then judges `cert` alone against everything held and reports on `home`'s
     // loop. Returns how many of those downloads were already running for another lookup.
     std::size_t lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
-                             std::function<void(MethodResult)> done);
+                             std::function<void(MethodResult)> done, tls::X509Ptr anchor = {});
 
     // No lookup or download in flight: nothing started here will touch the store again.
     bool idle();
@@ -63,14 +69,19 @@ private:
         CrlRef crl;
     };
     std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
+    bool is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const;
     std::vector<const Url*> missing(const std::vector<Url>& urls);
-    MethodResult judge(X509* cert, X509* issuer, const std::string& download_errors);
+    MethodResult judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors);
     void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
     void on_downloaded(const std::string& url, Result<CrlRef> crl);
     void keep_fetched(const std::string& url, CrlRef crl);
 
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
+    // crl.signers, read once by load_files(); immutable afterwards, so read without a lock.
+    std::vector<tls::X509Ptr> signers_;
+    std::vector<X509*> signer_ptrs_;
+    CrlHistory history_;  // thread-safe
     std::mutex mutex_;
     std::vector<FileCrl> files_;                       // guarded by mutex_
     std::unordered_map<std::string, CrlRef> fetched_;  // by URL; guarded by mutex_

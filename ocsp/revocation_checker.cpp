@@ -130,7 +130,7 @@ Result<std::vector<CertPair>> RevocationChecker::targets(STACK_OF(X509) * chain)
         X509* issuer = sk_X509_value(chain, i + 1);
         auto id = make_cert_id(cert, issuer);
         if (!id) return std::move(id).error();
-        pairs.push_back(CertPair{up_ref(cert), up_ref(issuer), std::move(id).value()});
+        pairs.push_back(CertPair{up_ref(cert), up_ref(issuer), std::move(id).value(), up_ref(sk_X509_value(chain, n - 1))});
     }
     return pairs;
 }
@@ -160,7 +160,7 @@ std::optional<MethodResult> RevocationChecker::lookup_cached(RevocationMethod me
         case RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
         case RevocationMethod::ocsp: return ocsp_cached(pair);
         case RevocationMethod::crl: {
-            auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get());
+            auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get(), pair.anchor.get());
             if (result) stats_.lookups.fetch_add(1, std::memory_order_relaxed);  // else lookup_async counts it
             return result;
         }
@@ -199,7 +199,8 @@ void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pa
     auto joined = crls_.lookup_async(*waiter->home, up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
                                      [waiter](MethodResult r) {
                                          if (!waiter->cancelled) waiter->deliver(std::move(r));
-                                     });
+                                     },
+                                     pair.anchor ? up_ref(pair.anchor.get()) : tls::X509Ptr{});
     if (joined > 0) stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
 }
 

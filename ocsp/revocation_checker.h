@@ -26,6 +26,9 @@ struct CertPair {
     tls::X509Ptr cert;
     tls::X509Ptr issuer;
     CertId id;  // SHA-1 CertID: the cache and coalescing key
+    // The trust anchor the chain was verified to (its last certificate): a separate CRL signer
+    // must chain to it (RFC 5280 §6.3.3 f). Null when unknown.
+    tls::X509Ptr anchor = {};
 };
 
 class RevocationChecker final : public Checker {

@@ -63,6 +63,11 @@ struct CrlSettings {
     std::vector<std::filesystem::path> files;      // local CRLs, reloaded when changed
     Duration timeout{5000};
     std::size_t max_size = 10 * 1024 * 1024;
+    // Separate CRL-signing certificates (same name as the CA, own key with cRLSign, certified
+    // under the same trust anchor) and the intermediates their paths need (ocsp/crl_signer.h).
+    std::vector<std::filesystem::path> signers;
+    Duration grace{0};          // a CRL stays usable this long after its nextUpdate
+    bool delta_required = true;  // a complete CRL naming delta CRLs (freshestCRL) needs one held
     bool operator==(const CrlSettings&) const = default;
 };
 

@@ -184,5 +184,40 @@ files = ["ca.pem"]
                                              "\" is not a CRL in PEM or DER form"}});
 }
 
+TEST_F(LoadTest, CrlSignersGraceAndDeltaPolicyAreRead) {
+    LoadResult result = load_with_listener(R"([revocation.corp]
+methods = ["crl"]
+[revocation.corp.crl]
+signers = ["ca.pem"]
+grace = "2h"
+delta_required = false
+)");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    const ocsp::CrlSettings& crl = result.config->revocation.at("corp").crl;
+    EXPECT_EQ(crl.signers, std::vector{file("ca.pem")});
+    EXPECT_EQ(crl.grace, std::chrono::hours(2));
+    EXPECT_FALSE(crl.delta_required);
+}
+
+TEST_F(LoadTest, CrlSettingsDefaultToNoGraceAndDeltasRequired) {
+    LoadResult result = load_with_listener("[revocation.corp]\nmethods = [\"crl\"]\n");
+    ASSERT_TRUE(result.ok()) << format(result.diagnostics.at(0));
+    const ocsp::CrlSettings& crl = result.config->revocation.at("corp").crl;
+    EXPECT_TRUE(crl.signers.empty());
+    EXPECT_EQ(crl.grace, ocsp::Duration{0});
+    EXPECT_TRUE(crl.delta_required);
+}
+
+TEST_F(LoadTest, CrlSignerFileThatIsNotACertificateIsReported) {
+    LoadResult result = load_with_listener(R"([revocation.corp]
+methods = ["crl"]
+[revocation.corp.crl]
+signers = ["server.key"]
+)");
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(format(result.diagnostics.at(0)).find("revocation.corp.crl.signers[0]"), std::string::npos)
+        << format(result.diagnostics.at(0));
+}
+
 }  // namespace
 }  // namespace ocspgate::conf::testing

@@ -166,5 +166,360 @@ TEST(CrlJudgeTest, EachCertificateIsJudgedByItsOwnSerial) {
     EXPECT_EQ(judge(crls, pki().other_leaf.get()).kind, Kind::revoked);
 }
 
+// --- reasons (RFC 5280 §6.3.3 d, j) ------------------------------------------------------
+
+// A complete CRL of the issuing CA limited to `reasons` (ReasonFlags bits).
+CrlSpec reasons_crl(std::vector<int> reasons, std::vector<X509*> revoked = {}) {
+    auto spec = issuing_crl(std::move(revoked));
+    spec.extensions = {fixtures::idp_extension("", reasons)};
+    return spec;
+}
+
+const std::vector<int> kCompromises{1, 2, 8};     // keyCompromise, cACompromise, aACompromise
+const std::vector<int> kOtherReasons{3, 4, 5, 6, 7};
+
+TEST(CrlJudgeTest, ReasonPartitionsCoveringEveryReasonTogetherMakeACertificateGood) {
+    auto r = judge_every_order({held(reasons_crl(kCompromises), "a-compromises"), held(reasons_crl(kOtherReasons), "b-others")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << r.detail;
+    EXPECT_NE(r.source.find("a-compromises"), std::string::npos) << r.source;
+    EXPECT_NE(r.source.find("b-others"), std::string::npos) << r.source;
+}
+
+TEST(CrlJudgeTest, ReasonPartitionsMissingAReasonGiveNoAnswer) {
+    auto r = judge({held(reasons_crl(kCompromises), "compromises")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("cover only the reasons keyCompromise,cACompromise,aACompromise"), std::string::npos)
+        << r.detail;
+    EXPECT_NE(r.detail.find("not affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn"),
+              std::string::npos)
+        << r.detail;
+}
+
+TEST(CrlJudgeTest, AReasonPartitionListingTheCertificateRevokesItAlone) {
+    auto r = judge({held(reasons_crl(kCompromises, {pki().leaf.get()}), "compromises")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+}
+
+TEST(CrlJudgeTest, AReasonPartitionListingTheCertificateRevokesWhateverTheOthersSay) {
+    auto r = judge_every_order({held(reasons_crl(kCompromises), "a-compromises"),
+                                held(reasons_crl(kOtherReasons, {pki().leaf.get()}), "b-others")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+    EXPECT_EQ(r.source, "b-others");
+}
+
+TEST(CrlJudgeTest, NewestCrlOfEachReasonPartitionDecides) {
+    auto old_listing = reasons_crl(kOtherReasons, {pki().leaf.get()});
+    old_listing.number = 4;
+    auto newer_empty = reasons_crl(kOtherReasons);
+    newer_empty.number = 5;
+    auto r = judge_every_order(
+        {held(reasons_crl(kCompromises), "a-compromises"), held(old_listing, "b-old"), held(newer_empty, "c-new")},
+        pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << r.detail;
+}
+
+TEST(CrlJudgeTest, DistributionPointReasonsLimitWhatItsPartitionCovers) {
+    constexpr const char* point = "http://crl.example/compromises.crl";
+    fixtures::CertSpec spec{"/O=Test/CN=leaf with a reasons point", &pki().issuing, 0x2201, fixtures::leaf_extensions()};
+    spec.extensions.push_back(fixtures::crl_dp_extension(point, kCompromises));
+    const auto cert = fixtures::make_cert(spec);
+    auto partition_crl = issuing_crl();
+    partition_crl.extensions = {fixtures::idp_extension(point, {})};
+    auto r = judge({held(partition_crl, "compromises")}, cert.get());
+    EXPECT_EQ(r.kind, Kind::error) << "the point's CRL speaks for the compromise reasons only";
+    EXPECT_EQ(judge({held(partition_crl, "compromises"), held(issuing_crl(), "complete")}, cert.get()).kind, Kind::good);
+}
+
+// --- delta CRLs (RFC 5280 §5.2.4, §6.3.3 c) ---------------------------------------------
+
+struct Listing {
+    X509* cert;
+    int reason;
+};
+
+CrlSpec numbered(long number, std::vector<Listing> listed = {}, std::optional<long> delta_of = std::nullopt) {
+    auto spec = issuing_crl();
+    spec.number = number;
+    spec.delta_of = delta_of;
+    spec.revoked.clear();
+    for (const auto& l : listed) spec.revoked.push_back(RevokedSpec{l.cert, test_now - 2 * one_day, l.reason});
+    return spec;
+}
+
+CrlSpec naming_deltas(CrlSpec spec) {
+    spec.extensions.push_back({NID_freshest_crl, "URI:http://crl.example/delta.crl"});
+    return spec;
+}
+
+constexpr int kKeyCompromise = 1;
+constexpr int kHold = fixtures::crl_reason_certificate_hold;
+constexpr int kRemove = fixtures::crl_reason_remove_from_crl;
+
+TEST(CrlJudgeTest, DeltaListingTheCertificateRevokesItOverAGoodBase) {
+    auto r = judge_every_order({held(numbered(10), "a-base"), held(numbered(11, {{pki().leaf.get(), kKeyCompromise}}, 10), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+    EXPECT_EQ(r.source, "b-delta");
+}
+
+TEST(CrlJudgeTest, DeltaNotListingTheCertificateLeavesTheBasesAnswer) {
+    auto crls = std::vector<HeldCrl>{held(numbered(10, {{pki().other_leaf.get(), kKeyCompromise}}), "a-base"),
+                                     held(numbered(11, {}, 10), "b-delta")};
+    auto good = judge_every_order(crls, pki().leaf.get());
+    EXPECT_EQ(good.kind, Kind::good);
+    EXPECT_EQ(good.source, "a-base + b-delta");
+    EXPECT_EQ(judge_every_order(crls, pki().other_leaf.get()).kind, Kind::revoked);
+}
+
+TEST(CrlJudgeTest, DeltaRemoveFromCrlTakesACertificateOffHold) {
+    auto r = judge_every_order({held(numbered(10, {{pki().leaf.get(), kHold}}), "a-base"),
+                                held(numbered(11, {{pki().leaf.get(), kRemove}}, 10), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << r.detail;
+}
+
+TEST(CrlJudgeTest, DeltaRemoveFromCrlDoesNotUndoAKeyCompromise) {
+    auto r = judge_every_order({held(numbered(10, {{pki().leaf.get(), kKeyCompromise}}), "a-base"),
+                                held(numbered(11, {{pki().leaf.get(), kRemove}}, 10), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+    EXPECT_NE(r.detail.find("removeFromCRL ignored"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, CertificateOnHoldInTheBaseStaysRevokedWhenTheDeltaSaysNothing) {
+    auto r = judge_every_order({held(numbered(10, {{pki().leaf.get(), kHold}}), "a-base"), held(numbered(11, {}, 10), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+}
+
+TEST(CrlJudgeTest, NewestApplicableDeltaDecides) {
+    auto r = judge_every_order({held(numbered(10, {{pki().leaf.get(), kHold}}), "a-base"),
+                                held(numbered(11, {{pki().leaf.get(), kRemove}}, 10), "b-delta"),
+                                held(numbered(12, {{pki().leaf.get(), kHold}}, 10), "c-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked) << "put on hold again by the newest delta";
+}
+
+TEST(CrlJudgeTest, DeltaWithoutABaseGivesNoAnswer) {
+    auto r = judge({held(numbered(11, {}, 10), "delta")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("delta: delta_unusable: no complete CRL of its scope is held"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, DeltaOnANewerBaseThanTheOneHeldIsNotApplied) {
+    auto r = judge({held(numbered(10), "base"), held(numbered(13, {{pki().leaf.get(), kKeyCompromise}}, 12), "delta")},
+                   pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << "the base alone, since it names no deltas";
+    EXPECT_NE(r.detail.find("BaseCRLNumber 12 is above the complete CRL's 10"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, DeltaOlderThanTheBaseIsNotApplied) {
+    auto r = judge_every_order({held(numbered(12), "a-base"), held(numbered(11, {{pki().leaf.get(), kKeyCompromise}}, 10), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << "the base of 12 already holds what the delta of 11 says";
+}
+
+TEST(CrlJudgeTest, DeltaOfAnotherScopeIsNotApplied) {
+    auto delta = numbered(11, {{pki().leaf.get(), kKeyCompromise}}, 10);
+    delta.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};
+    auto r = judge({held(numbered(10), "base"), held(delta, "delta")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good);
+    EXPECT_NE(r.detail.find("delta: delta_unusable"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, BaseNamingDeltasWithoutOneHeldGivesNoAnswer) {
+    auto r = judge({held(naming_deltas(numbered(10)), "base")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("base: delta_missing"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, BaseNamingDeltasAnswersAloneWhenDeltasAreNotRequired) {
+    auto crls = std::vector<HeldCrl>{held(naming_deltas(numbered(10)), "base")};
+    auto r = judge_certificate(crls, CrlJudgeInput{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s, 0s, false});
+    EXPECT_EQ(r.kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, BaseNamingDeltasRevokesWhatItListsWithoutTheDelta) {
+    auto r = judge({held(naming_deltas(numbered(10, {{pki().leaf.get(), kKeyCompromise}})), "base")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::revoked);
+}
+
+TEST(CrlJudgeTest, BaseNamingDeltasIsCompleteWithADeltaIssuedWithIt) {
+    // RFC 5280 §5.2.3: a complete and a delta CRL issued together carry the same number.
+    auto r = judge_every_order({held(naming_deltas(numbered(10)), "a-base"), held(numbered(10, {}, 9), "b-delta")},
+                               pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good) << r.detail;
+}
+
+// --- a separate CRL signer (RFC 5280 §6.3.3 f, g) ----------------------------------------
+
+CrlSpec signed_by_signer(std::vector<X509*> revoked = {}) {
+    auto spec = issuing_crl(std::move(revoked));
+    spec.signer = &pki().crl_signer;
+    return spec;
+}
+
+// The root's own CRL, listing `revoked`: the CRL signer's own revocation status.
+CrlSpec roots_crl(std::vector<X509*> revoked = {}) {
+    auto spec = issuing_crl(std::move(revoked));
+    spec.signer = &pki().root;
+    return spec;
+}
+
+MethodResult judge_with_signers(std::vector<HeldCrl> crls, X509* cert, std::vector<X509*> signers,
+                                X509* anchor = pki().root.get()) {
+    CrlJudgeInput in{cert, pki().issuing.get(), at(test_now), 300s};
+    in.signers = signers;
+    in.anchor = anchor;
+    return judge_certificate(crls, in);
+}
+
+TEST(CrlJudgeTest, CrlOfASeparateSignerChainingToTheAnchorDecides) {
+    auto crls = std::vector<HeldCrl>{held(signed_by_signer({pki().other_leaf.get()}), "signed"), held(roots_crl(), "root")};
+    EXPECT_EQ(judge_with_signers(crls, pki().leaf.get(), {pki().crl_signer.get()}).kind, Kind::good);
+    EXPECT_EQ(judge_with_signers(crls, pki().other_leaf.get(), {pki().crl_signer.get()}).kind, Kind::revoked);
+}
+
+TEST(CrlJudgeTest, CrlOfASeparateSignerIsNotUsedWhenTheSignerIsNotConfigured) {
+    auto r = judge_with_signers({held(signed_by_signer(), "signed"), held(roots_crl(), "root")}, pki().leaf.get(), {});
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("signed: bad_signature"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, RevokedCrlSignerIsNotUsed) {
+    auto r = judge_with_signers({held(signed_by_signer(), "signed"), held(roots_crl({pki().crl_signer.get()}), "root")},
+                                pki().leaf.get(), {pki().crl_signer.get()});
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("signed: signer_unverified: CRL signer /O=Test/CN=Test Issuing serial 6002 is revoked (root)"),
+              std::string::npos)
+        << r.detail;
+}
+
+TEST(CrlJudgeTest, CrlSignerWithoutRevocationAnswerIsNotUsed) {
+    auto r = judge_with_signers({held(signed_by_signer(), "signed")}, pki().leaf.get(), {pki().crl_signer.get()});
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("has no revocation answer"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, CrlSignerOfAnotherTrustAnchorIsNotUsed) {
+    auto r = judge_with_signers({held(signed_by_signer(), "signed"), held(roots_crl(), "root")}, pki().leaf.get(),
+                                {pki().crl_signer.get()}, pki().pinned.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("signer_unverified: CRL signer's path does not validate"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, CrlSignerIsNotUsedWithoutAKnownAnchor) {
+    auto r = judge_with_signers({held(signed_by_signer(), "signed"), held(roots_crl(), "root")}, pki().leaf.get(),
+                                {pki().crl_signer.get()}, nullptr);
+    EXPECT_EQ(r.kind, Kind::error);
+}
+
+TEST(CrlJudgeTest, SelfSignedImpostorSignerIsNotUsed) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().impostor;  // issuing's name, cRLSign, chains to nothing we trust
+    auto r = judge_with_signers({held(spec, "impostor"), held(roots_crl(), "root")}, pki().leaf.get(), {pki().impostor.get()});
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("impostor: signer_unverified"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, DeltaSignedByAnotherKeyThanItsBaseIsNotApplied) {
+    auto delta = numbered(11, {{pki().leaf.get(), kKeyCompromise}}, 10);
+    delta.signer = &pki().crl_signer;
+    auto r = judge_with_signers({held(numbered(10), "base"), held(delta, "delta"), held(roots_crl(), "root")},
+                                pki().leaf.get(), {pki().crl_signer.get()});
+    EXPECT_EQ(r.kind, Kind::good);
+    EXPECT_NE(r.detail.find("delta: delta_unusable: signed with another key"), std::string::npos) << r.detail;
+}
+
+// --- unusable CRLs ----------------------------------------------------------------------
+
+TEST(CrlJudgeTest, ExpiredCrlWithinGraceIsUsed) {
+    auto expired = issuing_crl({pki().leaf.get()}, test_now - 9 * one_day);
+    expired.next_update = test_now - 3600;
+    auto crls = std::vector<HeldCrl>{held(expired, "old")};
+    EXPECT_EQ(judge_certificate(crls, CrlJudgeInput{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s, 3600s}).kind,
+              Kind::revoked);
+    auto r = judge_certificate(crls, CrlJudgeInput{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s, 600s});
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("old: expired: CRL nextUpdate"), std::string::npos) << r.detail;
+}
+
+TEST(CrlJudgeTest, CrlFromTheFutureIsNotUsed) {
+    auto r = judge({held(issuing_crl({}, test_now + 3600), "future")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("future: not_yet_valid: CRL thisUpdate"), std::string::npos) << r.detail;
+}
+
+MethodResult judge_remembering(std::vector<HeldCrl> crls, X509* cert, CrlHistory& history,
+                               std::time_t now = test_now, X509* issuer = pki().issuing.get()) {
+    CrlJudgeInput in{cert, issuer, at(now), 300s};
+    in.history = &history;
+    return judge_certificate(crls, in);
+}
+
+TEST(CrlJudgeTest, CrlNumberLowerThanOneSeenBeforeIsRefused) {
+    CrlHistory history;
+    EXPECT_EQ(judge_remembering({held(numbered(12, {{pki().leaf.get(), kKeyCompromise}}), "new")}, pki().leaf.get(), history).kind,
+              Kind::revoked);
+    auto r = judge_remembering({held(numbered(11), "replayed")}, pki().leaf.get(), history);
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_NE(r.detail.find("replayed: rolled_back: cRLNumber 11 is lower than 12, seen before from new"), std::string::npos)
+        << r.detail;
+}
+
+TEST(CrlJudgeTest, RolledBackCrlIsUsedAgainOnceTheNewerOneIsNoLongerCurrent) {
+    CrlHistory history;
+    auto newer = numbered(12);
+    newer.next_update = test_now + one_day;
+    auto older = numbered(11);
+    older.next_update = test_now + 7 * one_day;
+    judge_remembering({held(newer, "new")}, pki().leaf.get(), history);
+    EXPECT_EQ(judge_remembering({held(older, "old")}, pki().leaf.get(), history).kind, Kind::error);
+    EXPECT_EQ(judge_remembering({held(older, "old")}, pki().leaf.get(), history, test_now + 2 * one_day).kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, CrlNumbersAreRememberedPerScope) {
+    CrlHistory history;
+    auto partition_crl = [](long number) {
+        auto spec = numbered(number);
+        spec.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};
+        return spec;
+    };
+    judge_remembering({held(partition_crl(40), "users")}, pki().leaf.get(), history);
+    EXPECT_EQ(judge_remembering({held(numbered(3), "complete")}, pki().leaf.get(), history).kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, CompleteAndDeltaCrlNumbersAreRememberedApart) {
+    CrlHistory history;
+    judge_remembering({held(numbered(10), "base"), held(numbered(13, {}, 10), "delta")}, pki().leaf.get(), history);
+    EXPECT_EQ(judge_remembering({held(numbered(12), "next base")}, pki().leaf.get(), history).kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, CrlNumbersOfAnotherCaOfTheSameNameDoNotCount) {
+    CrlHistory history;
+    auto impostors = numbered(100);
+    impostors.signer = &pki().impostor;
+    judge_remembering({held(impostors, "impostor")}, pki().leaf.get(), history, test_now, pki().impostor.get());
+    EXPECT_EQ(judge_remembering({held(numbered(3), "real")}, pki().leaf.get(), history).kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, CrlThatDidNotVerifyIsNotRemembered) {
+    CrlHistory history;
+    auto forged = numbered(100);
+    forged.signer = &pki().impostor;  // issuing's name, another key
+    judge_remembering({held(forged, "forged")}, pki().leaf.get(), history);
+    EXPECT_EQ(judge_remembering({held(numbered(3), "real")}, pki().leaf.get(), history).kind, Kind::good);
+}
+
+TEST(CrlJudgeTest, RefusedCrlsAreNamedInTheDetailOfAnAnswer) {
+    auto expired = issuing_crl({}, test_now - 9 * one_day);
+    expired.next_update = test_now - 2 * one_day;
+    auto r = judge({held(expired, "stale"), held(issuing_crl(), "current")}, pki().leaf.get());
+    EXPECT_EQ(r.kind, Kind::good);
+    EXPECT_NE(r.detail.find("not used: stale: expired"), std::string::npos) << r.detail;
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp

@@ -1,6 +1,7 @@
 #include "ocsp/crl.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -212,6 +213,20 @@ TEST_F(CrlTest, PassedNextUpdateWithinSkewIsAccepted) {
     EXPECT_EQ(check_of(check(spec, pki().leaf.get())).status, CertStatus::good);
 }
 
+TEST_F(CrlTest, PassedNextUpdateWithinGraceIsAccepted) {
+    auto spec = issuing_crl();
+    spec.this_update = test_now - 8 * one_day;
+    spec.next_update = test_now - 3600;
+    crl_ = fixtures::make_crl(spec);
+    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    in.grace = 3600s;
+    EXPECT_EQ(check_of(check_crl(in, pki().leaf.get())).status, CertStatus::good);
+    in.grace = 3000s;
+    const auto refused = check_crl(in, pki().leaf.get());
+    EXPECT_EQ(error_of(refused), CrlError::expired);
+    EXPECT_NE(std::get<CrlFailure>(refused).detail.find("grace 3000s"), std::string::npos);
+}
+
 TEST_F(CrlTest, MissingNextUpdateIsAccepted) {
     auto spec = issuing_crl();
     spec.next_update.reset();
@@ -220,10 +235,51 @@ TEST_F(CrlTest, MissingNextUpdateIsAccepted) {
 
 // --- what we do not support -----------------------------------------------------------
 
-TEST_F(CrlTest, DeltaCrlIsUnsupported) {
+TEST_F(CrlTest, DeltaCrlVerifiesAndCarriesItsBaseNumber) {
+    auto spec = issuing_crl();
+    spec.number = 12;
+    spec.delta_of = 10;
+    const CrlCheck result = check_of(check(spec, pki().other_leaf.get()));
+    ASSERT_TRUE(result.delta_base && result.number);
+    EXPECT_EQ(result.delta_base->to_string(), "10");
+    EXPECT_EQ(result.number->to_string(), "12");
+    EXPECT_EQ(result.status, CertStatus::revoked);
+}
+
+TEST_F(CrlTest, CompleteCrlHasNoBaseNumber) {
+    auto spec = issuing_crl();
+    spec.number = 3;
+    EXPECT_FALSE(check_of(check(spec, pki().leaf.get())).delta_base);
+}
+
+TEST_F(CrlTest, FreshestCrlIsNoted) {
+    auto spec = issuing_crl();
+    EXPECT_FALSE(check_of(check(spec, pki().leaf.get())).names_deltas);
+    spec.extensions = {{NID_freshest_crl, "URI:http://crl.example/delta.crl"}};
+    EXPECT_TRUE(check_of(check(spec, pki().leaf.get())).names_deltas);
+}
+
+TEST_F(CrlTest, NegativeCrlNumberIsMalformed) {
+    auto spec = issuing_crl();
+    spec.number = -1;
+    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::malformed);
+}
+
+TEST_F(CrlTest, RemoveFromCrlEntryIsRemovedNotRevoked) {
     auto spec = issuing_crl();
     spec.delta_of = 1;
-    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+    spec.revoked[0].reason = fixtures::crl_reason_remove_from_crl;
+    const CrlCheck result = check_of(check(spec, pki().other_leaf.get()));
+    EXPECT_EQ(result.status, CertStatus::good);
+    EXPECT_TRUE(result.removed);
+}
+
+TEST_F(CrlTest, CertificateHoldEntryIsRevokedWithReasonHold) {
+    auto spec = issuing_crl();
+    spec.revoked[0].reason = fixtures::crl_reason_certificate_hold;
+    const CrlCheck result = check_of(check(spec, pki().other_leaf.get()));
+    EXPECT_EQ(result.status, CertStatus::revoked);
+    EXPECT_EQ(result.revocation_reason, reason_certificate_hold);
 }
 
 TEST_F(CrlTest, IndirectCrlIsUnsupported) {
@@ -232,10 +288,29 @@ TEST_F(CrlTest, IndirectCrlIsUnsupported) {
     EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
 }
 
-TEST_F(CrlTest, CrlPartitionedByReasonIsUnsupported) {
+TEST_F(CrlTest, CrlPartitionedByReasonCoversOnlyItsReasons) {
     auto spec = issuing_crl();
-    spec.extensions = {{NID_issuing_distribution_point, "critical,onlysomereasons:keyCompromise"}};
-    EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
+    spec.extensions = {fixtures::idp_extension("", {1, 2})};  // keyCompromise, cACompromise
+    const CrlCheck result = check_of(check(spec, pki().leaf.get()));
+    EXPECT_EQ(result.status, CertStatus::good);
+    EXPECT_EQ(result.reasons, (1u << 1) | (1u << 2));
+    EXPECT_EQ(describe_reasons(result.reasons), "keyCompromise,cACompromise");
+}
+
+TEST_F(CrlTest, CrlWithoutOnlySomeReasonsCoversEveryReason) {
+    EXPECT_EQ(check_of(check(issuing_crl(), pki().leaf.get())).reasons, all_reasons);
+}
+
+TEST_F(CrlTest, DistributionPointReasonsNarrowAPartitionedCrl) {
+    constexpr const char* point = "http://crl.example/kc.crl";
+    fixtures::CertSpec cert_spec{"/O=Test/CN=leaf with reasons", &pki().issuing, 0x2101, fixtures::leaf_extensions()};
+    cert_spec.extensions.push_back(fixtures::crl_dp_extension(point, {1}));  // keyCompromise only
+    const auto cert = fixtures::make_cert(cert_spec);
+    auto spec = issuing_crl();
+    spec.extensions = {fixtures::idp_extension(point, {1, 2})};
+    EXPECT_EQ(check_of(check(spec, cert.get())).reasons, 1u << 1);
+    spec.extensions = {fixtures::idp_extension(point, {2})};  // nothing in common
+    EXPECT_EQ(error_of(check(spec, cert.get())), CrlError::out_of_scope);
 }
 
 TEST_F(CrlTest, UnknownCriticalExtensionIsUnsupported) {
@@ -261,6 +336,57 @@ TEST_F(CrlTest, UserCertsOnlyCrlDoesNotCoverCas) {
     spec.signer = &pki().root;
     spec.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};
     EXPECT_EQ(error_of(check(spec, pki().issuing.get(), pki().root.get())), CrlError::out_of_scope);
+}
+
+// --- a separate CRL signer ---------------------------------------------------------------
+
+TEST_F(CrlTest, CrlOfASeparateSignerVerifiesWithThatSigner) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().crl_signer;  // issuing's name, another key
+    crl_ = fixtures::make_crl(spec);
+    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    EXPECT_EQ(error_of(check_crl(in, pki().other_leaf.get())), CrlError::bad_signature);
+    in.signer = pki().crl_signer.get();
+    EXPECT_EQ(check_of(check_crl(in, pki().other_leaf.get())).status, CertStatus::revoked);
+}
+
+TEST_F(CrlTest, SignerOfAnotherNameIsWrongIssuer) {
+    auto spec = issuing_crl();
+    spec.signer = &pki().root;
+    spec.issuer_name = X509_get_subject_name(pki().issuing.get());
+    crl_ = fixtures::make_crl(spec);
+    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    in.signer = pki().root.get();
+    EXPECT_EQ(error_of(check_crl(in, pki().leaf.get())), CrlError::wrong_issuer);
+}
+
+TEST_F(CrlTest, SignerWithoutCrlSignIsWrongIssuer) {
+    const auto signer = fixtures::make_cert({"/O=Test/CN=Test Issuing", &pki().root, 0x6101,
+                                             {{NID_key_usage, "critical,digitalSignature"}}});
+    auto spec = issuing_crl();
+    spec.signer = &signer;
+    crl_ = fixtures::make_crl(spec);
+    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    in.signer = signer.get();
+    const auto refused = check_crl(in, pki().leaf.get());
+    EXPECT_EQ(error_of(refused), CrlError::wrong_issuer);
+    EXPECT_EQ(std::get<CrlFailure>(refused).detail, "CRL signer's keyUsage lacks cRLSign");
+}
+
+// --- CRL numbers ------------------------------------------------------------------------
+
+TEST(CrlNumberTest, ComparesByValueWhateverTheEncodingLength) {
+    auto number = [](const char* hex) {
+        BIGNUM* bn = nullptr;
+        EXPECT_GT(BN_hex2bn(&bn, hex), 0);
+        tls::BignumPtr owned(bn);
+        tls::Asn1IntegerPtr integer(BN_to_ASN1_INTEGER(bn, nullptr));
+        return *CrlNumber::from(integer.get());
+    };
+    EXPECT_LT(number("FF"), number("0100"));
+    EXPECT_EQ(number("0"), number("00"));
+    EXPECT_GT(number("0102030405060708090A0B0C0D0E0F1011121314"), number("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"));
+    EXPECT_EQ(number("0100").to_string(), "256");
 }
 
 // --- verify once, look up many --------------------------------------------------------

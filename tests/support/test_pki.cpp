@@ -98,6 +98,10 @@ TestPki build_pki() {
          &p.root,
          0x6001,
          {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}}});
+    p.crl_signer = make_cert({"/O=Test/CN=Test Issuing",
+                              &p.root,
+                              0x6002,
+                              {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_key_usage, "critical,cRLSign"}}});
     return p;
 }
 
@@ -164,7 +168,65 @@ void add_crl_extension(X509_CRL* crl, const Issued& signer, const ExtensionSpec&
     require(X509_CRL_add_ext(crl, ext.get(), -1) == 1, "X509_CRL_add_ext");
 }
 
+// "DER:30:0a:..." for X509V3_EXT_conf_nid's generic syntax.
+std::string der_syntax(unsigned char* der, int len) {
+    require(len > 0, "i2d of an extension value");
+    std::string out = "DER:";
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < len; ++i) {
+        if (i > 0) out += ':';
+        out += hex[der[i] >> 4];
+        out += hex[der[i] & 0xf];
+    }
+    OPENSSL_free(der);
+    return out;
+}
+
+ASN1_BIT_STRING* reason_flags(const std::vector<int>& reasons) {
+    ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
+    require(bits != nullptr, "ASN1_BIT_STRING_new");
+    for (int reason : reasons)
+        require(ASN1_BIT_STRING_set_bit(bits, reason, 1) == 1, "ASN1_BIT_STRING_set_bit");
+    return bits;
+}
+
+DIST_POINT_NAME* full_name(const std::string& uri) {
+    DIST_POINT_NAME* name = DIST_POINT_NAME_new();
+    GENERAL_NAME* general = GENERAL_NAME_new();
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    require(name && general && text && ASN1_STRING_set(text, uri.data(), static_cast<int>(uri.size())) == 1,
+            "distribution point name");
+    GENERAL_NAME_set0_value(general, GEN_URI, text);
+    name->type = 0;  // fullName
+    name->name.fullname = GENERAL_NAMES_new();
+    require(name->name.fullname != nullptr && sk_GENERAL_NAME_push(name->name.fullname, general) > 0,
+            "GENERAL_NAMES");
+    return name;
+}
+
 }  // namespace
+
+ExtensionSpec idp_extension(const std::string& uri, const std::vector<int>& reasons) {
+    ISSUING_DIST_POINT* idp = ISSUING_DIST_POINT_new();
+    require(idp != nullptr, "ISSUING_DIST_POINT_new");
+    if (!uri.empty()) idp->distpoint = full_name(uri);
+    if (!reasons.empty()) idp->onlysomereasons = reason_flags(reasons);
+    unsigned char* der = nullptr;
+    const int len = i2d_ISSUING_DIST_POINT(idp, &der);
+    ISSUING_DIST_POINT_free(idp);
+    return {NID_issuing_distribution_point, "critical," + der_syntax(der, len)};
+}
+
+ExtensionSpec crl_dp_extension(const std::string& uri, const std::vector<int>& reasons) {
+    tls::DistPointStackPtr points(sk_DIST_POINT_new_null());
+    DIST_POINT* point = DIST_POINT_new();
+    require(points && point && sk_DIST_POINT_push(points.get(), point) > 0, "DIST_POINT");
+    point->distpoint = full_name(uri);
+    if (!reasons.empty()) point->reasons = reason_flags(reasons);
+    unsigned char* der = nullptr;
+    const int len = i2d_CRL_DIST_POINTS(points.get(), &der);
+    return {NID_crl_distribution_points, der_syntax(der, len)};
+}
 
 Issued make_cert(const CertSpec& spec) {
     Issued out;

@@ -76,6 +76,8 @@ struct TestPki {
     Issued pinned;          // self-signed responder, only good when configured
     Issued impostor;        // self-signed, same subject name as issuing, another key
     Issued ca_no_crlsign;   // CA signed by root whose keyUsage lacks cRLSign
+    Issued crl_signer;      // signed by root, issuing's name, its own key, keyUsage cRLSign only:
+                            // a separate CRL signer of issuing (RFC 5280 §6.3.3 f)
 };
 
 const TestPki& pki();
@@ -126,6 +128,18 @@ struct CrlSpec {
     std::optional<long> delta_of;  // makes it a delta CRL on top of this base CRL number
     bool critical_unknown_extension = false;
 };
+
+// Extensions whose string form cannot say it all (several onlySomeReasons; a distribution
+// point limited to some reasons), in the generic "DER:" syntax that CertSpec and CrlSpec take.
+// `reasons` are ReasonFlags bit numbers (RFC 5280 §4.2.1.13: keyCompromise 1, cACompromise 2,
+// affiliationChanged 3, superseded 4, cessationOfOperation 5, certificateHold 6,
+// privilegeWithdrawn 7, aACompromise 8); empty: all. `uri` empty: no distribution point name.
+ExtensionSpec idp_extension(const std::string& uri, const std::vector<int>& reasons);  // critical
+ExtensionSpec crl_dp_extension(const std::string& uri, const std::vector<int>& reasons);
+
+// RevokedSpec.reason values (CRLReason, RFC 5280 §5.3.1) that change how CRLs combine.
+inline constexpr int crl_reason_certificate_hold = 6;
+inline constexpr int crl_reason_remove_from_crl = 8;  // only in delta CRLs
 
 tls::X509CrlPtr make_crl(const CrlSpec& spec);
 std::vector<std::uint8_t> der_of(X509_CRL* crl);
