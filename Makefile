@@ -6,6 +6,10 @@ JOBS ?= $(shell nproc)
 # CCACHE_NOHASHDIR the package build reuses what the release build compiled.
 LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 export CCACHE_NOHASHDIR = 1
+# Warnings as errors: off for users (a newer compiler's new warning must not break their
+# build), on in CI (.ci/run: make test WERROR=ON).
+WERROR ?= OFF
+CMAKE_FLAGS = $(LAUNCHER) -DOCSPGATE_WERROR=$(WERROR)
 
 .PHONY: all deps build build-asan demo test test-release test-asan fuzz fuzz-ci clean
 .PHONY: container-test package package-test oracle
@@ -16,11 +20,11 @@ deps:
 	scripts/install-deps
 
 build: deps
-	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/release -j$(JOBS)
 
 build-asan: deps
-	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DOCSPGATE_SANITIZE=ON $(LAUNCHER)
+	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DOCSPGATE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/asan -j$(JOBS)
 
 demo: build
@@ -58,7 +62,7 @@ FUZZ_TARGETS = fuzz_ocsp_response fuzz_http_response fuzz_crl fuzz_sip_framer fu
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DOCSPGATE_FUZZ=ON -DOCSPGATE_SANITIZE=ON $(LAUNCHER)
+	  -DOCSPGATE_FUZZ=ON -DOCSPGATE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzzers
 	tests/fuzz/run $(BUILD)/fuzz $(FUZZ_SECONDS) $(JOBS) $(FUZZ_TARGETS)
 
