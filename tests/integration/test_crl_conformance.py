@@ -1,0 +1,172 @@
+"""The CRL method on CRLs as real CAs publish them (RFC 5280 §5, §6.3; issue #18): partitions by
+reason, delta CRLs, a separate CRL-signing key, and CRLs that must not be used (expired beyond
+the grace, from the future, rolled back). Every CRL is made with `openssl ca -gencrl`
+(crl_pki.py) and every verdict is a real TLS handshake through the binary. Whatever the CRLs
+cannot decide is no answer from the CRL method: with no other method, the client is refused
+with certificate_unknown, never let in."""
+import datetime
+import os
+import shutil
+
+from concurrent_clients import attempt
+from crl_pki import HOLD, KEY_COMPROMISE, REMOVE, CrlMaker, delta_of, naming_deltas, now, only_some_reasons
+from harness import expect_accept, expect_reject, wait_until
+
+REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
+UNKNOWN = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
+COMPROMISES = ("keyCompromise", "CACompromise", "AACompromise")
+OTHER_REASONS = ("affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", "privilegeWithdrawn")
+
+
+def maker(peers):
+    return CrlMaker(peers.pki, peers.workdir / "crls")
+
+
+def no_answer(gate, cert: str, says: str) -> dict:
+    close = expect_reject(gate, cert, UNKNOWN)
+    assert (close["revocation"], close["revocation_method"]) == ("undetermined", "crl"), close
+    assert says in close["revocation_detail"], close
+    return close
+
+
+# --- reasons (§6.3.3 d, j) ---------------------------------------------------------------
+
+def test_reason_partitions_that_cover_every_reason_together_decide(peers):
+    m = maker(peers)
+    compromises = m.crl("compromises", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                        extensions=only_some_reasons(*COMPROMISES))
+    others = m.crl("others", number=1, extensions=only_some_reasons(*OTHER_REASONS))
+    gate = peers.proxy(methods=["crl"], crl_files=[compromises, others])
+    close = expect_accept(gate, "client-good")
+    assert str(compromises) in close["revocation_source"] and str(others) in close["revocation_source"], close
+    assert expect_reject(gate, "client-revoked", REVOKED)["revocation_source"] == str(compromises)
+    gate.stop_cleanly()
+
+
+def test_reason_partitions_that_leave_a_reason_uncovered_give_no_answer(peers):
+    m = maker(peers)
+    compromises = m.crl("compromises", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                        extensions=only_some_reasons(*COMPROMISES))
+    gate = peers.proxy(methods=["crl"], crl_files=[compromises])
+    no_answer(gate, "client-good", "cover only the reasons keyCompromise,cACompromise,aACompromise")
+    expect_reject(gate, "client-revoked", REVOKED)  # a listing revokes whatever else is missing
+    gate.stop_cleanly()
+
+
+# --- delta CRLs (§5.2.4, §6.3.3 c) -------------------------------------------------------
+
+def test_a_revocation_published_only_in_the_delta_revokes(peers):
+    m = maker(peers)
+    base = m.crl("base", number=10, extensions=naming_deltas())
+    delta = m.crl("delta", number=11, revoked={"client-revoked": KEY_COMPROMISE}, extensions=delta_of(10))
+    gate = peers.proxy(methods=["crl"], crl_files=[base, delta])
+    assert expect_reject(gate, "client-revoked", REVOKED)["revocation_source"] == str(delta)
+    assert expect_accept(gate, "client-good")["revocation_source"] == f"{base} + {delta}"
+    gate.stop_cleanly()
+
+
+def test_remove_from_crl_in_the_delta_takes_a_client_off_hold(peers):
+    m = maker(peers)
+    base = m.crl("base", number=10, revoked={"client-good": HOLD})
+    delta = m.crl("delta", number=11, revoked={"client-good": REMOVE}, extensions=delta_of(10))
+    on_hold = peers.proxy(methods=["crl"], crl_files=[base])
+    expect_reject(on_hold, "client-good", REVOKED)
+    on_hold.stop_cleanly()
+    released = peers.proxy(methods=["crl"], crl_files=[base, delta])
+    expect_accept(released, "client-good")
+    released.stop_cleanly()
+
+
+def test_a_base_that_names_deltas_without_one_held_is_no_answer_unless_deltas_are_optional(peers):
+    m = maker(peers)
+    base = m.crl("base", number=10, extensions=naming_deltas())
+    strict = peers.proxy(methods=["crl"], crl_files=[base])
+    no_answer(strict, "client-good", "delta_missing")
+    strict.stop_cleanly()
+    lenient = peers.proxy(methods=["crl"], crl_files=[base], extra_crl="delta_required = false")
+    expect_accept(lenient, "client-good")
+    lenient.stop_cleanly()
+
+
+def test_base_and_delta_downloaded_from_configured_urls(peers):
+    m = maker(peers)
+    base = m.crl("base", number=20, extensions=naming_deltas())
+    delta = m.crl("delta", number=21, revoked={"client-revoked": KEY_COMPROMISE}, extensions=delta_of(20))
+    base_server = peers.fake("body", body=base.read_bytes(), content_type="application/pkix-crl")
+    delta_server = peers.fake("body", body=delta.read_bytes(), content_type="application/pkix-crl")
+    gate = peers.proxy(methods=["crl"], crl_urls=[base_server.url + "/base.crl", delta_server.url + "/delta.crl"])
+    assert expect_reject(gate, "client-revoked", REVOKED)["revocation_source"] == delta_server.url + "/delta.crl"
+    expect_accept(gate, "client-good")
+    gate.stop_cleanly()
+
+
+# --- a separate CRL signer (§6.3.3 f, g) -------------------------------------------------
+
+def signer_setup(peers, signer_revoked=False):
+    m = maker(peers)
+    signer = m.crl_signer()
+    signed = m.crl("signed-by-signer", number=3, revoked={"client-revoked": KEY_COMPROMISE}, signer="crl-signer")
+    roots = m.crl("root", number=3, ca="root-ca", revoked={"crl-signer": KEY_COMPROMISE} if signer_revoked else {})
+    return signer, signed, roots
+
+
+def test_crl_signed_by_a_configured_separate_signer_decides(peers):
+    signer, signed, roots = signer_setup(peers)
+    gate = peers.proxy(methods=["crl"], crl_files=[signed, roots], extra_crl=f'signers = ["{signer}"]')
+    assert expect_accept(gate, "client-good")["revocation_source"] == str(signed)
+    expect_reject(gate, "client-revoked", REVOKED)
+    gate.stop_cleanly()
+
+
+def test_crl_of_a_separate_signer_that_is_not_configured_is_no_answer(peers):
+    _, signed, roots = signer_setup(peers)
+    gate = peers.proxy(methods=["crl"], crl_files=[signed, roots])
+    no_answer(gate, "client-good", "bad_signature")
+    no_answer(gate, "client-revoked", "bad_signature")  # not revoked by a CRL nobody authorised
+    gate.stop_cleanly()
+
+
+def test_crl_of_a_revoked_separate_signer_is_no_answer(peers):
+    signer, signed, roots = signer_setup(peers, signer_revoked=True)
+    gate = peers.proxy(methods=["crl"], crl_files=[signed, roots], extra_crl=f'signers = ["{signer}"]')
+    no_answer(gate, "client-good", "is revoked")
+    gate.stop_cleanly()
+
+
+# --- unusable CRLs -----------------------------------------------------------------------
+
+def test_an_expired_crl_is_used_within_the_grace_only(peers):
+    expired = maker(peers).crl("expired", number=2, last_update=now() - datetime.timedelta(days=8),
+                               next_update=now() - datetime.timedelta(hours=1))
+    strict = peers.proxy(methods=["crl"], crl_files=[expired])
+    no_answer(strict, "client-good", "expired: CRL nextUpdate")
+    strict.stop_cleanly()
+    graceful = peers.proxy(methods=["crl"], crl_files=[expired], extra_crl='grace = "2h"')
+    expect_accept(graceful, "client-good")
+    graceful.stop_cleanly()
+
+
+def test_a_crl_from_the_future_is_not_used(peers):
+    future = maker(peers).crl("future", number=2, last_update=now() + datetime.timedelta(hours=1),
+                              next_update=now() + datetime.timedelta(days=7))
+    gate = peers.proxy(methods=["crl"], crl_files=[future])
+    no_answer(gate, "client-good", "not_yet_valid")
+    gate.stop_cleanly()
+
+
+def test_a_crl_file_put_back_to_an_older_number_is_refused_as_a_rollback(peers):
+    m = maker(peers)
+    newer = m.crl("newer", number=5)
+    older = m.crl("older", number=4)
+    configured = peers.workdir / "crls" / "issuing.crl"
+    shutil.copyfile(newer, configured)
+    gate = peers.proxy(methods=["crl"], crl_files=[configured])
+    expect_accept(gate, "client-good")
+    shutil.copyfile(older, configured)
+    later = os.stat(configured).st_mtime + 10
+    os.utime(configured, (later, later))  # the store re-reads files whose mtime changed (every 5 s)
+    wait_until(lambda: attempt(gate.pki, gate.port, "client-good") == ("reject", UNKNOWN), 15,
+               "the older CRL file to be read and refused")
+    close = gate.wait_event("close", decision="reject")[-1]
+    assert "rolled_back: cRLNumber 4 is lower than 5" in close["revocation_detail"], close
+    gate.stop_cleanly()
