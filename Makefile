@@ -80,7 +80,7 @@ container-test: deps
 # Builds only what it packages (cpack would otherwise build every target first, perf tools too).
 package: deps
 	cmake -S . -B $(BUILD)/package -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCSPGATE_TESTS=OFF \
-	  -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
+	  -DCMAKE_INSTALL_PREFIX=/usr -DOCSPGATE_CONFIG_DIR=/etc/ocspgate -DOCSPGATE_SYSTEMD_UNIT_DIR=/lib/systemd/system -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON
 	cmake --build $(BUILD)/package -j$(JOBS) --target ocspgate man_page
 	cd $(BUILD)/package && rm -f ocspgate_*.deb && cpack -G DEB
 

@@ -77,4 +77,8 @@ LoadResult load_string(std::string_view toml_text, const std::filesystem::path& 
     return result;
 }
 
+std::string toml_library_version() {
+    return std::to_string(TOML_LIB_MAJOR) + "." + std::to_string(TOML_LIB_MINOR) + "." + std::to_string(TOML_LIB_PATCH);
+}
+
 }  // namespace ocspgate::conf

@@ -61,4 +61,7 @@ std::optional<Duration> parse_duration(std::string_view text);
 // "900s"). `d` must not be negative.
 std::string format_duration(Duration d);
 
+// The version of the TOML parser compiled in (toml++), e.g. "3.3.0", for `ocspgate --version`.
+std::string toml_library_version();
+
 }  // namespace ocspgate::conf

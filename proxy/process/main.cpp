@@ -9,6 +9,7 @@
 #include "conf/load.h"
 #include "proxy/log/log.h"
 #include "proxy/process/server.h"
+#include "proxy/process/version.h"
 #include "proxy/admin/status_command.h"
 
 namespace {
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     bool only_check = false;
     app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status`");
     app.add_flag("--check-config", only_check, "validate the configuration and exit (0 when valid)");
-    app.set_version_flag("-V,--version", std::string("ocspgate ") + OCSPGATE_VERSION);
+    app.set_version_flag("-V,--version", proxy::process::version_text(OCSPGATE_VERSION));
     // `ocspgate status`: tables from a running ocspgate's /status (proxy/admin/status_command.h).
     std::string admin_address;
     bool raw_json = false;

@@ -10,9 +10,18 @@ add_custom_command(OUTPUT ${OCSPGATE_MAN_PAGE}
   DEPENDS ${PROJECT_SOURCE_DIR}/docs/ocspgate.8 VERBATIM)
 add_custom_target(man_page ALL DEPENDS ${OCSPGATE_MAN_PAGE})
 
-install(FILES ${OCSPGATE_MAN_PAGE} DESTINATION share/man/man8)
-install(FILES ${PROJECT_SOURCE_DIR}/conf/ocspgate.toml DESTINATION /etc/ocspgate)
-install(FILES ${PROJECT_SOURCE_DIR}/conf/ocspgate.service DESTINATION /lib/systemd/system)
+# `cmake --install build --prefix P` puts everything under P: P/bin/ocspgate,
+# P/share/man/man8/ocspgate.8.gz, P/etc/ocspgate/ocspgate.toml, P/lib/systemd/system/ocspgate.service.
+# `make package` (prefix /usr) sets the two directories Debian wants outside /usr:
+# /etc/ocspgate and Debian 12's /lib/systemd/system.
+include(GNUInstallDirs)
+set(OCSPGATE_CONFIG_DIR ${CMAKE_INSTALL_SYSCONFDIR}/ocspgate CACHE STRING
+    "Where the example configuration goes (relative: under the install prefix)")
+set(OCSPGATE_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING
+    "Where the systemd unit goes (relative: under the install prefix)")
+install(FILES ${OCSPGATE_MAN_PAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${PROJECT_SOURCE_DIR}/conf/ocspgate.toml DESTINATION ${OCSPGATE_CONFIG_DIR})
+install(FILES ${PROJECT_SOURCE_DIR}/conf/ocspgate.service DESTINATION ${OCSPGATE_SYSTEMD_UNIT_DIR})
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME ocspgate)
