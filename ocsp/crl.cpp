@@ -127,6 +127,25 @@ std::optional<CrlFailure> idp_failure(X509_CRL* crl) {
     return std::nullopt;
 }
 
+// RFC 5280 §5.3: a CRL with a critical entry extension that cannot be processed is not used
+// for any certificate. The ones understood here say nothing that changes a verdict.
+std::optional<CrlFailure> entry_extension_failure(X509_CRL* crl) {
+    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
+    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+        const STACK_OF(X509_EXTENSION)* exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(entries, i));
+        for (int j = 0; j < sk_X509_EXTENSION_num(exts); ++j) {
+            X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, j);
+            if (X509_EXTENSION_get_critical(ext) == 0) continue;
+            const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+            if (nid == NID_crl_reason || nid == NID_invalidity_date || nid == NID_hold_instruction_code) continue;
+            return fail(CrlError::unsupported,
+                        fmt::format("unsupported critical CRL entry extension {}",
+                                    nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid)));
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<CrlFailure> extension_failure(X509_CRL* crl) {
     for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
         X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
@@ -138,7 +157,8 @@ std::optional<CrlFailure> extension_failure(X509_CRL* crl) {
                         fmt::format("unsupported critical CRL extension {}",
                                     nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid)));
     }
-    return idp_failure(crl);
+    if (auto failure = idp_failure(crl)) return failure;
+    return entry_extension_failure(crl);
 }
 
 std::optional<CrlFailure> freshness_failure(const CrlCheck& dates, const CrlCheckInput& in) {

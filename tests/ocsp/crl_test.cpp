@@ -319,6 +319,14 @@ TEST_F(CrlTest, UnknownCriticalExtensionIsUnsupported) {
     EXPECT_EQ(error_of(check(spec, pki().leaf.get())), CrlError::unsupported);
 }
 
+TEST_F(CrlTest, UnknownCriticalEntryExtensionIsUnsupportedForEveryCertificate) {
+    auto spec = issuing_crl();
+    spec.revoked[0].critical_unknown_extension = true;  // other_leaf's entry
+    const auto refused = check(spec, pki().leaf.get());
+    EXPECT_EQ(error_of(refused), CrlError::unsupported);
+    EXPECT_EQ(std::get<CrlFailure>(refused).detail, "unsupported critical CRL entry extension (unknown OID)");
+}
+
 TEST_F(CrlTest, UserCertsOnlyCrlCoversLeaves) {
     auto spec = issuing_crl();
     spec.extensions = {{NID_issuing_distribution_point, "critical,onlyuser:TRUE"}};

@@ -154,6 +154,8 @@ void add_revoked(X509_CRL* crl, const RevokedSpec& spec) {
         ok = reason && ASN1_ENUMERATED_set(reason.get(), spec.reason) == 1 &&
              X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, reason.get(), 0, 0) == 1;
     }
+    if (ok && spec.critical_unknown_extension)
+        ok = X509_REVOKED_add_ext(entry, unknown_critical_extension().get(), -1) == 1;
     if (!ok || X509_CRL_add0_revoked(crl, entry) != 1) {
         X509_REVOKED_free(entry);
         require(false, "CRL entry");

@@ -115,6 +115,7 @@ struct RevokedSpec {
     X509* cert = nullptr;
     std::time_t revoked_at = test_now - one_day;
     int reason = -1;  // CRLReason, -1: no reasonCode extension
+    bool critical_unknown_extension = false;  // an entry extension nobody understands, critical
 };
 
 struct CrlSpec {
