@@ -52,5 +52,28 @@ fullname = URI:http://127.0.0.1:8889/issuing-ca.crl
 onlyuser = TRUE
 EOF2
 openssl ca -batch -gencrl -config "$work/partition.cnf" -out "$crl_dir/issuing-ca-partition.pem" 2>/dev/null
+# A delta CRL on complete CRL 1, limited to two reasons, announcing further deltas, that
+# takes client-good off hold (removeFromCRL); and the complete CRL that has it on hold.
+crl_with() {  # crl_with NAME DATABASE-ROWS EXTENSION-LINES...: corpus/fuzz_crl/NAME.pem
+    local name=$1 rows=$2
+    shift 2
+    printf '%s\n' "$rows" >"$work/$name.index"
+    echo "unique_subject = no" >"$work/$name.index.attr"
+    awk '/^\[crl_ext\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' "$P/issuing-ca.cnf" |
+        sed "s|^database .*|database = $work/$name.index|" >"$work/$name.cnf"
+    printf '[crl_ext]\nauthorityKeyIdentifier = keyid:always\n' >>"$work/$name.cnf"
+    printf '%s\n' "$@" >>"$work/$name.cnf"
+    openssl ca -batch -gencrl -config "$work/$name.cnf" -out "$crl_dir/$name.pem" 2>/dev/null
+}
+good_row() {  # good_row REVOCATION: client-good's row in $P/index.txt, revoked an hour ago
+    awk -v rev="$(date -u -d '-1 hour' +%y%m%d%H%M%SZ),$1" -F'\t' -v OFS='\t' \
+        '/CN=client-good$/ { $1 = "R"; $3 = rev; print }' "$P/index.txt"
+}
+crl_with issuing-ca-on-hold "$(good_row certificateHold,holdInstructionReject)" \
+    "freshestCRL = URI:http://127.0.0.1:8889/issuing-ca-delta.crl"
+crl_with issuing-ca-delta-by-reason "$(good_row removeFromCRL)" \
+    "deltaCRL = critical, ASN1:INTEGER:1" \
+    "freshestCRL = URI:http://127.0.0.1:8889/issuing-ca-delta.crl" \
+    "issuingDistributionPoint = critical, @idp" "[idp]" "onlysomereasons = keyCompromise, CACompromise"
 
 cp "$root/conf/ocspgate.toml" "$config_dir/ocspgate.toml"
