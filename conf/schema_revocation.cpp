@@ -74,7 +74,10 @@ std::vector<Field<OcspSettings>> ocsp_source_fields() {
                   "typically hours old."),
         value_key("request", &OcspSettings::request, EnumValue<OcspRequestMethod>{},
                   "The HTTP method: \"post\", or \"get\" (RFC 6960 appendix A.1), which HTTP "
-                  "caches can serve."),
+                  "caches can serve; requests over 255 bytes as GET are POSTed (RFC 5019). A "
+                  "responder that answers a GET with HTTP 4xx or malformedRequest is asked "
+                  "again by POST at once, then by POST only for an hour before GET is tried "
+                  "there again (counted per responder in metrics)."),
         value_key("timeout", &OcspSettings::timeout, DurationValue{true},
                   "Longest wait for one responder before the next is asked."),
         value_key("responder_trust", &OcspSettings::responder_trust,

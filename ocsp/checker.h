@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
@@ -37,6 +38,7 @@ struct Decision {
 // What happened with one responder, for the metrics endpoint.
 struct ResponderCounts {
     std::uint64_t nonce_missing = 0;  // responses without the nonce we sent, accepted or not
+    std::uint64_t get_refused = 0;    // GETs refused (HTTP 4xx, malformedRequest), asked again by POST
 };
 
 // Counters for the metrics endpoint; relaxed atomics, read as a snapshot.
@@ -94,6 +96,8 @@ public:
     virtual const CheckerStats* counters() const { return nullptr; }
     // Entries in the status cache now; may take the cache's shard locks briefly.
     virtual std::size_t cache_entries() { return 0; }
+    // Responders asked by POST only for now, because they refused GET (ocsp/get_fallback.h).
+    virtual std::vector<std::string> get_refusing_responders() { return {}; }
     // True when no lookup this checker started is still running. A checker replaced by a
     // reload is kept until then: a lookup's completion calls back into it.
     virtual bool idle() { return true; }

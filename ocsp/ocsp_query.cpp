@@ -28,7 +28,10 @@ public:
     }
 
 private:
-    void attempt(std::size_t index) {
+    void attempt(std::size_t index) { attempt(index, settings_.request == OcspRequestMethod::get); }
+
+    // Asks responder `index`, by GET when `try_get` and the responder is not known to refuse it.
+    void attempt(std::size_t index, bool try_get) {
         if (index >= input_.responders.size()) return finish_async();
         index_ = index;
         const Url& url = input_.responders[index];
@@ -36,7 +39,11 @@ private:
         http.url = url;
         http.tls_context = input_.https_context;
         std::optional<std::string> get_path_text;
-        if (settings_.request == OcspRequestMethod::get) get_path_text = get_path(request_, url.path);
+        if (try_get) {
+            get_path_text = get_path(request_, url.path);
+            if (get_path_text && !may_get(url)) get_path_text.reset();
+        }
+        via_get_ = get_path_text.has_value();
         if (get_path_text) {
             http.method = HttpRequest::Method::get;
             http.url.path = *get_path_text;
@@ -64,16 +71,22 @@ private:
                          e.message);
             return attempt(index_ + 1);
         }
+        // 405 Method Not Allowed, 400 from a responder that mangles the GET path, 404 from
+        // one that serves GET under another prefix: all say "not like this", none "not now".
+        if (via_get_ && response->status >= 400 && response->status < 500)
+            return retry_by_post(fmt::format("HTTP status {}", response->status));
         if (response->status != 200) {
             fail_attempt(url.text, "http_status", fmt::format("HTTP status {}", response->status));
             return attempt(index_ + 1);
         }
         Validation v = validate_response(response->body, validation_input());
         if (auto* failure = std::get_if<ResponseFailure>(&v)) {
+            if (via_get_ && failure->kind == ResponseError::malformed_request) return retry_by_post("malformedRequest");
             if (failure->kind == ResponseError::nonce_missing) result_.nonce_missing_from.push_back(url.text);
             fail_attempt(url.text, to_string(failure->kind), std::string(to_string(failure->kind)) + ": " + failure->detail);
             return attempt(index_ + 1);
         }
+        if (via_get_ && input_.get_fallback != nullptr) input_.get_fallback->record_success(url.text);
         result_.answered = true;
         result_.answer = std::get<Answer>(v);
         result_.source = url.text;
@@ -96,6 +109,20 @@ private:
             in.max_response_age = std::chrono::duration_cast<std::chrono::seconds>(*settings_.max_response_age);
         in.responder_cache = input_.responder_cache;
         return in;
+    }
+
+    bool may_get(const Url& url) const {
+        return input_.get_fallback == nullptr || input_.get_fallback->may_get(url.text, SteadyClock::now());
+    }
+
+    // The responder refused our GET: ask it again by POST now, and remember the refusal.
+    void retry_by_post(const std::string& reason) {
+        const std::string& url = input_.responders[index_].text;
+        GetRefusal refusal{url, reason, true};
+        if (input_.get_fallback != nullptr) refusal.newly_known = input_.get_fallback->record_refusal(url, SteadyClock::now());
+        result_.get_refusals.push_back(refusal);
+        fail_attempt(url, "get_refused", "GET refused (" + reason + "), asked again by POST");
+        attempt(index_, false);
     }
 
     void fail_attempt(const std::string& url, const char* kind, const std::string& message) {
@@ -143,6 +170,7 @@ private:
     SteadyClock::time_point started_;
     Request request_;
     std::size_t index_ = 0;
+    bool via_get_ = false;  // the current attempt asks by GET
     FetchHandle fetch_;
     QueryResult result_;
 };

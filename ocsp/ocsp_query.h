@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ocsp/settings.h"
+#include "ocsp/get_fallback.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/response.h"
 #include "ocsp/url.h"
@@ -19,12 +20,21 @@
 
 namespace ocspgate::ocsp {
 
+// A responder that answered a GET with HTTP 4xx or malformedRequest; the lookup went on by
+// POST to the same responder at once (see ocsp/get_fallback.h).
+struct GetRefusal {
+    std::string responder;  // its URL
+    std::string reason;     // "HTTP status 400", "malformedRequest"
+    bool newly_known = false;  // it was not known to refuse GET before: worth one log line
+};
+
 struct QueryResult {
     bool answered = false;      // a valid answer arrived (see answer); else see errors
     Answer answer;
     std::string source;         // the responder URL that answered
     std::string errors;         // "URL: what failed; URL: ..." for every failed attempt
     std::vector<std::string> error_kinds;  // one short kind per failed attempt, for counters
+    std::vector<GetRefusal> get_refusals;
     // Responders whose response lacked the nonce we sent, whether it was then accepted
     // (answer.nonce == NonceEcho::missing) or refused (error kind nonce_missing).
     std::vector<std::string> nonce_missing_from;
@@ -38,10 +48,16 @@ struct QueryInput {
     std::vector<X509*> trusted_responders;   // owned by the Checker, outlives the query
     SSL_CTX* https_context = nullptr;        // owned by the Checker, for https:// responders
     ResponderCache* responder_cache = nullptr;  // owned by the Checker, outlives the query
+    // Owned by the Checker, outlives the query; null: GET refusals are not remembered.
+    GetFallback* get_fallback = nullptr;
 };
 
 using QueryCallback = std::function<void(QueryResult)>;
 
+// With settings.request == get, a responder is asked by GET unless `get_fallback` knows it
+// refuses GET or the request would not fit in a GET (RFC 5019 §5); a GET answered with HTTP
+// 4xx or malformedRequest is asked again by POST at once, and the refusal recorded.
+//
 // Starts the exchange on `home`'s loop; `done` runs exactly once on that loop (never from
 // inside this call). If the loop shuts down first (home.close()), the exchange is aborted
 // and `done` reports the shutdown as an error.

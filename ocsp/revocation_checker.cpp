@@ -1,5 +1,6 @@
 #include "ocsp/revocation_checker.h"
 
+#include <fmt/format.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -41,10 +42,23 @@ MethodResult from_cached(const CachedStatus& s) {
     return r;
 }
 
+std::string join_notes(const std::string& a, const std::string& b) {
+    if (a.empty()) return b;
+    return b.empty() ? a : a + "; " + b;
+}
+
 // For the lookup detail: an answer accepted although it lacks our nonce (nonce = "prefer").
 std::string without_nonce_note(const Answer& a) {
     return "response without nonce accepted as current (thisUpdate " + to_iso8601(a.this_update) +
            (a.next_update ? ", nextUpdate " + to_iso8601(*a.next_update) : std::string(", no nextUpdate")) + ")";
+}
+
+std::string get_refusals_note(const std::vector<GetRefusal>& refusals) {
+    std::string note;
+    for (const auto& r : refusals)
+        note = join_notes(note, r.responder + " refused GET (" + r.reason + "), asked by POST" +
+                                    (r.newly_known ? fmt::format("; POST only there for {}h", GetFallback::reprobe_after.count()) : ""));
+    return note;
 }
 
 }  // namespace
@@ -214,7 +228,7 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
     }
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
-                     https_context_.get(), &responder_cache_};
+                     https_context_.get(), &responder_cache_, &get_fallback_};
     CertId id = pair.id;
     start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {
@@ -255,6 +269,8 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
             r = from_cached(*stale);
             r.detail = "stale good answer used: responders failing (" + result.errors + ")";
         }
+    } else if (!result.get_refusals.empty()) {  // this lookup's story, not the cached answer's
+        r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
     }
     return r;
 }
@@ -265,6 +281,7 @@ void RevocationChecker::count_responder_events(const QueryResult& result) {
         for (const auto& kind : result.error_kinds) ++stats_.responder_errors[kind];
     }
     for (const auto& url : result.nonce_missing_from) stats_.count_for_responder(url, &ResponderCounts::nonce_missing);
+    for (const auto& refusal : result.get_refusals) stats_.count_for_responder(refusal.responder, &ResponderCounts::get_refused);
 }
 
 void RevocationChecker::deliver_all(const std::string& key, const MethodResult& result) {

@@ -13,6 +13,7 @@
 #include "ocsp/settings.h"
 #include "ocsp/checker.h"
 #include "ocsp/crl_store.h"
+#include "ocsp/get_fallback.h"
 #include "ocsp/policy.h"
 #include "ocsp/responder_cache.h"
 #include "ocsp/status_cache.h"
@@ -56,6 +57,7 @@ public:
     CheckerStats& stats() { return stats_; }
     const CheckerStats* counters() const override { return &stats_; }
     std::size_t cache_entries() override { return cache_.size(); }
+    std::vector<std::string> get_refusing_responders() override { return get_fallback_.refusing(); }
     bool idle() override;
     StatusCache& cache() { return cache_; }
 
@@ -87,6 +89,9 @@ private:
     // Decoded responder certificates and verified delegations, shared by the queries of every
     // loop (thread-safe); outlives them like trusted_responders_ (see idle()).
     ResponderCache responder_cache_;
+    // Responders that refused GET, shared by the queries of every loop (thread-safe); outlives
+    // them like responder_cache_.
+    GetFallback get_fallback_;
     std::shared_ptr<StatusCache> cache_owner_;  // shared with the checker it replaced on reload
     StatusCache& cache_;
     CrlStore crls_;

@@ -226,6 +226,55 @@ TEST_F(RevocationCheckerTest, FailedQueryIsCachedAsAnErrorAndCounted) {
     EXPECT_EQ(stats().responder_errors, (std::map<std::string, std::uint64_t>{{"http_status", 1}}));
 }
 
+// --- responder quirks (#19): missing nonces, refused GETs ------------------------------
+
+TEST_F(RevocationCheckerTest, AnswerWithoutNonceIsCountedPerResponderAndSaidInTheDetail) {
+    auto& responder = serve_good_leaf();  // canned: it cannot echo our nonce
+    profile_.ocsp.nonce = NonceMode::prefer;
+    make_checker();
+    std::optional<Decision> decision;
+    auto handle = check(decision);
+    ASSERT_TRUE(runner_.run_until([&] { return decision.has_value(); }));
+    EXPECT_EQ(decision->verdict, ChainVerdict::accept);
+    EXPECT_EQ(decision->detail.rfind("response without nonce accepted as current (thisUpdate ", 0), 0u)
+        << decision->detail;
+    std::lock_guard lock(stats().errors_mutex);
+    ASSERT_EQ(stats().by_responder.count(responder.url()), 1u);
+    EXPECT_EQ(stats().by_responder.at(responder.url()).nonce_missing, 1u);
+    EXPECT_EQ(stats().by_responder.at(responder.url()).get_refused, 0u);
+}
+
+TEST_F(RevocationCheckerTest, RefusedGetIsCountedPerResponderAndSaidInTheDetailOfThatLookupOnly) {
+    auto& responder = runner_.serve({testing::http_status(400), http_ok(testing::response_now(
+        pki().leaf, pki().issuing, V_OCSP_CERTSTATUS_GOOD, pki().issuing))});
+    profile_.ocsp.responders = {responder.url()};
+    profile_.ocsp.request = OcspRequestMethod::get;
+    make_checker();
+    std::optional<Decision> decision;
+    auto handle = check(decision);
+    ASSERT_TRUE(runner_.run_until([&] { return decision.has_value(); }));
+    EXPECT_EQ(decision->verdict, ChainVerdict::accept);
+    EXPECT_EQ(decision->detail, responder.url() + " refused GET (HTTP status 400), asked by POST; POST only "
+                                                  "there for 1h");
+    EXPECT_EQ(checker_->get_refusing_responders(), std::vector<std::string>{responder.url()});
+    auto again = checker_->decide_cached(chain_.get());
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->detail, "");  // the cached answer says nothing about how it was fetched
+    std::lock_guard lock(stats().errors_mutex);
+    EXPECT_EQ(stats().by_responder.at(responder.url()).get_refused, 1u);
+    EXPECT_EQ(stats().responder_errors, (std::map<std::string, std::uint64_t>{{"get_refused", 1}}));
+}
+
+TEST(CheckerStats, CountsAtMostTheBoundOfRespondersThenOther) {
+    CheckerStats stats;
+    for (std::size_t i = 0; i < CheckerStats::max_counted_responders + 3; ++i)
+        stats.count_for_responder("http://r" + std::to_string(i) + ".test/", &ResponderCounts::nonce_missing);
+    std::lock_guard lock(stats.errors_mutex);
+    EXPECT_EQ(stats.by_responder.size(), CheckerStats::max_counted_responders + 1);
+    EXPECT_EQ(stats.by_responder.at("other").nonce_missing, 3u);
+    EXPECT_EQ(stats.by_responder.at("http://r0.test/").nonce_missing, 1u);
+}
+
 // --- reload: the `previous` checker ---------------------------------------------------
 
 TEST_F(RevocationCheckerTest, ReloadWithTheSameProfileAndTrustFileBytesReusesTheCache) {
