@@ -230,6 +230,7 @@ TEST_F(ResponderCacheTest, ResponseWithoutCertsIsTheSameCached) {
 TEST_F(ResponderCacheTest, TamperedCertificateSignatureInCertsIsRejectedCached) {
     const Bytes good = fixtures::make_response(leaf_response(pki().delegated));
     Bytes der = good;
+    ASSERT_FALSE(der.empty());
     der.back() ^= 0x01;
     expect_same_verdicts(der, {good});
     EXPECT_EQ(std::get<ResponseFailure>(cached(der)).kind, ResponseError::unauthorized_signer);
