@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "conf/admin_address.h"
 #include "conf/key_files.h"
 #include "conf/load.h"
 #include "proxy/log/log.h"
@@ -61,6 +62,21 @@ int check_config(const std::string& path) {
     return 0;
 }
 
+// For the container's health probe: the address to ask, from the same file ocspgate runs with.
+int print_admin_address(const std::string& path) {
+    auto address = conf::read_admin_address(path);
+    if (!address) {
+        std::cerr << "ocspgate: " << address.error().message << '\n';
+        return 2;
+    }
+    if (!*address) {
+        std::cerr << "ocspgate: " << path << " has no [admin] table: the admin endpoint is off\n";
+        return 1;
+    }
+    std::cout << **address << '\n';
+    return 0;
+}
+
 int serve(const std::string& path) {
     conf::LoadResult loaded = conf::load_file(path);
     print_diagnostics(loaded);
@@ -90,6 +106,9 @@ int main(int argc, char** argv) {
     bool only_check = false;
     app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status`");
     app.add_flag("--check-config", only_check, "validate the configuration and exit (0 when valid)");
+    bool print_admin = false;
+    app.add_flag("--print-admin-address", print_admin,
+                 "print the admin endpoint's address from --config's [admin] table and exit (1: no [admin])");
     app.set_version_flag("-V,--version", proxy::process::version_text(OCSPGATE_VERSION));
     // `ocspgate status`: tables from a running ocspgate's /status (proxy/admin/status_command.h).
     std::string admin_address;
@@ -106,5 +125,6 @@ int main(int argc, char** argv) {
         std::cerr << "--config is required\nRun with --help for more information.\n";
         return 106;  // CLI11's RequiredError, as before
     }
+    if (print_admin) return print_admin_address(config_path);
     return only_check ? check_config(config_path) : serve(config_path);
 }

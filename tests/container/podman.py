@@ -64,11 +64,14 @@ class GateContainer(Process):
     mounted at /etc/ocspgate; its log is the container's output. Quacks like harness.Ocspgate
     for expect_accept/expect_reject once .pki, .port and .backend are set."""
 
-    def __init__(self, workdir: Path, etc: Path, name: str, admin: str):
+    def __init__(self, workdir: Path, etc: Path, name: str, admin: str | None = None):
+        """`admin`: given to the health probe as OCSPGATE_ADMIN; None lets the probe read the
+        address from the config the container runs with."""
         self.name = name
         podman("rm", "--force", "--ignore", name)  # what an interrupted earlier run left
-        argv = ["podman", "run", "--rm", "--name", name, "--label", LABEL, "--network", "host",
-                "--env", f"OCSPGATE_ADMIN={admin}", "--volume", f"{etc}:/etc/ocspgate:ro", GATE_IMAGE]
+        env = ["--env", f"OCSPGATE_ADMIN={admin}"] if admin else []
+        argv = ["podman", "run", "--rm", "--name", name, "--label", LABEL, "--network", "host", *env,
+                "--volume", f"{etc}:/etc/ocspgate:ro", GATE_IMAGE]
         super().__init__(argv, workdir / f"{name}.log")
         wait_until(lambda: self.events("listening") or not self.alive(), 60, "the container to listen")
         assert self.alive(), f"the container exited at start:\n{self.output()}"

@@ -33,7 +33,8 @@ def gate(gate_image, pki, tmp_path):
         "127.0.0.1:9901": admin,
         "http://127.0.0.1:8888": responder.url,
     }))
-    container = GateContainer(tmp_path, etc, f"ocspgate-test-{port}", admin)
+    # No OCSPGATE_ADMIN: the probe must find the moved admin address in the config itself.
+    container = GateContainer(tmp_path, etc, f"ocspgate-test-{port}")
     container.pki, container.port, container.backend, container.responder, container.admin = pki, port, backend, responder, admin
     yield container
     container.stop()
@@ -48,10 +49,12 @@ def test_logs_are_json_lines_on_stdout_by_default(gate):
     assert not logged_events(logs.stderr), logs.stderr
 
 
-def test_healthcheck_passes_and_can_fail(gate):
+def test_healthcheck_finds_a_moved_admin_address_in_the_config_and_can_fail(gate):
+    assert gate.admin != "127.0.0.1:9901"
     r = podman("healthcheck", "run", gate.name, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
-    # The same probe against a port where nothing listens must fail, or it proves nothing.
+    # OCSPGATE_ADMIN overrides the config: pointed at a closed port the probe must fail, or it
+    # proves nothing.
     closed = gate.exec("env", f"OCSPGATE_ADMIN=127.0.0.1:{free_port()}", "ocspgate-probe", "/healthz")
     assert closed.returncode != 0
 

@@ -24,3 +24,21 @@ def test_install_puts_binary_man_page_config_and_unit_under_the_prefix(tmp_path)
                          "share/man/man8/ocspgate.8.gz"], installed
     version = subprocess.run([prefix / "bin/ocspgate", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("ocspgate "), version.stdout
+
+
+def test_print_admin_address_reads_the_config_for_the_container_probe(tmp_path):
+    def run(text):
+        config = tmp_path / "c.toml"
+        config.write_text(text)
+        return subprocess.run([ocspgate_binary(), "--print-admin-address", "--config", config],
+                              capture_output=True, text=True)
+
+    moved = run('[admin]\nlisten = "127.0.0.1:19901"\n')
+    assert (moved.returncode, moved.stdout) == (0, "127.0.0.1:19901\n"), moved
+    default = run("[admin]\n")
+    assert (default.returncode, default.stdout) == (0, "127.0.0.1:9901\n"), default
+    off = run('[server]\nworkers = 1\n')
+    assert off.returncode == 1 and "no [admin] table" in off.stderr, off
+    missing = subprocess.run([ocspgate_binary(), "--print-admin-address", "--config", tmp_path / "none.toml"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2, missing
