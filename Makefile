@@ -10,9 +10,11 @@ export CCACHE_NOHASHDIR = 1
 # build), on in CI (.ci/run: make test WERROR=ON).
 WERROR ?= OFF
 CMAKE_FLAGS = $(LAUNCHER) -DOCSPGATE_WERROR=$(WERROR)
+# The main build's type: RelWithDebInfo for users and `make demo`; CI builds Release.
+BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps build build-asan demo test test-release test-asan fuzz fuzz-ci clean
-.PHONY: container-test package package-test oracle
+.PHONY: container-test package package-test oracle test-clang build-matrix
 
 all: build
 
@@ -20,7 +22,7 @@ deps:
 	scripts/install-deps
 
 build: deps
-	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/release -j$(JOBS)
 
 build-asan: deps
@@ -30,9 +32,10 @@ build-asan: deps
 demo: build
 	scripts/demo
 
-# Every test: the release build, again under AddressSanitizer + UBSan, every fuzz target for
-# 60 s, the container image and Kubernetes sidecar under Podman, and the Debian package.
-test: test-release test-asan fuzz-ci container-test package-test
+# Every test: the release build, again under AddressSanitizer + UBSan, the unit tests of a
+# clang Debug build, every fuzz target for 60 s, the container image and Kubernetes sidecar
+# under Podman, and the Debian package.
+test: test-release test-asan test-clang fuzz-ci container-test package-test
 
 test-release: build
 	cd $(BUILD)/release && ctest --output-on-failure -j2
@@ -40,6 +43,19 @@ test-release: build
 test-asan: build-asan
 	cd $(BUILD)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j2
+
+# The second compiler: clang, Debug, every target, the unit tests (integration tests run in the
+# g++ builds above).
+test-clang: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD)/clang -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/clang -j$(JOBS)
+	cd $(BUILD)/clang && ctest --output-on-failure -j2 -LE integration
+
+# Every build type with both compilers, each built whole and its unit tests run, `None` with
+# dpkg-buildflags as Debian packaging builds it (scripts/build-matrix): about an hour here.
+build-matrix: deps
+	mkdir -p $(BUILD)/matrix
+	scripts/build-matrix $(BUILD) $(CMAKE_FLAGS)
 
 # The concurrency oracle (tests/integration/test_concurrency_oracle.py) at length: more rounds
 # and clients than CI's fixed-seed pass, with a random seed, printed first so a failure replays
