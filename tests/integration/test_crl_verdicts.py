@@ -43,10 +43,16 @@ def test_two_clients_a_few_ms_apart_on_a_fresh_start_get_their_own_verdicts(peer
     gate.stop_cleanly()
 
 
-def test_chain_check_refuses_a_good_leaf_whose_intermediate_the_roots_crl_revokes(peers, pki):
+def chain_crl_gate(peers, pki, root_crl):
+    """check = "chain" with the CRL method only: the issuing CA's CRL and `root_crl` (the root's)
+    at two URLs, both downloaded for every certificate of the chain."""
     leaves, _ = crl_server(peers, pki, "issuing-ca.crl.der")
-    roots, _ = crl_server(peers, pki, "root-ca-revoked.crl.der")
-    gate = peers.proxy(methods=["crl"], check="chain", crl_urls=[leaves.url + "/issuing.crl", roots.url + "/root.crl"])
+    roots, _ = crl_server(peers, pki, root_crl)
+    return peers.proxy(methods=["crl"], check="chain", crl_urls=[leaves.url + "/issuing.crl", roots.url + "/root.crl"])
+
+
+def test_chain_check_refuses_a_good_leaf_whose_intermediate_the_roots_crl_revokes(peers, pki):
+    gate = chain_crl_gate(peers, pki, "root-ca-revoked.crl.der")
     # The first handshakes run while nothing is held: the leaf's and the intermediate's lookups
     # wait on the same downloads, and must still be judged apart.
     assert run_together(pki, gate.port, ["client-good", "client-good"], gap=0.005) == [REFUSED, REFUSED]
@@ -57,9 +63,7 @@ def test_chain_check_refuses_a_good_leaf_whose_intermediate_the_roots_crl_revoke
 
 
 def test_chain_check_accepts_when_the_roots_crl_lists_nothing(peers, pki):
-    leaves, _ = crl_server(peers, pki, "issuing-ca.crl.der")
-    roots, _ = crl_server(peers, pki, "root-ca.crl.der")
-    gate = peers.proxy(methods=["crl"], check="chain", crl_urls=[leaves.url + "/issuing.crl", roots.url + "/root.crl"])
+    gate = chain_crl_gate(peers, pki, "root-ca.crl.der")
     assert run_together(pki, gate.port, ["client-good", "client-revoked"], gap=0.005) == [ACCEPT, REFUSED]
     gate.stop_cleanly()
 
