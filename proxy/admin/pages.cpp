@@ -22,6 +22,11 @@ std::map<std::string, std::uint64_t> responder_errors(const ocsp::CheckerStats& 
     return stats.responder_errors;
 }
 
+std::map<std::string, ocsp::ResponderCounts> by_responder(const ocsp::CheckerStats& stats) {
+    std::lock_guard lock(stats.errors_mutex);
+    return stats.by_responder;
+}
+
 struct CheckerCounter {
     const char* name;
     const char* help;
@@ -86,6 +91,31 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
     out.sample("ocspgate_config_generation", runtime.generation);
 }
 
+// What individual responders do that an operator may want to fix there (#19): answers without
+// the request's nonce, and GETs refused. Responder URLs are bounded per profile (CheckerStats).
+void write_responder_quirk_metrics(metrics::MetricsText& out, const CheckerMap& checkers) {
+    out.family("ocspgate_revocation_responder_nonce_missing_total", "counter",
+               "OCSP responses without the nonce of the request, accepted (nonce = \"prefer\") or not, by responder.");
+    out.family("ocspgate_revocation_responder_get_refused_total", "counter",
+               "OCSP GETs refused (HTTP 4xx or malformedRequest) and asked again by POST, by responder.");
+    for (const auto& [name, checker] : checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const auto& [url, counts] : by_responder(*stats)) {
+            out.sample("ocspgate_revocation_responder_nonce_missing_total", {{"profile", name}, {"responder", url}},
+                       counts.nonce_missing);
+            out.sample("ocspgate_revocation_responder_get_refused_total", {{"profile", name}, {"responder", url}},
+                       counts.get_refused);
+        }
+    }
+    out.family("ocspgate_revocation_responder_post_only", "gauge",
+               "1 for each responder asked by POST only for now, because it refused GET (GET is tried again "
+               "after an hour).");
+    for (const auto& [name, checker] : checkers)
+        for (const auto& url : checker->get_refusing_responders())
+            out.sample("ocspgate_revocation_responder_post_only", {{"profile", name}, {"responder", url}}, 1);
+}
+
 void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& checkers) {
     for (const CheckerCounter& counter : kCheckerCounters) {
         out.family(counter.name, "counter", counter.help);
@@ -113,6 +143,7 @@ void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& check
             out.histogram("ocspgate_revocation_responder_duration_seconds", {{"profile", name}}, stats->responder_latency);
     out.family("ocspgate_cache_entries", "gauge", "Entries in the revocation status cache.");
     for (const auto& [name, checker] : checkers) out.sample("ocspgate_cache_entries", {{"profile", name}}, checker->cache_entries());
+    write_responder_quirk_metrics(out, checkers);
 }
 
 nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
@@ -124,6 +155,9 @@ nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
     }
     for (const Verdict& v : kVerdicts) out["verdicts"][v.name] = load(stats.*v.member);
     out["responder_errors"] = responder_errors(stats);
+    out["by_responder"] = nlohmann::json::object();
+    for (const auto& [url, counts] : by_responder(stats))
+        out["by_responder"][url] = {{"nonce_missing", counts.nonce_missing}, {"get_refused", counts.get_refused}};
     return out;
 }
 
@@ -182,6 +216,7 @@ std::string render_status(const Runtime& runtime, const Shared& shared, const ex
         profile["responders"] = found != config.revocation.end() ? found->second.ocsp.responders
                                                                  : std::vector<std::string>{};
         if (const auto* stats = checker->counters()) profile["counters"] = checker_counters(*stats);
+        profile["post_only_responders"] = checker->get_refusing_responders();
         profiles.push_back(std::move(profile));
     }
     nlohmann::json status = {

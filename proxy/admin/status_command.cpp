@@ -188,6 +188,26 @@ std::string responder_health(const Json& counters) {
     return (errors >= queries ? "failing (" : "degraded (") + kinds + ")";
 }
 
+// One line per responder that needs the operator's eye: asked by POST only since it refused
+// GET, or answering without the request's nonce (accepted under nonce = "prefer").
+std::string responder_quirks(const Json& status) {
+    std::string out;
+    for (const Json& p : status.value("revocation_profiles", Json::array())) {
+        const std::string name = cell(p["name"]);
+        for (const Json& url : p.value("post_only_responders", Json::array()))
+            out += "  " + name + ": " + (url.is_string() ? url.get<std::string>() : url.dump()) +
+                   " refused GET; asked by POST only for now\n";
+        const Json counters = p.value("counters", Json::object());
+        // A named copy: items() of the temporary that value() returns would dangle.
+        const Json by_responder = counters.value("by_responder", Json::object());
+        for (const auto& [url, counts] : by_responder.items()) {
+            const auto missing = counts.value("nonce_missing", std::uint64_t{0});
+            if (missing > 0) out += "  " + name + ": " + url + " answered " + std::to_string(missing) + " time(s) without our nonce\n";
+        }
+    }
+    return out;
+}
+
 std::string profiles_table(const Json& status) {
     std::vector<std::vector<std::string>> rows;
     for (const Json& p : status.value("revocation_profiles", Json::array())) {
@@ -201,7 +221,8 @@ std::string profiles_table(const Json& status) {
     }
     return "Revocation profiles\n" + table({"PROFILE", "RESPONDERS", "HEALTH", "QUERIES", "CACHED", "HITS", "MISSES",
                                             "REVOKED"},
-                                           rows, {false, false, false, true, true, true, true, true});
+                                           rows, {false, false, false, true, true, true, true, true}) +
+           responder_quirks(status);
 }
 
 std::string listeners_table(const Json& status) {

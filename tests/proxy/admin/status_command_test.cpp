@@ -55,5 +55,22 @@ TEST(FormatStatus, PrintsCertificatesByRoleSoonestFirstProfilesAndListeners) {
     EXPECT_NE(out.find("urgent"), std::string::npos) << out;
 }
 
+TEST(FormatStatus, NamesRespondersAskedByPostOnlyAndThoseAnsweringWithoutNonce) {
+    auto text = format_status(R"({
+      "revocation_profiles": [{"name": "corp", "cache_entries": 0, "responders": [],
+        "post_only_responders": ["http://ocsp.example/prefix"],
+        "counters": {"by_responder": {"http://ocsp.example/prefix": {"nonce_missing": 0, "get_refused": 2},
+                                      "http://presigned.example": {"nonce_missing": 7, "get_refused": 0}}}}],
+      "listeners": []
+    })");
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    const std::string& out = *text;
+    EXPECT_NE(out.find("  corp: http://ocsp.example/prefix refused GET; asked by POST only for now\n"),
+              std::string::npos) << out;
+    EXPECT_NE(out.find("  corp: http://presigned.example answered 7 time(s) without our nonce\n"), std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("http://ocsp.example/prefix answered"), std::string::npos) << out;  // no nonce line at 0
+}
+
 }  // namespace
 }  // namespace ocspgate::proxy::admin
