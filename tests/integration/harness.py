@@ -479,9 +479,11 @@ class FakeHttpResponder:
     - "status": answers HTTP `status` with an empty body.
     - "body":   answers 200 with `body` (garbage, a fixed DER error, a replayed response, a CRL...).
     - "proxy":  waits `delay` seconds, then forwards the request to `upstream` and relays the answer.
+    - "get-400": answers every GET with HTTP 400 and proxies POSTs, like a responder whose GET
+                 support is broken (one version fails to strip the leading "/" of the path).
 
-    `mode` may be changed while it runs. `requests` counts requests received; `in_flight`
-    those not answered yet.
+    `mode` may be changed while it runs. `requests` counts requests received, `methods` lists
+    their methods in order; `in_flight` counts those not answered yet.
     """
 
     def __init__(self, mode: str, *, status: int = 500, body: bytes = b"", delay: float = 0.0,
@@ -491,6 +493,7 @@ class FakeHttpResponder:
         self.mode, self.status, self.body, self.delay, self.upstream = mode, status, body, delay, upstream
         self.content_type = content_type
         self.requests = 0
+        self.methods = []
         self.in_flight = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -501,10 +504,10 @@ class FakeHttpResponder:
                 pass
 
             def do_GET(self):
-                fake._handle(self, b"")
+                fake._handle(self, b"", "GET")
 
             def do_POST(self):
-                fake._handle(self, self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                fake._handle(self, self.rfile.read(int(self.headers.get("Content-Length", 0))), "POST")
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
@@ -516,18 +519,23 @@ class FakeHttpResponder:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _handle(self, handler, request_body: bytes):
+    def _handle(self, handler, request_body: bytes, method: str):
         import urllib.request
 
         with self._lock:
             self.requests += 1
+            self.methods.append(method)
             self.in_flight += 1
         try:
             mode = self.mode
+            if mode == "get-400":
+                mode = "refuse-get" if method == "GET" else "proxy"
             if mode == "hang":
                 self._closing.wait()
                 return
-            if mode == "status":
+            if mode == "refuse-get":
+                status, body = 400, b""
+            elif mode == "status":
                 status, body = self.status, b""
             elif mode == "body":
                 status, body = 200, self.body
@@ -561,14 +569,18 @@ def toml_list(values) -> str:
 
 
 def revocation_config(pki: Path, listen_port: int, backend_port: int, *, responders=(), methods=("ocsp",),
-                      unknown="revoked", check="leaf", use_aia=False, prefer="configured", nonce=True,
+                      unknown="revoked", check="leaf", use_aia=False, prefer="configured", nonce="prefer",
                       timeout="1s", crl_files=(), crl_urls=(), issuers=(), extra_profile="", extra_ocsp="",
                       extra_crl="", profile="r", **listener_kw) -> str:
     """A listener whose client certificates are checked by the [revocation.`profile`] built here.
 
     `use_aia` defaults to false (unlike the product) because the session PKI's AIA points at
     port 8888, which is nobody's responder here. `issuers` is [(issuer PEM path, [URL, ...]), ...].
+    `nonce`: a mode ("off", "prefer", "require"), a boolean (True is "prefer", False "off"), or
+    None to leave the key out (the product's default).
     """
+    nonce_mode = {True: "prefer", False: "off"}.get(nonce, nonce)
+    nonce_line = f'nonce = "{nonce_mode}"' if nonce_mode is not None else ""
     issuer_tables = "".join(
         f"\n[[revocation.{profile}.ocsp.issuer]]\ncertificate = \"{cert}\"\nresponders = {toml_list(urls)}\n"
         for cert, urls in issuers)
@@ -583,7 +595,7 @@ unknown = "{unknown}"
 responders = {toml_list(responders)}
 use_aia = {str(use_aia).lower()}
 prefer = "{prefer}"
-nonce = {str(nonce).lower()}
+{nonce_line}
 timeout = "{timeout}"
 {extra_ocsp}
 {issuer_tables}
