@@ -188,6 +188,7 @@ private:
     std::string peer_;
     std::string close_reason_;
     bool rejected_ = false;          // the peer was refused (certificate, revocation, limits)
+    bool cut_ = false;               // accepted, then ended by a session check (end_session)
     std::uint64_t started_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t idle_timeout_ms_ = 0;

@@ -68,16 +68,20 @@ void Connection::count_outcome() const {
     counters.bytes_from_backend.fetch_add(bytes_from_backend_, std::memory_order_relaxed);
 }
 
+// decision: `accept` (the handshake succeeded and the connection ended on its own), `reject`
+// (refused before forwarding) or `cut` (accepted, then ended by re-validation or expiry);
+// only `accept` is logged at info.
 void Connection::log_outcome() const {
     bool accepted = this->accepted();
-    conf::LogLevel level = accepted ? conf::LogLevel::info : conf::LogLevel::warn;
+    const char* decision = cut_ ? "cut" : accepted ? "accept" : "reject";
+    conf::LogLevel level = accepted && !cut_ ? conf::LogLevel::info : conf::LogLevel::warn;
     if (!log::enabled(level)) return;
     log::Record record("close");
     record.field("conn", id_)
         .field("worker", worker_.id())
         .field("listener", settings_->conf.name)
         .field("peer", peer_)
-        .field("decision", accepted ? "accept" : "reject")
+        .field("decision", decision)
         .field("reason", close_reason_.empty() ? std::string("closed") : close_reason_);
     if (tls_ && tls_->handshake_complete()) record.field("tls_version", tls_->version()).field("cipher", tls_->cipher());
     if (tls_) add_certificate(record, tls_->peer_certificate());

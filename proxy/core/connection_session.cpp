@@ -97,6 +97,7 @@ void Connection::on_recheck_decided(ocsp::Decision decision) {
 // that follows repeats the reason.
 void Connection::end_session(const char* cause, std::string reason) {
     settings_->counters.cut_in_session.fetch_add(1, std::memory_order_relaxed);
+    cut_ = true;  // the close line says decision=cut, at warning level
     close_reason_ = std::move(reason);  // replaces e.g. "client closed" after a half-close
     if (log::enabled(conf::LogLevel::warn)) {
         log::Record record("session_end");

@@ -164,7 +164,8 @@ void Worker::finish_if_drained() {
 
 void Worker::accept(uv_stream_t* server, std::shared_ptr<const ListenerSettings> settings) {
     settings->counters.opened.fetch_add(1, std::memory_order_relaxed);
-    connections_.push_back(std::make_unique<Connection>(*this, std::move(settings), next_connection_id_++));
+    connections_.push_back(std::make_unique<Connection>(*this, std::move(settings),
+                                                        shared_.next_connection_id.fetch_add(1, std::memory_order_relaxed)));
     Connection& connection = *connections_.back();
     connection.position = std::prev(connections_.end());
     std::uint32_t active = ++shared_.active_connections;

@@ -37,6 +37,9 @@ class PeerCertificates;
 // Process-wide state the workers share.
 struct Shared {
     std::atomic<std::uint32_t> active_connections{0};
+    // The next connection's id (log field `conn`): one counter for every worker, so an id
+    // names one connection of this process whichever worker accepted it.
+    std::atomic<std::uint64_t> next_connection_id{1};
     // The expiry monitor's registry of client certificates (thread-safe); set before the
     // workers start, null without [expiry] include_peer_certificates. Survives reloads.
     expiry::PeerCertificates* peer_certificates = nullptr;
@@ -117,7 +120,6 @@ private:
     bool finished_ = false;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::list<std::unique_ptr<Connection>> connections_;
-    std::uint64_t next_connection_id_ = 1;
     std::unique_ptr<std::array<char, kReadBufferSize>> read_buffer_;
     std::thread thread_;
 };

@@ -57,6 +57,9 @@ def test_certificate_revoked_after_the_handshake_is_cut_within_one_interval(peer
     assert_closed_by_gate(victim, 5)
     close = gate.wait_event("close", reason="client certificate revoked during the session")[0]
     assert close["revocation"] == "revoked" and close["revocation_source"] == ocsp.url
+    # A cut, not an accept: both lines at warning level, the close line with decision=cut.
+    assert end["level"] == "warning" and close["level"] == "warning", (end, close)
+    assert close["decision"] == "cut" and close["conn"] == end["conn"], close
     assert gate.backend.connections >= 2
 
     echo(bystander, b"still here")  # other certificates keep their connections
@@ -76,6 +79,8 @@ def test_good_certificate_is_rechecked_every_interval_and_stays_connected(peers)
         # 0.8-1.0 of the interval apart: at least two re-validations in 2.5 intervals.
         assert ocsp.requests - handshake_queries >= 2, ocsp.output()[-2000:]
     assert not gate.events("session_end")
+    close = gate.wait_event("close")[0]
+    assert close["decision"] == "accept" and close["level"] == "info", close
     gate.stop_cleanly()
 
 
@@ -107,7 +112,8 @@ def test_responder_gone_during_the_session_follows_the_profile_policy(peers, met
             end = gate.wait_event("session_end", timeout=INTERVAL + 5)[0]
             assert end["cause"] == "certificate_refused" and end["revocation"] == "undetermined", end
             assert_closed_by_gate(conn, 5)
-            close = gate.wait_event("close", decision="accept")[0]
+            close = gate.wait_event("close", decision="cut")[0]
+            assert close["level"] == "warning" and end["level"] == "warning", (end, close)
             assert close["reason"].startswith("client certificate refused on re-validation"), close
         else:
             time.sleep(2 * INTERVAL + 0.5)
@@ -137,7 +143,8 @@ def test_connection_closes_when_the_client_certificate_expires(peers, tmp_path, 
         end = gate.wait_event("session_end", timeout=10)[0]
         assert end["cause"] == "certificate_expired" and end["subject"] == "CN=client-short,O=ocspgate test"
         assert_closed_by_gate(conn, 5)
-        gate.wait_event("close", reason="client certificate expired during the session")
+        close = gate.wait_event("close", reason="client certificate expired during the session")[0]
+        assert close["decision"] == "cut" and close["level"] == "warning", close
     else:
         time.sleep(5)
         echo(conn, b"no expiry check")
