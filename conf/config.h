@@ -80,7 +80,10 @@ struct Server {
     Duration handshake_timeout{10000}; // whole handshake, revocation wait included
     Duration idle_timeout{15 * 60 * 1000};
     Duration drain_timeout{30000};     // SIGTERM: how long open connections may finish
-    std::uint32_t max_connections = 10000;
+    // 0 = not set: the process derives it from the open-file limit at start (at most
+    // kDefaultMaxConnections; proxy/process/descriptors.h). A loaded config never holds 0
+    // from the file (the schema's minimum is 1).
+    std::uint32_t max_connections = 0;
     LogFormat log_format = LogFormat::text;
     LogLevel log_level = LogLevel::info;
     // Accounts to switch to once every socket is bound; empty = keep the starting one.

@@ -73,7 +73,11 @@ Section<Server> make_server_section() {
                       "closed; \"0s\" closes them at once."),
             value_key("max_connections", &Server::max_connections,
                       IntegerValue<std::uint32_t>{1, std::numeric_limits<std::uint32_t>::max()},
-                      "Most client connections open at once, across all listeners and workers."),
+                      "Most client connections open at once, across all listeners and workers. "
+                      "Each proxied connection holds two file descriptors: a value the open-file "
+                      "limit cannot hold is warned about at start, naming the value that fits.")
+                .with_default_text("10000, or (open-file limit - 256) / 2 when that is lower "
+                                   "(the value chosen is logged at start)"),
             value_key("log_format", &Server::log_format, EnumValue<LogFormat>{},
                       "\"text\" for people, \"json\" (one object per line) for log collectors."),
             value_key("log_level", &Server::log_level, EnumValue<LogLevel>{},

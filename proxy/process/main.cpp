@@ -1,6 +1,4 @@
 // ocspgate: TLS front for SIP and LDAP that enforces certificate revocation inline.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +7,7 @@
 #include "conf/key_files.h"
 #include "conf/load.h"
 #include "proxy/log/log.h"
+#include "proxy/process/descriptors.h"
 #include "proxy/process/server.h"
 #include "proxy/process/version.h"
 #include "proxy/admin/status_command.h"
@@ -17,22 +16,21 @@ namespace {
 
 using namespace ocspgate;
 
-// Two descriptors per connection plus listeners, responders and logs.
-void raise_fd_limit(std::uint32_t max_connections) {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    rlim_t wanted = static_cast<rlim_t>(max_connections) * 2 + 256;
-    if (limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &limit);
-    }
-    if (limit.rlim_cur < wanted)
-        proxy::log::Record("warning")
-            .field("text", "open-file limit too low for max_connections; raise it (ulimit -n / LimitNOFILE=)")
-            .field("limit", static_cast<std::uint64_t>(limit.rlim_cur))
-            .field("needed", static_cast<std::uint64_t>(wanted))
-            .emit(conf::LogLevel::warn);
-}
+// Exit codes, one table for every command (also in --help, README "Exit codes" and
+// docs/ocspgate.8 EXIT STATUS).
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // the command ran and failed: invalid config, cannot start, no answer
+constexpr int kExitUsage = 2;   // the command line (or the file it names) cannot be used
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes (every command):\n"
+    "  0  done: clean shutdown (run), valid configuration (--check-config), address printed\n"
+    "     (--print-admin-address), status printed (status)\n"
+    "  1  failed: invalid configuration or start-up failed, e.g. a listen address in use (run,\n"
+    "     --check-config); no [admin] table (--print-admin-address); admin endpoint not\n"
+    "     reachable or bad answer (status)\n"
+    "  2  usage: bad command line (unknown option, --config missing, bad --admin); the config\n"
+    "     file cannot be read (--print-admin-address, status)\n";
 
 // A secure-defaults warning, not an error: a key file the group or everyone may read.
 void warn_about_loose_key_files(const conf::Config& config) {
@@ -57,9 +55,9 @@ void print_diagnostics(const conf::LoadResult& result) {
 int check_config(const std::string& path) {
     conf::LoadResult result = conf::load_file(path);
     print_diagnostics(result);
-    if (!result.ok()) return 1;
+    if (!result.ok()) return kExitFailed;
     std::cout << path << ": configuration is valid\n";
-    return 0;
+    return kExitOk;
 }
 
 // For the container's health probe: the address to ask, from the same file ocspgate runs with.
@@ -67,30 +65,30 @@ int print_admin_address(const std::string& path) {
     auto address = conf::read_admin_address(path);
     if (!address) {
         std::cerr << "ocspgate: " << address.error().message << '\n';
-        return 2;
+        return kExitUsage;
     }
     if (!*address) {
         std::cerr << "ocspgate: " << path << " has no [admin] table: the admin endpoint is off\n";
-        return 1;
+        return kExitFailed;
     }
     std::cout << **address << '\n';
-    return 0;
+    return kExitOk;
 }
 
 int serve(const std::string& path) {
     conf::LoadResult loaded = conf::load_file(path);
     print_diagnostics(loaded);
-    if (!loaded.ok()) return 1;
+    if (!loaded.ok()) return kExitFailed;
     conf::Config config = std::move(*loaded.config);
     proxy::log::init(config.server.log_format, config.server.log_level);
-    raise_fd_limit(config.server.max_connections);
+    proxy::process::settle_max_connections(config.server, proxy::process::raise_open_file_limit(), true);
     warn_about_loose_key_files(config);
     auto server = proxy::process::Server::create(std::move(config));
     if (!server) {
         proxy::log::Record("startup_failed").field("error", server.error().message).emit(conf::LogLevel::error);
         proxy::log::shutdown();
         std::cerr << "ocspgate: " << server.error().message << '\n';
-        return 1;
+        return kExitFailed;
     }
     int code = (*server)->run();
     server.value().reset();
@@ -119,11 +117,17 @@ int main(int argc, char** argv) {
                        "the admin endpoint, HOST:PORT (default: [admin] listen of --config, else 127.0.0.1:9901)");
     status->add_flag("--json", raw_json, "print the /status JSON as it is");
     status->fallthrough();  // `ocspgate status --config FILE` works as well as `ocspgate --config FILE status`
-    CLI11_PARSE(app, argc, argv);
+    app.footer(kExitCodesHelp);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version end here with 0; CLI11's own codes (106, 109, ...) become 2.
+        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    }
     if (status->parsed()) return proxy::admin::run_status_command(admin_address, config_path, raw_json);
     if (config_path.empty()) {
-        std::cerr << "--config is required\nRun with --help for more information.\n";
-        return 106;  // CLI11's RequiredError, as before
+        std::cerr << "ocspgate: --config is required\nRun with --help for more information.\n";
+        return kExitUsage;
     }
     if (print_admin) return print_admin_address(config_path);
     return only_check ? check_config(config_path) : serve(config_path);

@@ -2,6 +2,7 @@
 
 #include "conf/load.h"
 #include "proxy/log/log.h"
+#include "proxy/process/descriptors.h"
 
 namespace ocspgate::proxy::process {
 namespace {
@@ -25,6 +26,8 @@ Result<std::shared_ptr<const Runtime>> load_and_build(const std::filesystem::pat
         for (const auto& d : loaded.diagnostics) message += (message.empty() ? "" : "\n") + conf::format(d);
         return make_error(Errc::config, message);
     }
+    // An unset max_connections fits the open-file limit raised at start, as it did then.
+    settle_max_connections(loaded.config->server, open_file_limit(), false);
     return build_runtime(std::move(*loaded.config), previous);
 }
 
