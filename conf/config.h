@@ -84,6 +84,9 @@ struct Server {
     // kDefaultMaxConnections; proxy/process/descriptors.h). A loaded config never holds 0
     // from the file (the schema's minimum is 1).
     std::uint32_t max_connections = 0;
+    // Listening addresses may be shared with other processes (SO_REUSEPORT always, no check
+    // that nobody else listens there). Off: start-up and reload refuse an address in use.
+    bool share_listen_ports = false;
     LogFormat log_format = LogFormat::text;
     LogLevel log_level = LogLevel::info;
     // Accounts to switch to once every socket is bound; empty = keep the starting one.

@@ -78,6 +78,12 @@ Section<Server> make_server_section() {
                       "limit cannot hold is warned about at start, naming the value that fits.")
                 .with_default_text("10000, or (open-file limit - 256) / 2 when that is lower "
                                    "(the value chosen is logged at start)"),
+            value_key("share_listen_ports", &Server::share_listen_ports, BoolValue{},
+                      "Let other processes (of the same user, also sharing) listen on the "
+                      "listeners' addresses: every worker socket is bound with SO_REUSEPORT and "
+                      "the kernel spreads new connections over all of them, across processes. "
+                      "Off, start-up or a reload that adds a listener fails, naming the address "
+                      "and its owner, when another process already listens there."),
             value_key("log_format", &Server::log_format, EnumValue<LogFormat>{},
                       "\"text\" for people, \"json\" (one object per line) for log collectors."),
             value_key("log_level", &Server::log_level, EnumValue<LogLevel>{},

@@ -22,7 +22,8 @@ Error socket_error(const conf::Listener& l, const char* what, int err) {
 
 }  // namespace
 
-// libuv 1.44 has no UV_TCP_REUSEPORT, so the socket is made here and handed to uv_tcp_open.
+// libuv 1.44 has no UV_TCP_REUSEPORT, so the socket is made here and handed to uv_tcp_open
+// (whose uv_listen() on a socket already listening only sets the backlog again).
 Result<int> bind_listener_socket(const conf::Listener& l, bool reuse_port) {
     int fd = socket(l.listen.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return socket_error(l, "socket", errno);
@@ -38,6 +39,13 @@ Result<int> bind_listener_socket(const conf::Listener& l, bool reuse_port) {
         int err = errno;
         ::close(fd);
         return socket_error(l, "cannot bind", err);
+    }
+    // Listening at once, rather than when the worker opens it, ends the window in which another
+    // process's probe (address_owner.h) would not see this address as taken.
+    if (listen(fd, kListenBacklog) != 0) {
+        int err = errno;
+        ::close(fd);
+        return socket_error(l, "cannot listen on", err);
     }
     return fd;
 }

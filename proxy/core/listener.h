@@ -49,8 +49,10 @@ struct ListenerSettings {
 };
 
 // Makes the listening socket for `listener` (SO_REUSEPORT with `reuse_port`: each worker binds
-// its own socket to the address and the kernel spreads new connections across them). Called
-// on the main thread, so a busy port is reported before anything changes.
+// its own socket to the address and the kernel spreads new connections across them), bound and
+// listening; connections wait in its backlog until the worker's loop accepts them. Called on
+// the main thread, so a busy port is reported before anything changes. Whether another process
+// already listens there is checked before (check_address_unowned, address_owner.h).
 Result<int> bind_listener_socket(const conf::Listener& listener, bool reuse_port);
 
 class Listener {

@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "proxy/admin/pages.h"
@@ -12,6 +13,7 @@
 #include "proxy/process/reload.h"
 #include "proxy/log/log.h"
 #include "proxy/process/privileges.h"
+#include "proxy/core/address_owner.h"
 #include "proxy/core/socket_address.h"
 
 namespace ocspgate::proxy::process {
@@ -47,6 +49,29 @@ std::vector<std::string> needs_restart(const conf::Config& running, const conf::
         running.expiry.max_peer_certificates != next.expiry.max_peer_certificates)
         keys.emplace_back("expiry.enabled/include_peer_certificates/max_peer_certificates");
     return keys;
+}
+
+// Whether `wanted` shares a port with a listener this process already has (`ours`), one of
+// them on the wildcard address: the probe would then find our own socket. (Listeners on
+// 0.0.0.0:P and 127.0.0.1:P, or a reload moving one between them; with several workers the
+// sockets join ours.)
+bool overlaps_own_listener(const conf::Listener& wanted, const std::vector<const conf::Listener*>& ours) {
+    auto port_and_wildcard = [](const sockaddr_storage& a) -> std::pair<int, bool> {
+        if (a.ss_family == AF_INET) {
+            const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+            return {ntohs(in.sin_port), in.sin_addr.s_addr == htonl(INADDR_ANY)};
+        }
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
+        return {ntohs(in6.sin6_port), IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)};
+    };
+    auto [port, wildcard] = port_and_wildcard(wanted.listen.storage);
+    for (const conf::Listener* own : ours) {
+        const sockaddr_storage& held = own->listen.storage;
+        auto [held_port, held_wildcard] = port_and_wildcard(held);
+        if (held.ss_family == wanted.listen.storage.ss_family && held_port == port && (wildcard || held_wildcard))
+            return true;
+    }
+    return false;
 }
 
 }  // namespace
@@ -87,23 +112,36 @@ Result<std::unique_ptr<Server>> Server::create(conf::Config config) {
     return server;
 }
 
-// One socket per listener new in `next` (all of them at start-up) for each worker. A single
-// worker binds without SO_REUSEPORT, so a port already in use is an error rather than a
-// silent share with another process.
+// One socket per listener new in `next` (all of them at start-up) for each worker. One owner
+// per address: unless share_listen_ports is set, an address another process listens on is an
+// error naming it (address_owner.h), checked before our SO_REUSEPORT sockets are bound; a
+// single worker binds without SO_REUSEPORT. With share_listen_ports every socket has it, so
+// processes that all set it spread the clients between them.
 Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& next, const Runtime* current) const {
     unsigned count = worker_count(runtime_->config.server.workers);
+    bool share = next.config.server.share_listen_ports;
     std::vector<ListenerSockets> per_worker(count);
+    std::vector<const conf::Listener*> ours;  // listening already, or bound by this call
+    if (current)
+        for (const auto& settings : current->listeners) ours.push_back(&settings->conf);
     for (const auto& settings : next.listeners) {
         std::string key = listener_key(settings->conf);
         if (current && current->listener_at(key)) continue;  // keeps its socket
+        if (!share && !overlaps_own_listener(settings->conf, ours)) {
+            if (auto free = check_address_unowned(settings->conf); !free) {
+                close_sockets(per_worker);
+                return std::move(free).error();
+            }
+        }
         for (auto& sockets : per_worker) {
-            auto fd = bind_listener_socket(settings->conf, count > 1);
+            auto fd = bind_listener_socket(settings->conf, count > 1 || share);
             if (!fd) {
                 close_sockets(per_worker);
                 return std::move(fd).error();
             }
             sockets.emplace(key, *fd);
         }
+        ours.push_back(&settings->conf);
     }
     return per_worker;
 }
