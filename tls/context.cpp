@@ -6,34 +6,36 @@
 namespace ocspgate::tls {
 namespace {
 
-// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are all AEAD already.
-constexpr const char* kTls12Ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
 Error tls_error(const std::string& what) { return make_error(Errc::tls, drain_errors(what)); }
 
-Result<Ok> apply_protocol_defaults(SSL_CTX* ctx, MinVersion min_version) {
-    int min = min_version == MinVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-    if (SSL_CTX_set_min_proto_version(ctx, min) != 1) return tls_error("cannot set minimum TLS version");
-    if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) return tls_error("cannot set TLS 1.2 ciphers");
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    // Idle connections give their read/write buffers back (issue: memory per idle connection).
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+// Toward backends and responders: the secure defaults, never relaxed.
+Result<Ok> apply_client_defaults(SSL_CTX* ctx) { return apply_protocol_settings(ctx, ProtocolSettings{}); }
+
+// Loads one certificate chain and its key. A chain whose key type is already loaded
+// replaces it, so the caller must ensure the second identity has a different type.
+Result<Ok> load_chain_and_key(SSL_CTX* ctx, const std::filesystem::path& chain, const std::filesystem::path& key) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, chain.c_str()) != 1)
+        return tls_error("cannot load certificate chain " + chain.string());
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+        return tls_error("cannot load private key " + key.string());
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return tls_error("private key " + key.string() + " does not match the certificate");
     return Ok{};
 }
 
 Result<Ok> load_identity(SSL_CTX* ctx, const ServerContextOptions& o) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.certificate_chain.c_str()) != 1)
-        return tls_error("cannot load certificate chain " + o.certificate_chain.string());
-    if (SSL_CTX_use_PrivateKey_file(ctx, o.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
-        return tls_error("cannot load private key " + o.private_key.string());
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return tls_error("private key " + o.private_key.string() + " does not match the certificate");
+    if (auto r = load_chain_and_key(ctx, o.certificate_chain, o.private_key); !r) return r;
+    if (o.second_certificate_chain.empty()) return Ok{};
+    // Remember the first certificate's key type: loading a second one of the same type would
+    // silently replace it.
+    EVP_PKEY* first_key = SSL_CTX_get0_privatekey(ctx);
+    int first_type = first_key ? EVP_PKEY_get_base_id(first_key) : EVP_PKEY_NONE;
+    if (auto r = load_chain_and_key(ctx, o.second_certificate_chain, o.second_private_key); !r) return r;
+    EVP_PKEY* second_key = SSL_CTX_get0_privatekey(ctx);
+    if (second_key != nullptr && EVP_PKEY_get_base_id(second_key) == first_type)
+        return make_error(Errc::tls, "certificate " + o.second_certificate_chain.string() +
+                                         " has the same key type as " + o.certificate_chain.string() +
+                                         " and would replace it");
     return Ok{};
 }
 
@@ -64,7 +66,7 @@ Result<SslCtxPtr> make_server_context(const ServerContextOptions& options) {
     clear_errors();
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) return tls_error("SSL_CTX_new");
-    if (auto r = apply_protocol_defaults(ctx.get(), options.min_version); !r) return std::move(r).error();
+    if (auto r = apply_protocol_settings(ctx.get(), options.protocol); !r) return std::move(r).error();
     if (auto r = load_identity(ctx.get(), options); !r) return std::move(r).error();
     if (auto r = load_client_trust(ctx.get(), options); !r) return std::move(r).error();
     if (options.async_verification) SSL_CTX_set_mode(ctx.get(), SSL_MODE_ASYNC);
@@ -75,7 +77,7 @@ Result<SslCtxPtr> make_client_context(const std::filesystem::path& ca_file, bool
     clear_errors();
     SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return tls_error("SSL_CTX_new");
-    if (auto r = apply_protocol_defaults(ctx.get(), MinVersion::tls1_2); !r) return std::move(r).error();
+    if (auto r = apply_client_defaults(ctx.get()); !r) return std::move(r).error();
     if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
         return tls_error("cannot load backend CA bundle " + ca_file.string());
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
@@ -90,7 +92,7 @@ Result<SslCtxPtr> make_https_client_context(const HttpsClientOptions& options) {
     clear_errors();
     SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return tls_error("SSL_CTX_new");
-    if (auto r = apply_protocol_defaults(ctx.get(), MinVersion::tls1_2); !r) return std::move(r).error();
+    if (auto r = apply_client_defaults(ctx.get()); !r) return std::move(r).error();
     bool trust_loaded = options.ca_file.empty()
                             ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
                             : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) == 1;

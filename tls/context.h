@@ -1,8 +1,9 @@
 // SSL_CTX construction with the project's secure defaults: the server side toward clients and
 // the client side toward TLS backends (backend_tls).
 //
-// Defaults (not configurable, see docs/ARCHITECTURE.md): TLS 1.2+ only, ECDHE with AEAD
-// ciphers for TLS 1.2, no renegotiation, no compression, and no session resumption at all
+// Defaults (a listener may change the first two through ProtocolSettings, see
+// protocol_settings.h): TLS 1.2+ only, ECDHE with AEAD ciphers for TLS 1.2; never
+// configurable: no renegotiation, no compression, and no session resumption at all
 // (no tickets, no session cache) so a resumed session can never skip the revocation check;
 // issuing no tickets also saves ~45% of the server's handshake CPU on this OpenSSL.
 #pragma once
@@ -10,19 +11,24 @@
 #include <filesystem>
 
 #include "tls/ossl.h"
+#include "tls/protocol_settings.h"
 #include "base/result.h"
 
 namespace ocspgate::tls {
 
 enum class PeerVerification { required, optional, none };
-enum class MinVersion { tls1_2, tls1_3 };
 
 struct ServerContextOptions {
     std::filesystem::path certificate_chain;  // PEM: leaf first, then intermediates
     std::filesystem::path private_key;
+    // Optional second identity with a different key type (say RSA beside ECDSA): OpenSSL keeps
+    // one certificate per key type and picks, per handshake, the one the client's suites and
+    // signature algorithms allow. Empty: one certificate only.
+    std::filesystem::path second_certificate_chain;
+    std::filesystem::path second_private_key;
     std::filesystem::path client_ca;          // PEM bundle; may be empty when verification is none
     PeerVerification verify_peer = PeerVerification::required;
-    MinVersion min_version = MinVersion::tls1_2;
+    ProtocolSettings protocol;
     // Suspend certificate verification with SSL_MODE_ASYNC so a revocation lookup can run;
     // only needed (and only paid for) on listeners with a revocation profile.
     bool async_verification = false;

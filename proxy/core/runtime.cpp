@@ -15,7 +15,7 @@ tls::ServerContextOptions context_options(const conf::Listener& l) {
     o.verify_peer = l.tls.verify_client == conf::VerifyClient::required   ? tls::PeerVerification::required
                     : l.tls.verify_client == conf::VerifyClient::optional ? tls::PeerVerification::optional
                                                                           : tls::PeerVerification::none;
-    o.min_version = l.tls.min_version == conf::TlsVersion::v1_3 ? tls::MinVersion::tls1_3 : tls::MinVersion::tls1_2;
+    o.protocol.min_version = l.tls.min_version == conf::TlsVersion::v1_3 ? tls::MinVersion::tls1_3 : tls::MinVersion::tls1_2;
     o.async_verification = l.revocation.has_value();
     return o;
 }

@@ -518,7 +518,7 @@ TEST_F(EngineTest, Tls11ClientIsRefused) {
 
 TEST_F(EngineTest, MinimumTls13RefusesTls12Client) {
     ServerContextOptions options = server_options();
-    options.min_version = MinVersion::tls1_3;
+    options.protocol.min_version = MinVersion::tls1_3;
     ClientOptions client;
     client.version = TLS1_2_VERSION;
     ASSERT_NO_FATAL_FAILURE(start(options, client));
