@@ -31,7 +31,7 @@ enum class LogFormat { text, json };
 enum class LogLevel { debug, info, warn, error };
 enum class Protocol { tcp, sip, ldaps, ldap_starttls };
 enum class VerifyClient { required, optional, none };
-enum class TlsVersion { v1_2, v1_3 };
+enum class TlsVersion { v1_0, v1_1, v1_2, v1_3 };
 enum class SipKeepalive { answer, pass };
 
 struct TlsSettings {
@@ -40,6 +40,16 @@ struct TlsSettings {
     std::filesystem::path client_ca;     // PEM bundle: anchors and intermediates for client chains
     VerifyClient verify_client = VerifyClient::required;
     TlsVersion min_version = TlsVersion::v1_2;
+    bool allow_legacy_tls = false;       // min_version "1.0"/"1.1" is accepted only with this set
+    // A second identity of another key type (RSA beside ECDSA); empty = none.
+    std::filesystem::path second_certificate;
+    std::filesystem::path second_private_key;
+    // OpenSSL syntax, checked by OpenSSL at load; empty = the built-in secure default.
+    std::string ciphers;                 // TLS 1.2 and older
+    std::string ciphersuites;            // TLS 1.3
+    std::string groups;
+    std::string signature_algorithms;
+    std::optional<int> security_level;   // unset = OpenSSL's configured default
     bool close_on_expiry = true;         // close an open connection when the client certificate expires
 };
 

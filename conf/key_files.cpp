@@ -17,7 +17,9 @@ void check(const std::string& key, const std::filesystem::path& path, std::vecto
 std::vector<LooseKeyFile> find_loose_key_files(const Config& config) {
     std::vector<LooseKeyFile> found;
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-        check("listener[" + std::to_string(i) + "].tls.private_key", config.listeners[i].tls.private_key, found);
+        const std::string prefix = "listener[" + std::to_string(i) + "].tls.";
+        check(prefix + "private_key", config.listeners[i].tls.private_key, found);
+        check(prefix + "second_private_key", config.listeners[i].tls.second_private_key, found);
     }
     for (const auto& [name, profile] : config.revocation) {
         check("revocation." + name + ".ocsp.tls_private_key", profile.ocsp.tls_private_key, found);

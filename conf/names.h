@@ -33,7 +33,8 @@ inline constexpr std::array<EnumName<VerifyClient>, 3> verify_client_names{{
     {"required", VerifyClient::required}, {"optional", VerifyClient::optional},
     {"none", VerifyClient::none}}};
 
-inline constexpr std::array<EnumName<TlsVersion>, 2> tls_version_names{{
+inline constexpr std::array<EnumName<TlsVersion>, 4> tls_version_names{{
+    {"1.0", TlsVersion::v1_0}, {"1.1", TlsVersion::v1_1},
     {"1.2", TlsVersion::v1_2}, {"1.3", TlsVersion::v1_3}}};
 
 inline constexpr std::array<EnumName<SipKeepalive>, 2> sip_keepalive_names{{

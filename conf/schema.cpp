@@ -8,6 +8,7 @@
 
 #include "conf/validate.h"
 #include "conf/values.h"
+#include "tls/protocol_settings.h"
 
 namespace ocspgate::conf {
 namespace {
@@ -29,6 +30,28 @@ struct ServerNameValue {
         return text;
     }
     std::string type() const { return "DNS name or IP address"; }
+    std::string show(const std::string& value) const { return quote(value); }
+};
+
+// A cipher, suite, group or signature-algorithm list in OpenSSL syntax, refused here when a
+// scratch SSL_CTX refuses it, so --check-config fails where start-up would.
+struct OpenSslListValue {
+    tls::ProtocolString which;
+
+    std::optional<std::string> parse(const toml::node& node, Context& context) const {
+        std::optional<std::string> text = expect_string(node, context);
+        if (!text) return std::nullopt;
+        if (text->empty()) {
+            context.error(node, "must not be empty (leave the key out for the default)");
+            return std::nullopt;
+        }
+        if (auto accepted = tls::check_setting(which, *text); !accepted) {
+            context.error(node, accepted.error().message);
+            return std::nullopt;
+        }
+        return text;
+    }
+    std::string type() const { return "OpenSSL list"; }
     std::string show(const std::string& value) const { return quote(value); }
 };
 
@@ -210,8 +233,51 @@ Section<TlsSettings> make_tls_section() {
                       "client that presents none gets through without it, and so without the "
                       "listener's revocation check (a warning when the listener has one). "
                       "\"none\": no client certificate is requested."),
+            value_key("second_certificate", &TlsSettings::second_certificate,
+                      FileValue{Kind::certificates},
+                      "PEM file: a second server certificate (and its intermediates) whose key "
+                      "is of another type than certificate's, e.g. RSA beside ECDSA. OpenSSL "
+                      "picks, per handshake, the one the client's cipher suites and signature "
+                      "algorithms allow; RSA key-exchange suites (AES128-SHA, ...) need an RSA "
+                      "certificate.")
+                .with_default_text("unset (one certificate)"),
+            value_key("second_private_key", &TlsSettings::second_private_key,
+                      FileValue{Kind::private_key},
+                      "PEM file: the unencrypted private key of second_certificate.")
+                .with_default_text("required with second_certificate"),
             value_key("min_version", &TlsSettings::min_version, EnumValue<TlsVersion>{},
-                      "The oldest TLS version accepted."),
+                      "The oldest TLS version accepted. \"1.0\" and \"1.1\" need "
+                      "allow_legacy_tls = true and security_level = 0 (OpenSSL 3 allows them "
+                      "only at level 0), and are warned about at every load."),
+            value_key("allow_legacy_tls", &TlsSettings::allow_legacy_tls, BoolValue{},
+                      "Permit min_version \"1.0\" or \"1.1\", for clients that cannot be "
+                      "upgraded. Both versions are deprecated (RFC 8996)."),
+            value_key("ciphers", &TlsSettings::ciphers, OpenSslListValue{tls::ProtocolString::ciphers},
+                      "TLS 1.2 (and older) cipher list in OpenSSL syntax, e.g. "
+                      "\"ECDHE-ECDSA-AES128-GCM-SHA256:AES128-SHA\"; checked by OpenSSL at "
+                      "load. Suites weaker than security_level allows are left out silently.")
+                .with_default_text("ECDHE with AES-GCM or ChaCha20-Poly1305 only"),
+            value_key("ciphersuites", &TlsSettings::ciphersuites,
+                      OpenSslListValue{tls::ProtocolString::ciphersuites},
+                      "TLS 1.3 cipher suites in OpenSSL syntax, e.g. "
+                      "\"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\".")
+                .with_default_text("OpenSSL's (all AEAD)"),
+            value_key("groups", &TlsSettings::groups, OpenSslListValue{tls::ProtocolString::groups},
+                      "Key-exchange groups in order of preference, e.g. \"X25519:P-256\".")
+                .with_default_text("OpenSSL's"),
+            value_key("signature_algorithms", &TlsSettings::signature_algorithms,
+                      OpenSslListValue{tls::ProtocolString::signature_algorithms},
+                      "Signature algorithms for the handshake, e.g. "
+                      "\"ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256\".")
+                .with_default_text("OpenSSL's"),
+            value_key("security_level", &TlsSettings::security_level,
+                      OptionalValue<IntegerValue<int>>{{0, 5}},
+                      "OpenSSL security level (SSL_CTX_set_security_level): the least key size, "
+                      "signature hash and protocol version accepted, for the server's and the "
+                      "clients' certificates alike. Level 1 refuses SHA-1 signatures and RSA "
+                      "under 1024 bits, 2 RSA under 2048 bits, 3 RSA under 3072 bits. "
+                      "Certificates signed with SHA-1 need 0.")
+                .with_default_text("unset (OpenSSL's configured default, often 1 or 2)"),
             value_key("close_on_expiry", &TlsSettings::close_on_expiry, BoolValue{},
                       "Close an open connection when the client certificate (or a CA of its "
                       "verified chain) passes its notAfter. false: only the handshake checks "

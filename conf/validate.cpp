@@ -135,6 +135,56 @@ void check_tls(const toml::table& table, TlsSettings& tls, Context& context) {
                                          quote(to_string(*verify))));
     }
     check_key_matches(table, "private_key", tls.certificate, tls.private_key, context);
+    check_second_identity(table, tls, context);
+    check_legacy_versions(table, tls, context);
+}
+
+// The second certificate comes with its key, matches it, and has another key type than the
+// first: OpenSSL keeps one certificate per key type, so the same type would replace it.
+void check_second_identity(const toml::table& table, const TlsSettings& tls, Context& context) {
+    bool has_certificate = table.contains("second_certificate");
+    bool has_key = table.contains("second_private_key");
+    if (has_certificate != has_key) {
+        context.error_at_key(table, has_certificate ? "second_certificate" : "second_private_key",
+                             "second_certificate and second_private_key come together");
+        return;
+    }
+    check_key_matches(table, "second_private_key", tls.second_certificate, tls.second_private_key, context);
+    if (tls.certificate.empty() || tls.second_certificate.empty() ||
+        key_mismatch(tls.second_certificate, tls.second_private_key))
+        return;
+    auto first = read_private_key(tls.private_key);
+    auto second = read_private_key(tls.second_private_key);
+    if (first && second && EVP_PKEY_get_base_id(first->get()) == EVP_PKEY_get_base_id(second->get())) {
+        context.error_at_key(table, "second_certificate",
+                             "second_certificate has the same key type as certificate; it must be "
+                             "another (e.g. RSA beside ECDSA)");
+    }
+}
+
+// TLS 1.0 and 1.1 only when asked for twice, and a warning at every load when they are.
+void check_legacy_versions(const toml::table& table, const TlsSettings& tls, Context& context) {
+    bool legacy = tls.min_version == TlsVersion::v1_0 || tls.min_version == TlsVersion::v1_1;
+    if (!legacy || !table.contains("min_version")) return;
+    std::string version = quote(to_string(tls.min_version));
+    if (!tls.allow_legacy_tls) {
+        context.error_at_key(table, "min_version",
+                             fmt::format("min_version {} is a deprecated TLS version (RFC 8996); "
+                                         "set allow_legacy_tls = true to accept it anyway",
+                                         version));
+        return;
+    }
+    if (tls.security_level != 0) {
+        context.error_at_key(table, "min_version",
+                             fmt::format("min_version {} needs security_level = 0: OpenSSL 3 "
+                                         "refuses TLS 1.0 and 1.1 at level 1 and above",
+                                         version));
+        return;
+    }
+    context.warning_at_key(table, "min_version",
+                           fmt::format("min_version {} accepts deprecated TLS versions (RFC 8996) "
+                                       "on this listener",
+                                       version));
 }
 
 void check_listener(const toml::table& table, Listener& listener, Context& context) {

@@ -7,6 +7,22 @@
 namespace ocspgate::proxy {
 namespace {
 
+tls::ProtocolSettings protocol_settings(const conf::TlsSettings& t) {
+    tls::ProtocolSettings p;
+    switch (t.min_version) {
+        case conf::TlsVersion::v1_0: p.min_version = tls::MinVersion::tls1_0; break;
+        case conf::TlsVersion::v1_1: p.min_version = tls::MinVersion::tls1_1; break;
+        case conf::TlsVersion::v1_2: p.min_version = tls::MinVersion::tls1_2; break;
+        case conf::TlsVersion::v1_3: p.min_version = tls::MinVersion::tls1_3; break;
+    }
+    p.ciphers = t.ciphers;
+    p.ciphersuites = t.ciphersuites;
+    p.groups = t.groups;
+    p.signature_algorithms = t.signature_algorithms;
+    p.security_level = t.security_level;
+    return p;
+}
+
 tls::ServerContextOptions context_options(const conf::Listener& l) {
     tls::ServerContextOptions o;
     o.certificate_chain = l.tls.certificate;
@@ -15,7 +31,9 @@ tls::ServerContextOptions context_options(const conf::Listener& l) {
     o.verify_peer = l.tls.verify_client == conf::VerifyClient::required   ? tls::PeerVerification::required
                     : l.tls.verify_client == conf::VerifyClient::optional ? tls::PeerVerification::optional
                                                                           : tls::PeerVerification::none;
-    o.protocol.min_version = l.tls.min_version == conf::TlsVersion::v1_3 ? tls::MinVersion::tls1_3 : tls::MinVersion::tls1_2;
+    o.second_certificate_chain = l.tls.second_certificate;
+    o.second_private_key = l.tls.second_private_key;
+    o.protocol = protocol_settings(l.tls);
     o.async_verification = l.revocation.has_value();
     return o;
 }

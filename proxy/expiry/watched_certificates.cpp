@@ -45,6 +45,7 @@ std::vector<WatchedCertificate> configured_certificates(const conf::Config& conf
     for (const conf::Listener& l : config.listeners) {
         std::string owner = "listener " + l.name;
         collect.add_file("listener", owner, l.tls.certificate, true);
+        collect.add_file("listener", owner, l.tls.second_certificate, true);
         collect.add_file("client_ca", owner, l.tls.client_ca);
         collect.add_file("backend_ca", owner, l.backend_ca);
     }
