@@ -180,6 +180,7 @@ std::string responder_health(const Json& counters) {
     std::string kinds;
     const Json errors_by_kind = counters.value("responder_errors", Json::object());
     for (const auto& [kind, count] : errors_by_kind.items()) {
+        if (kind == "get_refused") continue;  // answered by POST at once; listed under the table
         errors += count.get<std::uint64_t>();
         kinds += (kinds.empty() ? "" : ",") + kind + "=" + count.dump();
     }

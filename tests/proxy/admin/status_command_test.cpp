@@ -72,5 +72,16 @@ TEST(FormatStatus, NamesRespondersAskedByPostOnlyAndThoseAnsweringWithoutNonce) 
     EXPECT_EQ(out.find("http://ocsp.example/prefix answered"), std::string::npos) << out;  // no nonce line at 0
 }
 
+TEST(FormatStatus, RefusedGetsAnsweredByPostDoNotMakeAProfileLookDegraded) {
+    auto text = format_status(R"({
+      "revocation_profiles": [{"name": "corp", "cache_entries": 1, "responders": ["http://ocsp.example/prefix"],
+        "counters": {"responder_queries": 3, "responder_errors": {"get_refused": 1}}}],
+      "listeners": []
+    })");
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_NE(text->find(" ok "), std::string::npos) << *text;
+    EXPECT_EQ(text->find("degraded"), std::string::npos) << *text;
+}
+
 }  // namespace
 }  // namespace ocspgate::proxy::admin
