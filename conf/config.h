@@ -94,6 +94,9 @@ struct Server {
     // kDefaultMaxConnections; proxy/process/descriptors.h). A loaded config never holds 0
     // from the file (the schema's minimum is 1).
     std::uint32_t max_connections = 0;
+    // Handshakes paused for a revocation lookup at once (every listener, every worker); one
+    // more is refused at once rather than left to pile up behind a hanging responder.
+    std::uint32_t max_awaiting_revocation = 1000;
     // Listening addresses may be shared with other processes (SO_REUSEPORT always, no check
     // that nobody else listens there). Off: start-up and reload refuse an address in use.
     bool share_listen_ports = false;

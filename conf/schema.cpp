@@ -87,8 +87,12 @@ Section<Server> make_server_section() {
             value_key("workers", &Server::workers, IntegerValue<unsigned>{0, 256},
                       "Worker threads, each running its own event loop. 0 means one per CPU core."),
             value_key("handshake_timeout", &Server::handshake_timeout, DurationValue{true},
-                      "Longest a client may take to complete the TLS handshake, including the "
-                      "wait for the revocation check; slower clients are disconnected."),
+                      "Longest a client may take to complete the TLS handshake, from accept, "
+                      "including the wait for the revocation check, which plans for it: each "
+                      "method of the chain gets its turn within it (attempts are cut short in "
+                      "proportion when they cannot all fit, which --check-config warns about), "
+                      "and up to 250 ms (a tenth of it) is kept to send the verdict's alert. "
+                      "Slower clients are disconnected."),
             value_key("idle_timeout", &Server::idle_timeout, DurationValue{true},
                       "A connection with no traffic in either direction for this long is closed."),
             value_key("drain_timeout", &Server::drain_timeout, DurationValue{},
@@ -101,6 +105,13 @@ Section<Server> make_server_section() {
                       "limit cannot hold is warned about at start, naming the value that fits.")
                 .with_default_text("10000, or (open-file limit - 256) / 2 when that is lower "
                                    "(the value chosen is logged at start)"),
+            value_key("max_awaiting_revocation", &Server::max_awaiting_revocation,
+                      IntegerValue<std::uint32_t>{1, std::numeric_limits<std::uint32_t>::max()},
+                      "Most handshakes waiting at once for a revocation lookup (a responder or "
+                      "CRL download), across all listeners and workers. A handshake that would "
+                      "wait beyond it is refused at once, as undetermined, with the verdict's "
+                      "alert; cached answers need no wait and are never refused for it. Keeps a "
+                      "hanging responder from piling up connections to the open-file limit."),
             value_key("share_listen_ports", &Server::share_listen_ports, BoolValue{},
                       "Let other processes (of the same user, also sharing) listen on the "
                       "listeners' addresses: every worker socket is bound with SO_REUSEPORT and "

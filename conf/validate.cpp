@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "conf/address.h"
+#include "conf/load.h"
 #include "conf/names.h"
 #include "conf/pem_files.h"
 #include "conf/quote.h"
+#include "ocsp/budget.h"
+#include "ocsp/policy.h"
 
 namespace ocspgate::conf {
 namespace {
@@ -308,10 +312,64 @@ void check_nonce(const toml::table& table, const OcspSettings& ocsp, Context& co
     }
 }
 
+namespace {
+
+// What one profile's chain may take on one certificate, in words: "ocsp 3 x 3s + crl 5s".
+std::string chain_need_text(const RevocationProfile& profile) {
+    std::size_t responders = profile.ocsp.responders.size();
+    for (const auto& issuer : profile.ocsp.issuers) responders = std::max(responders, issuer.responders.size());
+    std::string out;
+    for (ocsp::RevocationMethod m : profile.methods) {
+        ocsp::MethodNeed need = ocsp::method_need(profile, m, responders);
+        if (need.attempts == 0) continue;
+        if (!out.empty()) out += " + ";
+        out += ocsp::to_string(m);
+        out += need.attempts > 1 ? fmt::format(" {} x {}", need.attempts, format_duration(need.timeout))
+                                 : " " + format_duration(need.timeout);
+    }
+    return out;
+}
+
+// The handshake timeout is the method chain's budget (ocsp/budget.h): attempts that cannot
+// all fit still each get a turn, cut short in proportion, which the operator should know.
+void check_handshake_budget(const toml::table& root, const Config& config, Context& context) {
+    Duration timeout = config.server.handshake_timeout;
+    Duration budget = timeout - ocsp::alert_reserve(timeout);
+    std::set<std::string> warned;
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const auto& name = config.listeners[i].revocation;
+        if (!name || warned.contains(*name)) continue;
+        auto profile = config.revocation.find(*name);
+        if (profile == config.revocation.end()) continue;
+        Duration need = ocsp::chain_need(profile->second);
+        if (need <= budget) continue;
+        warned.insert(*name);
+        const toml::table* server = root["server"].as_table();
+        const bool at_server = server != nullptr && server->contains("handshake_timeout");
+        std::string message = fmt::format(
+            "{}{} leaves {} for the revocation check (the rest is kept to send "
+            "the verdict's alert), but profile \"{}\" may take {} ({}) on one certificate: every "
+            "attempt will be cut to about {}% of its timeout so that each method still gets its "
+            "turn; raise handshake_timeout or lower the profile's timeouts",
+            at_server ? "" : "the default handshake_timeout of ", format_duration(timeout), format_duration(budget), *name, format_duration(need),
+            chain_need_text(profile->second), budget.count() * 100 / need.count());
+        if (at_server) {
+            context.warning_at_key(*server, "handshake_timeout", message);
+        } else if (const toml::table* listener = listener_table(root, i)) {
+            auto scope = context.enter("listener");
+            auto index_scope = context.enter_index(i);
+            context.warning_at_key(*listener, "revocation", message);
+        }
+    }
+}
+
+}  // namespace
+
 void check_config(const toml::table& root, Config& config, Context& context) {
     check_unique_names(root, config, context);
     check_unique_listen(root, config, context);
     check_profile_references(root, config, context);
+    check_handshake_budget(root, config, context);
 }
 
 }  // namespace ocspgate::conf

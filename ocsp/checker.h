@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ocsp/budget.h"
 #include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
 #include "tls/engine.h"
@@ -84,8 +85,11 @@ public:
     virtual std::optional<Decision> decide_cached(STACK_OF(X509) * chain) = 0;
 
     // Starts whatever lookups the chain needs; `done` runs once on `home`'s loop, never from
-    // inside check() itself. The handle may be destroyed from inside `done`.
-    virtual std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) = 0;
+    // inside check() itself, and by `deadline` (a handshake's budget, ocsp/budget.h): lookups
+    // are planned to fit and given up when they outlast their share. The handle may be
+    // destroyed from inside `done`.
+    virtual std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Deadline deadline,
+                                               Callback done) = 0;
 
     // Housekeeping from the main thread, which serves no traffic: re-reads local files that
     // changed (CRL files). May block on file I/O, so never call it from a worker loop.

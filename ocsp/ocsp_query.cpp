@@ -8,8 +8,6 @@
 namespace ocspgate::ocsp {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 class OcspQuery {
 public:
     OcspQuery(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done)
@@ -53,7 +51,9 @@ private:
             http.body = request_.der;
         }
         FetchLimits limits;
-        limits.timeout = settings_.timeout;
+        limits.timeout = attempt_share(time_left(input_.deadline, SteadyClock::now()), input_.responders.size() - index,
+                                       settings_.timeout);
+        if (limits.timeout <= Duration{0}) return skip_rest(index);
         limits.max_body = settings_.max_response_size;
         auto fetch = start_fetch(loop_, std::move(http), limits, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
         if (!fetch) {
@@ -123,6 +123,15 @@ private:
         result_.get_refusals.push_back(refusal);
         fail_attempt(url, "get_refused", "GET refused (" + reason + "), asked again by POST");
         attempt(index_, false);
+    }
+
+    // The lookup's share of the handshake budget is spent: the responders not yet asked are
+    // not asked (they are not at fault, so no error kind is counted against them).
+    void skip_rest(std::size_t index) {
+        if (!result_.errors.empty()) result_.errors += "; ";
+        result_.errors += fmt::format("{} responder(s) not asked: no time left before the handshake timeout",
+                                      input_.responders.size() - index);
+        finish_async();
     }
 
     void fail_attempt(const std::string& url, const char* kind, const std::string& message) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ocsp/budget.h"
 #include "ocsp/settings.h"
 #include "ocsp/get_fallback.h"
 #include "ocsp/mailbox.h"
@@ -50,6 +51,9 @@ struct QueryInput {
     ResponderCache* responder_cache = nullptr;  // owned by the Checker, outlives the query
     // Owned by the Checker, outlives the query; null: GET refusals are not remembered.
     GetFallback* get_fallback = nullptr;
+    // The attempts end by then: each gets min(timeout, time left / attempts left), and those
+    // left no time are skipped (a handshake's share of its budget, ocsp/budget.h).
+    Deadline deadline = no_deadline;
 };
 
 using QueryCallback = std::function<void(QueryResult)>;

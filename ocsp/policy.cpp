@@ -26,6 +26,11 @@ void CertPolicy::decide(ChainVerdict verdict, std::string status, const MethodRe
     outcome_ = std::move(o);
 }
 
+std::span<const RevocationMethod> CertPolicy::remaining() const {
+    if (outcome_) return {};
+    return std::span<const RevocationMethod>(profile_.methods).subspan(index_);
+}
+
 void CertPolicy::record(const MethodResult& r) {
     if (outcome_) return;
     RevocationMethod method = profile_.methods.at(index_);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "ocsp/settings.h"
@@ -42,6 +43,8 @@ public:
 
     // The method to run now, or nullopt once outcome() is set.
     std::optional<RevocationMethod> current() const;
+    // current() and the methods after it, in order; empty once outcome() is set.
+    std::span<const RevocationMethod> remaining() const;
     // Feeds the current method's result; afterwards either current() names the next method
     // or outcome() holds the decision.
     void record(const MethodResult& result);

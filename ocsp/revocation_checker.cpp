@@ -202,11 +202,12 @@ std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair)
     return std::nullopt;
 }
 
-void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter) {
+void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter,
+                                     Deadline share_ends) {
     stats_.lookups.fetch_add(1, std::memory_order_relaxed);
     if (method == RevocationMethod::ocsp) {
         stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
-        return ocsp_async(pair, std::move(waiter));
+        return ocsp_async(pair, std::move(waiter), share_ends);
     }
     // A CRL download is shared per URL; the verdict is not: the store judges each
     // certificate on its own once the CRLs it needs are held.
@@ -218,7 +219,7 @@ void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pa
     if (joined > 0) stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
 }
 
-void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter) {
+void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter, Deadline share_ends) {
     std::string key = flight_key("ocsp", cert_id_key(pair.id));
     {
         std::lock_guard lock(flights_mutex_);
@@ -228,7 +229,7 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
     }
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
-                     https_context_.get(), &responder_cache_, &get_fallback_};
+                     https_context_.get(), &responder_cache_, &get_fallback_, share_ends};
     CertId id = pair.id;
     start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {
@@ -315,8 +316,9 @@ std::optional<Decision> RevocationChecker::decide_cached(STACK_OF(X509) * chain)
     return decision;
 }
 
-std::unique_ptr<CheckHandle> RevocationChecker::check(Mailbox& home, STACK_OF(X509) * chain, Callback done) {
-    return ChainCheck::start(*this, home, chain, [this, done = std::move(done)](Decision d) {
+std::unique_ptr<CheckHandle> RevocationChecker::check(Mailbox& home, STACK_OF(X509) * chain, Deadline deadline,
+                                                      Callback done) {
+    return ChainCheck::start(*this, home, chain, deadline, [this, done = std::move(done)](Decision d) {
         count_verdict(d.verdict);
         done(std::move(d));
     });

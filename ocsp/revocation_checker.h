@@ -40,7 +40,8 @@ public:
                                                              const RevocationChecker* previous = nullptr);
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
-    std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Callback done) override;
+    std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Deadline deadline,
+                                       Callback done) override;
     void refresh_local_files() override { crls_.reload_changed_files(); }
 
     // Used by ChainCheck.
@@ -52,7 +53,12 @@ public:
     };
     const RevocationProfile& profile() const { return profile_; }
     std::optional<MethodResult> lookup_cached(RevocationMethod method, const CertPair& pair);
-    void lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter);
+    // `share_ends`: when the waiter gives up (ChainCheck); an OCSP query started for it plans
+    // its attempts to end by then.
+    void lookup_async(RevocationMethod method, const CertPair& pair, std::shared_ptr<Waiter> waiter,
+                      Deadline share_ends = no_deadline);
+    // How many OCSP responders a lookup for `pair` would try (configured and AIA).
+    std::size_t responder_count(const CertPair& pair) const { return responders_for(pair).size(); }
     Result<std::vector<CertPair>> targets(STACK_OF(X509) * chain) const;
     CheckerStats& stats() { return stats_; }
     const CheckerStats* counters() const override { return &stats_; }
@@ -68,7 +74,7 @@ private:
     Result<Ok> load_files();
     std::vector<Url> responders_for(const CertPair& pair) const;
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
-    void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter);
+    void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter, Deadline share_ends);
     MethodResult record_query(const CertId& id, struct QueryResult result);
     void count_responder_events(const struct QueryResult& result);
     void count_verdict(ChainVerdict verdict);

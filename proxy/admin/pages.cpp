@@ -60,6 +60,14 @@ constexpr Verdict kVerdicts[] = {
 void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime, const Shared& shared) {
     out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
     out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
+    out.family("ocspgate_handshakes_awaiting_revocation", "gauge",
+               "Handshakes paused for a revocation lookup now (at most server.max_awaiting_revocation).");
+    out.sample("ocspgate_handshakes_awaiting_revocation", shared.awaiting_revocation.load(std::memory_order_relaxed));
+    out.family("ocspgate_handshakes_refused_awaiting_full_total", "counter",
+               "Handshakes refused as undetermined because server.max_awaiting_revocation others "
+               "were already waiting for a revocation lookup.");
+    out.sample("ocspgate_handshakes_refused_awaiting_full_total",
+               shared.awaiting_revocation_refused.load(std::memory_order_relaxed));
     out.family("ocspgate_connections_total", "counter",
                "Client connections closed, by listener and decision (accept: the handshake succeeded).");
     for (const auto& settings : runtime.listeners) {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "proxy/core/front_factory.h"
 #include "proxy/core/proxy_protocol.h"
 #include "proxy/core/socket_address.h"
@@ -185,20 +187,45 @@ void Connection::flush_to_client() {
 
 std::optional<ChainVerdict> Connection::decide_now(STACK_OF(X509) * chain) {
     std::optional<ocsp::Decision> decision = settings_->checker->decide_cached(chain);
-    if (!decision) return std::nullopt;
-    revocation_ = std::move(decision);
+    if (decision) {
+        revocation_ = std::move(decision);
+        return revocation_->verdict;
+    }
+    // The handshake would pause for a lookup: only while fewer than max_awaiting_revocation
+    // others wait, so that a hanging responder cannot hold every descriptor.
+    Shared& shared = worker_.shared();
+    const std::uint32_t limit = worker_.server_settings().max_awaiting_revocation;
+    if (await_slot_.take(shared.awaiting_revocation, limit)) return std::nullopt;
+    shared.awaiting_revocation_refused.fetch_add(1, std::memory_order_relaxed);
+    ocsp::Decision refused;
+    refused.verdict = ChainVerdict::undetermined;
+    refused.status = cert_status::undetermined;
+    refused.method = "none";
+    refused.source = "-";
+    refused.detail = fmt::format("not checked: {} handshakes already wait for a revocation lookup "
+                                 "(server.max_awaiting_revocation)", limit);
+    revocation_ = std::move(refused);
     return revocation_->verdict;
+}
+
+// The handshake timer runs from accept; the decision must come early enough to send its alert.
+ocsp::Deadline Connection::revocation_deadline() const {
+    using std::chrono::milliseconds;
+    const milliseconds timeout = worker_.server_settings().handshake_timeout;
+    const milliseconds elapsed{uv_now(worker_.loop()) - started_ms_};
+    return ocsp::SteadyClock::now() + (timeout - elapsed) - ocsp::alert_reserve(timeout);
 }
 
 void Connection::start_revocation_check() {
     state_ = ConnState::awaiting_revocation;
     // The handle is owned here: closing the connection destroys it, which cancels the callback.
-    revocation_check_ = settings_->checker->check(worker_.mailbox(), tls_->pending_chain(),
+    revocation_check_ = settings_->checker->check(worker_.mailbox(), tls_->pending_chain(), revocation_deadline(),
                                                  [this](ocsp::Decision d) { on_revocation_decided(std::move(d)); });
 }
 
 void Connection::on_revocation_decided(ocsp::Decision decision) {
     if (state_ != ConnState::awaiting_revocation) return;
+    await_slot_.release();
     revocation_ = std::move(decision);
     state_ = ConnState::handshaking;
     tls_->resume_verification(revocation_->verdict);
@@ -388,8 +415,9 @@ std::optional<ChainVerdict> Connection::BackendRevocationGate::decide_now(STACK_
 
 void Connection::start_backend_revocation_check() {
     // Owned here like revocation_check_: closing the connection cancels the callback.
+    // No handshake budget of its own to plan for: connect_timeout bounds it from outside.
     backend_revocation_check_ = settings_->backend_checker->check(
-        worker_.mailbox(), backend_tls_->pending_chain(),
+        worker_.mailbox(), backend_tls_->pending_chain(), ocsp::no_deadline,
         [this](ocsp::Decision d) { on_backend_revocation_decided(std::move(d)); });
 }
 
@@ -542,6 +570,7 @@ void Connection::fail(std::string reason, bool flush_client) {
     if (close_reason_.empty() || !forwarding_started) close_reason_ = std::move(reason);
     state_ = ConnState::closing;
     revocation_check_.reset();  // cancels a pending lookup: its callback will not run
+    await_slot_.release();
     backend_revocation_check_.reset();
     if (client_reading_) uv_read_stop(as_stream(client_));
     if (backend_reading_) uv_read_stop(as_stream(backend_));

@@ -36,6 +36,7 @@
 
 #include "ocsp/checker.h"
 #include "proxy/front/front.h"
+#include "proxy/core/await_slot.h"
 #include "proxy/core/listener.h"
 #include "tls/engine.h"
 
@@ -93,6 +94,7 @@ private:
     bool prepare_proxy_header();  // false: the client was refused
     void on_handshake_done();
     void start_revocation_check();
+    ocsp::Deadline revocation_deadline() const;
     void on_revocation_decided(ocsp::Decision decision);
     void flush_to_client();
 
@@ -163,6 +165,7 @@ private:
     std::unique_ptr<tls::Engine> backend_tls_;  // client role toward the backend; null without backend_tls
     std::unique_ptr<Front> front_;  // null for protocol "tcp"
     std::unique_ptr<ocsp::CheckHandle> revocation_check_;
+    AwaitSlot await_slot_;  // held while the handshake waits for revocation_check_
     std::optional<ocsp::Decision> revocation_;
     // backend_revocation: set while the backend handshake waits for it (then no cycle() runs).
     std::unique_ptr<ocsp::CheckHandle> backend_revocation_check_;

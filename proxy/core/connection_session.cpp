@@ -72,7 +72,8 @@ void Connection::start_recheck() {
     if (std::optional<ocsp::Decision> decision = settings_->checker->decide_cached(chain))
         return on_recheck_decided(std::move(*decision));
     // Owned here like the handshake's check: closing the connection cancels it.
-    revocation_check_ = settings_->checker->check(worker_.mailbox(), chain,
+    // No client waits on a re-check: every attempt gets its configured timeout.
+    revocation_check_ = settings_->checker->check(worker_.mailbox(), chain, ocsp::no_deadline,
                                                   [this](ocsp::Decision d) { on_recheck_decided(std::move(d)); });
 }
 

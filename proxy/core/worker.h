@@ -37,6 +37,10 @@ class PeerCertificates;
 // Process-wide state the workers share.
 struct Shared {
     std::atomic<std::uint32_t> active_connections{0};
+    // Handshakes paused for a revocation lookup now (server.max_awaiting_revocation), and
+    // those refused because that many were already waiting.
+    std::atomic<std::uint32_t> awaiting_revocation{0};
+    std::atomic<std::uint64_t> awaiting_revocation_refused{0};
     // The next connection's id (log field `conn`): one counter for every worker, so an id
     // names one connection of this process whichever worker accepted it.
     std::atomic<std::uint64_t> next_connection_id{1};
@@ -82,6 +86,7 @@ public:
     // The [server] settings of the current Runtime (worker thread only).
     const conf::Server& server_settings() const { return runtime_->config.server; }
     expiry::PeerCertificates* peer_certificates() const { return shared_.peer_certificates; }
+    Shared& shared() { return shared_; }
 
     // Listener callback: accept one connection (or refuse it over max_connections).
     void accept(uv_stream_t* server, std::shared_ptr<const ListenerSettings> settings);

@@ -1,6 +1,7 @@
 """Inline revocation when the responder fails: every kind of failure falls through the method
 chain (to the CRL when configured, else fail closed), and pending checks neither block other
 connections nor outlive the handshake timeout."""
+import re
 import ssl
 import subprocess
 import threading
@@ -89,34 +90,30 @@ def test_responder_failure_without_another_method_fails_closed(peers, fault):
     gate.stop_cleanly()
 
 
-def test_handshake_timeout_bounds_the_wait_for_a_hanging_responder(peers):
+def test_handshake_timeout_bounds_the_wait_for_a_hanging_responder_and_the_client_hears_why(peers):
+    # A 10 s responder timeout in a 1 s handshake: the lookup is planned to end in time to
+    # send the verdict's alert (test_handshake_budget.py has the method chain).
     hanging = peers.fake("hang")
     gate = peers.proxy(responders=[hanging.url], timeout="10s", handshake_timeout="1s")
     started = time.monotonic()
-    with pytest.raises((ssl.SSLError, ConnectionError)):
-        with tls_connect(gate.pki, gate.port, "client-good", timeout=8) as c:
-            c.recv(1)  # TLS 1.3: our side of the handshake is done; the cut arrives here
-            raise ConnectionResetError("the connection ended without an error")
+    close = expect_reject(gate, "client-good", UNKNOWN, timeout=8)
     waited = time.monotonic() - started
-    assert 0.9 <= waited <= 2.5, waited
-    close = gate.wait_event("close")[0]
-    assert close["decision"] == "reject", close
-    assert close["reason"] == "handshake timeout (revocation check pending)", close
-    assert 950 <= close["duration_ms"] <= 2000, close
+    assert 0.7 <= waited < 2.0, waited  # the client's own clock; the server's is below
+    assert close["duration_ms"] < 1000, close  # the alert went out before the handshake timer
+    assert close["reason"] == "revocation status could not be determined", close
+    assert re.search(r"no response within (8\d\d|900) ms", close["revocation_detail"]), close
     assert hanging.requests == 1
-    assert gate.backend.connections == 0 and not gate.backend.received
-    hanging.close()  # ends the orphaned lookup now (see the shutdown test below)
+    hanging.close()
     gate.stop_cleanly()
 
 
 def test_shutdown_does_not_wait_for_an_orphaned_lookup(peers):
     hanging = peers.fake("hang")
-    gate = peers.proxy(responders=[hanging.url], timeout="10s", handshake_timeout="500ms")
-    with pytest.raises((ssl.SSLError, ConnectionError)):
-        with tls_connect(gate.pki, gate.port, "client-good", timeout=5) as c:
-            c.recv(1)
-            raise ConnectionResetError("the connection ended without an error")
-    gate.wait_event("close", reason="handshake timeout (revocation check pending)")
+    gate = peers.proxy(responders=[hanging.url], timeout="10s", handshake_timeout="10s")
+    with pytest.raises((ssl.SSLError, ConnectionError, TimeoutError, OSError)):
+        with tls_connect(gate.pki, gate.port, "client-good", timeout=0.5) as c:
+            c.recv(1)  # gives up after 0.5 s: the client leaves, its lookup goes on
+    gate.wait_event("close", reason="client closed during handshake")
     assert hanging.in_flight == 1  # the query outlived its only connection
     gate.proc.send_signal(15)  # no connection is open: nothing to drain
     try:

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,8 +68,9 @@ protected:
         return ChainCheck::decide_from_cache(*checker_, chain_.get());
     }
 
-    std::unique_ptr<ChainCheck> start() {
-        return ChainCheck::start(*checker_, runner_.mailbox(), chain_.get(), [this](Decision d) {
+    std::unique_ptr<ChainCheck> start(Deadline deadline = no_deadline) {
+        uv_update_time(runner_.mailbox().loop());  // timers count from the loop's time: make it now
+        return ChainCheck::start(*checker_, runner_.mailbox(), chain_.get(), deadline, [this](Decision d) {
             ++calls_;
             decision_ = std::move(d);
         });
@@ -292,6 +294,103 @@ TEST_F(ChainCheckTest, DestroyingTheHandleWhileALookupIsOutstandingMeansTheCallb
     ASSERT_TRUE(runner_.run_until([&] { return later_task_ran; }));
     EXPECT_EQ(calls_, 0);
     EXPECT_EQ(checker_->cache_entries(), 2u);
+}
+
+// --- the handshake budget (ocsp/budget.h) ----------------------------------------------
+
+// A current CRL of the issuing CA that lists the leaf, as a local file.
+std::filesystem::path leaf_revoking_crl_file(fixtures::TempDir& dir) {
+    const std::time_t now = std::time(nullptr);
+    fixtures::CrlSpec spec;
+    spec.signer = &pki().issuing;
+    spec.this_update = now - 3600;
+    spec.next_update = now + 7 * fixtures::one_day;
+    spec.number = 1;
+    spec.revoked.push_back(fixtures::RevokedSpec{pki().leaf.get(), now - fixtures::one_day, -1});
+    auto pem = fixtures::pem_of(fixtures::make_crl(spec).get());
+    return dir.write("issuing.crl", std::string(pem.begin(), pem.end()));
+}
+
+// Three responders at 3 s each would need 9 s; within a 1.2 s deadline each attempt gets
+// 400 ms, so the third still gets its turn and answers.
+TEST_F(ChainCheckTest, RespondersThatHangAreCutShortSoThatTheLastOneStillGetsItsTurn) {
+    const auto& first = runner_.serve({testing::silence()});
+    const auto& second = runner_.serve({testing::silence()});
+    auto& answering =
+        runner_.serve({http_ok(response_now(pki().leaf, pki().issuing, V_OCSP_CERTSTATUS_GOOD, pki().issuing))});
+    profile_.ocsp.timeout = 3000ms;
+    profile_.ocsp.responders = {first.url(), second.url(), answering.url()};
+    make_checker();
+    cache_intermediate(Kind::good);
+    const auto started = SteadyClock::now();
+    auto handle = start(started + 1200ms);
+    ASSERT_TRUE(runner_.run_until([this] { return calls_ > 0; }));
+    const auto took = SteadyClock::now() - started;
+    ASSERT_TRUE(decision_.has_value());
+    EXPECT_EQ(decision_->verdict, ChainVerdict::accept) << decision_->detail;
+    EXPECT_EQ(answering.requests(), 1);
+    EXPECT_GE(took, 650ms);
+    EXPECT_LT(took, 1200ms);
+}
+
+// OCSP (3 s) and then a CRL (1 s) within 800 ms: OCSP gets 3/4 of it, 600 ms, and the CRL,
+// which decides, its turn.
+TEST_F(ChainCheckTest, AHangingResponderLeavesTheNextMethodItsShareOfTheDeadline) {
+    const auto& silent = runner_.serve({testing::silence()});
+    profile_.methods = {RevocationMethod::ocsp, RevocationMethod::crl};
+    profile_.ocsp.timeout = 3000ms;
+    profile_.ocsp.responders = {silent.url()};
+    profile_.crl.timeout = 1000ms;
+    profile_.crl.files = {leaf_revoking_crl_file(dir_)};
+    make_checker();
+    cache_intermediate(Kind::good);
+    const auto started = SteadyClock::now();
+    auto handle = start(started + 800ms);
+    ASSERT_TRUE(runner_.run_until([this] { return calls_ > 0; }));
+    const auto took = SteadyClock::now() - started;
+    ASSERT_TRUE(decision_.has_value());
+    EXPECT_EQ(decision_->verdict, ChainVerdict::revoked) << decision_->detail;
+    EXPECT_EQ(decision_->method, "crl");
+    EXPECT_GE(took, 450ms);
+    EXPECT_LT(took, 800ms);
+}
+
+// The query was started by a check without a deadline (3 s attempt); a second check with a
+// 500 ms deadline joins it, gives it up when its share runs out, and goes on to the CRL.
+TEST_F(ChainCheckTest, AJoinedLookupIsGivenUpWhenItOutlastsThisChecksShare) {
+    const auto& silent = runner_.serve({testing::silence()});
+    profile_.methods = {RevocationMethod::ocsp, RevocationMethod::crl};
+    profile_.ocsp.timeout = 3000ms;
+    profile_.ocsp.responders = {silent.url()};
+    profile_.crl.files = {leaf_revoking_crl_file(dir_)};
+    make_checker();
+    cache_intermediate(Kind::good);
+    std::optional<Decision> unhurried;
+    auto first = checker_->check(runner_.mailbox(), chain_.get(), no_deadline, [&](Decision d) { unhurried = d; });
+    const auto started = SteadyClock::now();
+    auto second = start(started + 500ms);
+    ASSERT_TRUE(runner_.run_until([this] { return calls_ > 0; }));
+    const auto took = SteadyClock::now() - started;
+    ASSERT_TRUE(decision_.has_value());
+    EXPECT_EQ(decision_->verdict, ChainVerdict::revoked) << decision_->detail;
+    EXPECT_EQ(decision_->method, "crl");
+    EXPECT_NE(decision_->detail.find("share of the handshake timeout"), std::string::npos) << decision_->detail;
+    EXPECT_LT(took, 600ms);
+    EXPECT_FALSE(unhurried.has_value()) << "the first check still waits for its own attempt";
+    EXPECT_EQ(checker_->stats().coalesced.load(), 1u);
+}
+
+TEST_F(ChainCheckTest, NoTimeLeftAsksNoResponderAndFailsClosed) {
+    const auto& responder = runner_.serve({testing::silence()});
+    profile_.ocsp.responders = {responder.url()};
+    make_checker();
+    cache_intermediate(Kind::good);
+    auto handle = start(SteadyClock::now());
+    ASSERT_TRUE(runner_.run_until([this] { return calls_ > 0; }));
+    ASSERT_TRUE(decision_.has_value());
+    EXPECT_EQ(decision_->verdict, ChainVerdict::undetermined);
+    EXPECT_NE(decision_->detail.find("no time left"), std::string::npos) << decision_->detail;
+    EXPECT_EQ(responder.requests(), 0);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ protected:
     }
 
     std::unique_ptr<CheckHandle> check(std::optional<Decision>& out) {
-        return checker_->check(runner_.mailbox(), chain_.get(), [&out](Decision d) { out = std::move(d); });
+        return checker_->check(runner_.mailbox(), chain_.get(), deadline_, [&out](Decision d) { out = std::move(d); });
     }
 
     const CheckerStats& stats() const { return *checker_->counters(); }
@@ -81,6 +81,7 @@ protected:
     LoopRunner runner_;
     fixtures::TempDir dir_;
     RevocationProfile profile_;
+    Deadline deadline_ = no_deadline;  // a handshake's budget, when a test sets one
     std::unique_ptr<RevocationChecker> checker_;
     tls::X509StackPtr chain_ = chain_of({&pki().leaf, &pki().issuing, &pki().root});
 };
