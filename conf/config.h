@@ -113,6 +113,7 @@ struct Admin {
     bool enabled = false;                // true when the [admin] table is present
     Address listen;                      // empty (length 0) = the default, 127.0.0.1:9901
     std::size_t max_request_size = 8 * 1024;
+    Duration health_window{5 * 60 * 1000};  // what `ocspgate status` calls recent (HEALTH)
 };
 
 // A mail server: a DNS name or numeric IP and a port. Unlike Address, a name is allowed: the

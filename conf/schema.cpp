@@ -153,6 +153,12 @@ Section<Admin> make_admin_section() {
                       "Largest request (request line and headers) in bytes; a larger one is "
                       "answered 413 and the connection closed. Each request must arrive within "
                       "5 s, one request per connection."),
+            value_key("health_window", &Admin::health_window, DurationValue{true},
+                      "How far back the responder and profile health of /status, `ocspgate status` "
+                      "and the gauge ocspgate_revocation_responder_recent_exchanges look: OCSP "
+                      "exchanges older than this (or beyond each responder's last 128) no longer "
+                      "count, so a responder that recovered shows ok once its failures are this old. "
+                      "Can change on reload."),
         },
         .check = [](const toml::table&, Admin& admin, Context&) { admin.enabled = true; },
     };

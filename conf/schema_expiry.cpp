@@ -126,9 +126,10 @@ Section<Expiry> make_expiry_section() {
             value_key("urgent_frequency", &Expiry::urgent_frequency, DurationValue{true},
                       "How often an urgent warning is repeated (at least 1s, at most frequency)."),
             value_key("include_peer_certificates", &Expiry::include_peer_certificates, BoolValue{},
-                      "Also watch the client certificates of successful handshakes (subject, "
+                      "Also watch the client certificates of successful handshakes, and of "
+                      "handshakes refused only because the client certificate has expired (subject, "
                       "issuer, serial and notAfter are kept, never the certificate; forgotten "
-                      "after 7 days unseen)."),
+                      "after 7 days unseen). `ocspgate status` lists them from their first handshake."),
             value_key("max_peer_certificates", &Expiry::max_peer_certificates,
                       IntegerValue<std::uint32_t>{1, 1000000},
                       "Most client certificates remembered; beyond it the least recently seen "

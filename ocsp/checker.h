@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ocsp/budget.h"
+#include "ocsp/exchange_history.h"
 #include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
 #include "tls/engine.h"
@@ -67,6 +68,8 @@ struct CheckerStats {
     }
     std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undetermined{0};
     LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
+    // The same exchanges with their times, for health over a recent window (`ocspgate status`).
+    ExchangeHistory recent;
 };
 
 // Cancelling guarantees the completion callback will not run afterwards. Destroying the
@@ -105,6 +108,9 @@ public:
     // True when no lookup this checker started is still running. A checker replaced by a
     // reload is kept until then: a lookup's completion calls back into it.
     virtual bool idle() { return true; }
+    // True when this checker took over the cached answers of the one it replaced on a reload
+    // (the profile and its trust files unchanged); false at start and when they were dropped.
+    virtual bool kept_cache() const { return false; }
 };
 
 }  // namespace ocspgate::ocsp

@@ -138,6 +138,7 @@ private:
         if (!result_.errors.empty()) result_.errors += "; ";
         result_.errors += url + ": " + message;
         result_.error_kinds.emplace_back(kind);
+        result_.failed_responders.push_back(url);
     }
 
     void abort_for_shutdown() {

@@ -35,6 +35,7 @@ struct QueryResult {
     std::string source;         // the responder URL that answered
     std::string errors;         // "URL: what failed; URL: ..." for every failed attempt
     std::vector<std::string> error_kinds;  // one short kind per failed attempt, for counters
+    std::vector<std::string> failed_responders;  // the URL of each failed attempt ("-": none), as error_kinds
     std::vector<GetRefusal> get_refusals;
     // Responders whose response lacked the nonce we sent, whether it was then accepted
     // (answer.nonce == NonceEcho::missing) or refused (error kind nonce_missing).

@@ -97,6 +97,7 @@ Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const Revoc
     auto stats = previous ? previous->stats_owner_ : std::make_shared<CheckerStats>();
     std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile, std::move(cache), std::move(stats)));
     checker->trust_fingerprint_ = std::move(fingerprint);
+    checker->kept_cache_ = same;
     if (auto r = checker->load_files(); !r) return std::move(r).error();
     return checker;
 }
@@ -283,6 +284,21 @@ void RevocationChecker::count_responder_events(const QueryResult& result) {
     }
     for (const auto& url : result.nonce_missing_from) stats_.count_for_responder(url, &ResponderCounts::nonce_missing);
     for (const auto& refusal : result.get_refusals) stats_.count_for_responder(refusal.responder, &ResponderCounts::get_refused);
+    record_recent(result);
+}
+
+// A refused GET is asked again by POST at once, and a shutdown says nothing about the
+// responder: neither is a failure of the responder for its health.
+void RevocationChecker::record_recent(const QueryResult& result) {
+    auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < result.error_kinds.size() && i < result.failed_responders.size(); ++i) {
+        const std::string& kind = result.error_kinds[i];
+        const std::string& url = result.failed_responders[i];
+        if (kind == "get_refused" || kind == "shutdown" || url == "-" || url == "request") continue;
+        stats_.recent.record_attempt(url, now, kind);
+    }
+    if (result.answered) stats_.recent.record_attempt(result.source, now, "");
+    stats_.recent.record_query(now, result.answered);
 }
 
 void RevocationChecker::deliver_all(const std::string& key, const MethodResult& result) {

@@ -64,6 +64,7 @@ public:
     const CheckerStats* counters() const override { return &stats_; }
     std::size_t cache_entries() override { return cache_.size(); }
     std::vector<std::string> get_refusing_responders() override { return get_fallback_.refusing(); }
+    bool kept_cache() const override { return kept_cache_; }
     bool idle() override;
     StatusCache& cache() { return cache_; }
 
@@ -77,6 +78,7 @@ private:
     void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter, Deadline share_ends);
     MethodResult record_query(const CertId& id, struct QueryResult result);
     void count_responder_events(const struct QueryResult& result);
+    void record_recent(const struct QueryResult& result);
     void count_verdict(ChainVerdict verdict);
     void deliver_all(const std::string& key, const MethodResult& result);
 
@@ -86,6 +88,7 @@ private:
     };
 
     RevocationProfile profile_;
+    bool kept_cache_ = false;        // took over the previous checker's cache (reload)
     std::string trust_fingerprint_;  // SHA-256 of the trust files' contents (cache reuse on reload)
     std::vector<Url> responders_;
     std::vector<IssuerResponders> issuer_responders_;

@@ -129,6 +129,9 @@ int Engine::verify(X509_STORE_CTX* store) {
     }
     if (!verify_chain(store)) {
         long code = X509_STORE_CTX_get_error(store);
+        // OpenSSL checks a certificate's signature before its times, from the anchor down: an
+        // expiry at depth 0 means a chain otherwise good up to a trusted anchor.
+        only_leaf_expired_ = code == X509_V_ERR_CERT_HAS_EXPIRED && X509_STORE_CTX_get_error_depth(store) == 0;
         verify_failure_ = client_role_ ? describe_server_verify_error(code) : describe_verify_error(code);
         return 0;
     }

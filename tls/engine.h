@@ -76,6 +76,9 @@ public:
     std::size_t clear_in_pending() const { return queued_plaintext_.size(); }
     // After a failure: whether it was the peer's certificate that was refused.
     bool certificate_rejected() const { return !verify_failure_.empty(); }
+    // After a failure: the peer's chain was refused only because its leaf has expired (every
+    // signature up to a trusted anchor held): a certificate the CA really issued.
+    bool only_leaf_expired() const { return only_leaf_expired_; }
 
     // While verification is paused: the verified chain (leaf first) to check.
     STACK_OF(X509) * pending_chain() const { return pending_chain_.get(); }
@@ -122,6 +125,7 @@ private:
     X509StackPtr pending_chain_;
     X509Ptr peer_leaf_;
     std::string verify_failure_;               // why the chain was refused, for logs
+    bool only_leaf_expired_ = false;           // see only_leaf_expired()
     std::vector<std::uint8_t> queued_plaintext_;  // clear_in before the handshake finished
     std::vector<std::uint8_t> clear_out_;         // plaintext received, not yet taken
 };

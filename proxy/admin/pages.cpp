@@ -154,6 +154,56 @@ void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& check
     write_responder_quirk_metrics(out, checkers);
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+std::chrono::milliseconds health_window(const Runtime& runtime) { return runtime.config.admin.health_window; }
+
+// The gauge beside the monotonic counters: what each responder did inside the health window.
+void write_recent_exchange_metrics(metrics::MetricsText& out, const Runtime& runtime) {
+    out.family("ocspgate_revocation_responder_recent_exchanges", "gauge",
+               "OCSP exchanges with each responder inside [admin] health_window (at most its last 128), by "
+               "outcome (answered, failed); what `ocspgate status` HEALTH is computed from.");
+    auto now = SteadyClock::now();
+    for (const auto& [name, checker] : runtime.checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const auto& [url, recent] : stats->recent.responders(now, health_window(runtime))) {
+            out.sample("ocspgate_revocation_responder_recent_exchanges",
+                       {{"profile", name}, {"responder", url}, {"outcome", "answered"}}, recent.answered);
+            out.sample("ocspgate_revocation_responder_recent_exchanges",
+                       {{"profile", name}, {"responder", url}, {"outcome", "failed"}}, recent.failed);
+        }
+    }
+}
+
+nlohmann::json recent_json(const ocsp::RecentExchanges& recent) {
+    nlohmann::json out = {
+        {"state", std::string(ocsp::health_state(recent))},
+        {"answered", recent.answered},
+        {"failed", recent.failed},
+        {"failures", recent.failures},
+    };
+    if (recent.last_age) {
+        out["last_age_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(*recent.last_age).count();
+        out["last_result"] = recent.last_failure.empty() ? std::string("answered") : recent.last_failure;
+    }
+    return out;
+}
+
+// Health over the window: the profile's queries, and each responder's attempts.
+nlohmann::json checker_health(const ocsp::CheckerStats& stats, std::chrono::milliseconds window) {
+    auto now = SteadyClock::now();
+    nlohmann::json out = recent_json(stats.recent.profile(now, window));
+    out["window_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(window).count();
+    out["responders"] = nlohmann::json::array();
+    for (const auto& [url, recent] : stats.recent.responders(now, window)) {
+        nlohmann::json r = recent_json(recent);
+        r["responder"] = url;
+        out["responders"].push_back(std::move(r));
+    }
+    return out;
+}
+
 nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
     nlohmann::json out = nlohmann::json::object();
     for (const CheckerCounter& counter : kCheckerCounters) {
@@ -169,12 +219,19 @@ nlohmann::json checker_counters(const ocsp::CheckerStats& stats) {
     return out;
 }
 
-// Every watched certificate, as `ocspgate status` shows them by role.
+std::int64_t seconds_left(expiry::SystemTime not_after, expiry::SystemTime now) {
+    return std::chrono::duration_cast<std::chrono::seconds>(not_after - now).count();
+}
+
+// Every configured certificate, and every client certificate tracked now (from its first
+// handshake, whatever its days left, within max_peer_certificates), as `ocspgate status`
+// shows them by role. `left` is the one text format of expiry::time_left_text.
 nlohmann::json certificate_status(const expiry::ExpiryMonitor& expiry) {
     nlohmann::json out = nlohmann::json::array();
     auto now = std::chrono::system_clock::now();
     for (const expiry::ExpiryEntry& e : expiry.entries(now)) {
         const expiry::WatchedCertificate& c = *e.certificate;
+        if (c.role == "peer") continue;  // listed below, from the registry itself
         out.push_back({
             {"role", c.role},
             {"subject", c.subject},
@@ -182,9 +239,29 @@ nlohmann::json certificate_status(const expiry::ExpiryMonitor& expiry) {
             {"serial", c.serial},
             {"not_after", expiry::format_utc(c.not_after)},
             {"days_left", e.days_left},
+            {"seconds_left", seconds_left(c.not_after, now)},
+            {"left", expiry::time_left_text(c.not_after, now)},
             {"state", std::string(to_string(e.level))},
             {"where", c.where},
         });
+    }
+    for (const expiry::PeerCertificate& p : expiry.peers_now()) {
+        nlohmann::json row = {
+            {"role", "peer"},
+            {"subject", p.subject},
+            {"issuer", p.issuer},
+            {"serial", p.serial},
+            {"not_after", expiry::format_utc(p.not_after)},
+            {"days_left", expiry::days_left(p.not_after, now)},
+            {"seconds_left", seconds_left(p.not_after, now)},
+            {"left", expiry::time_left_text(p.not_after, now)},
+            {"state", std::string(to_string(expiry.level(p.not_after, now)))},
+            {"where", "handshake"},
+            {"last_seen", expiry::format_utc(p.last_seen)},
+            {"decision", p.refused.empty() ? "accept" : "reject"},
+        };
+        if (!p.refused.empty()) row["reason"] = p.refused;
+        out.push_back(std::move(row));
     }
     return out;
 }
@@ -196,6 +273,7 @@ std::string render_metrics(const Runtime& runtime, const Shared& shared, const e
     metrics::MetricsText out;
     write_connection_metrics(out, runtime, shared);
     write_revocation_metrics(out, checkers);
+    write_recent_exchange_metrics(out, runtime);
     out.family("ocspgate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.");
     out.sample("ocspgate_log_lines_dropped_total", log::dropped_lines());
     if (expiry != nullptr) expiry->write_metrics(out, std::chrono::system_clock::now());
@@ -223,7 +301,10 @@ std::string render_status(const Runtime& runtime, const Shared& shared, const ex
         auto found = config.revocation.find(name);
         profile["responders"] = found != config.revocation.end() ? found->second.ocsp.responders
                                                                  : std::vector<std::string>{};
-        if (const auto* stats = checker->counters()) profile["counters"] = checker_counters(*stats);
+        if (const auto* stats = checker->counters()) {
+            profile["counters"] = checker_counters(*stats);
+            profile["health"] = checker_health(*stats, health_window(runtime));
+        }
         profile["post_only_responders"] = checker->get_refusing_responders();
         profiles.push_back(std::move(profile));
     }

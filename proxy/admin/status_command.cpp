@@ -146,6 +146,15 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
     return out;
 }
 
+// Client certificates: the decision of the last handshake, with the reason of a refusal
+// ("reject (certificate expired)"); "-" for configured certificates.
+std::string handshake_text(const Json& certificate) {
+    if (!certificate.contains("decision")) return "-";
+    std::string text = certificate.value("decision", "-");
+    if (certificate.contains("reason")) text += " (" + certificate.value("reason", "") + ")";
+    return text;
+}
+
 std::string certificates_table(const Json& status) {
     const Json& certificates = status.value("certificates", Json::array());
     std::vector<std::string> role_order;
@@ -158,35 +167,59 @@ std::string certificates_table(const Json& status) {
         std::vector<const Json*> of_role;
         for (const Json& c : certificates)
             if (c.value("role", "") == role) of_role.push_back(&c);
-        std::stable_sort(of_role.begin(), of_role.end(), [](const Json* a, const Json* b) {
-            return a->value("days_left", std::int64_t{0}) < b->value("days_left", std::int64_t{0});
-        });
+        // Soonest first: by seconds left, or whole days from a server that gives only those.
+        auto left = [](const Json* c) {
+            return c->value("seconds_left", c->value("days_left", std::int64_t{0}) * std::int64_t{86400});
+        };
+        std::stable_sort(of_role.begin(), of_role.end(), [&](const Json* a, const Json* b) { return left(a) < left(b); });
         for (const Json* c : of_role)
             rows.push_back({role, cell((*c)["subject"]), cell((*c)["issuer"]), cell((*c)["serial"]),
-                            cell((*c)["not_after"]), cell((*c)["days_left"]), cell((*c)["state"])});
+                            cell((*c)["not_after"]), cell(c->value("left", Json())), cell((*c)["state"]),
+                            handshake_text(*c)});
     }
     std::string out = "Certificates (" + std::to_string(certificates.size()) + " shown";
     if (status.contains("peer_certificates_tracked"))
         out += "; client certificates tracked: " + status["peer_certificates_tracked"].dump();
     out += ")\n";
-    return out + table({"ROLE", "SUBJECT", "ISSUER", "SERIAL", "NOT AFTER", "DAYS LEFT", "STATE"}, rows,
-                       {false, false, false, false, false, true, false});
+    return out + table({"ROLE", "SUBJECT", "ISSUER", "SERIAL", "NOT AFTER", "LEFT", "STATE", "HANDSHAKE"}, rows,
+                       {false, false, false, false, false, true, false, false});
 }
 
-// Health from the counters the profile exposes: responder exchanges and how many failed.
-std::string responder_health(const Json& counters) {
-    std::uint64_t queries = counters.value("responder_queries", std::uint64_t{0});
-    std::uint64_t errors = 0;
+// Health over the server's window ([admin] health_window), not since start: the state, with
+// the failure kinds behind it ("degraded (timeout=2,transport=1)").
+std::string health_text(const Json& health) {
+    if (!health.is_object()) return "-";
+    std::string state = health.value("state", "-");
     std::string kinds;
-    const Json errors_by_kind = counters.value("responder_errors", Json::object());
-    for (const auto& [kind, count] : errors_by_kind.items()) {
-        if (kind == "get_refused") continue;  // answered by POST at once; listed under the table
-        errors += count.get<std::uint64_t>();
-        kinds += (kinds.empty() ? "" : ",") + kind + "=" + count.dump();
+    const Json failures = health.value("failures", Json::object());
+    for (const auto& [kind, count] : failures.items()) kinds += (kinds.empty() ? "" : ",") + kind + "=" + count.dump();
+    return kinds.empty() ? state : state + " (" + kinds + ")";
+}
+
+std::string window_text(const Json& status) {
+    for (const Json& p : status.value("revocation_profiles", Json::array()))
+        if (p.contains("health")) return std::to_string(p["health"].value("window_seconds", 0)) + " s";
+    return "-";
+}
+
+// "12 s ago (answered)", or "-" with nothing inside the window.
+std::string last_exchange(const Json& health) {
+    if (!health.contains("last_age_seconds")) return "-";
+    return health["last_age_seconds"].dump() + " s ago (" + health.value("last_result", "?") + ")";
+}
+
+std::string responders_table(const Json& status) {
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& p : status.value("revocation_profiles", Json::array())) {
+        const Json health = p.value("health", Json::object());
+        for (const Json& r : health.value("responders", Json::array()))
+            rows.push_back({cell(p["name"]), cell(r["responder"]), health_text(r), cell(r.value("answered", Json(0))),
+                            cell(r.value("failed", Json(0))), last_exchange(r)});
     }
-    if (queries == 0 && errors == 0) return "no queries yet";
-    if (errors == 0) return "ok";
-    return (errors >= queries ? "failing (" : "degraded (") + kinds + ")";
+    std::string window = window_text(status);
+    return (window == "-" ? std::string("Responders\n") : "Responders (health over the last " + window + ")\n") +
+           table({"PROFILE", "RESPONDER", "HEALTH", "ANSWERED", "FAILED", "LAST"}, rows,
+                 {false, false, false, true, true, false});
 }
 
 // One line per responder that needs the operator's eye: asked by POST only since it refused
@@ -215,7 +248,7 @@ std::string profiles_table(const Json& status) {
         const Json& counters = p.value("counters", Json::object());
         std::string responders;
         for (const Json& r : p.value("responders", Json::array())) responders += (responders.empty() ? "" : " ") + cell(r);
-        rows.push_back({cell(p["name"]), responders.empty() ? "(AIA/CRL only)" : responders, responder_health(counters),
+        rows.push_back({cell(p["name"]), responders.empty() ? "(AIA/CRL only)" : responders, health_text(p.value("health", Json())),
                         cell(counters.value("responder_queries", Json(0))), cell(p.value("cache_entries", Json(0))),
                         cell(counters.value("cache_hits", Json(0))), cell(counters.value("cache_misses", Json(0))),
                         cell(counters.value("verdicts", Json::object()).value("revoked", Json(0)))});
@@ -275,7 +308,8 @@ Result<std::string> format_status(std::string_view json) {
     Json status = Json::parse(json, nullptr, false);
     if (status.is_discarded() || !status.is_object()) return make_error(Errc::parse, "/status did not return a JSON object");
     try {
-        return certificates_table(status) + "\n" + profiles_table(status) + "\n" + listeners_table(status);
+        return certificates_table(status) + "\n" + profiles_table(status) + "\n" + responders_table(status) + "\n" +
+               listeners_table(status);
     } catch (const Json::exception& e) {
         return make_error(Errc::parse, std::string("/status has an unexpected shape: ") + e.what());
     }

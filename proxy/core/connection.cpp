@@ -134,6 +134,9 @@ void Connection::run_tls() {
     flush_to_client();
     if (events.failure) {
         rejected_ = !tls_->handshake_complete();
+        // For `ocspgate status`: a refused expired certificate is listed beside the accepted ones.
+        if (expiry::PeerCertificates* peers = worker_.peer_certificates(); peers && rejected_ && tls_->only_leaf_expired())
+            peers->note(tls_->peer_certificate(), *events.failure);
         return fail(*events.failure);
     }
     if (events.verification_paused) return start_revocation_check();

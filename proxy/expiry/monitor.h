@@ -62,6 +62,10 @@ public:
     // every configured one, and the peers inside the notification window.
     std::vector<ExpiryEntry> entries(SystemTime now) const;
     std::size_t peers_seen() const { return peers_ != nullptr ? peers_->size() : 0; }
+    // Main thread (/status): every client certificate tracked now, from its first handshake
+    // on (not only at the next tick, and whatever its days left), most recently seen first.
+    std::vector<PeerCertificate> peers_now() const { return peers_ != nullptr ? peers_->list() : std::vector<PeerCertificate>{}; }
+    ExpiryLevel level(SystemTime not_after, SystemTime now) const { return policy_.level(not_after, now); }
     void write_metrics(metrics::MetricsText& out, SystemTime now) const;
 
 private:

@@ -16,7 +16,7 @@ PeerCertificates::Shard& PeerCertificates::shard_for(const std::string& fingerpr
     return shards_[std::hash<std::string>{}(fingerprint) % kShards];
 }
 
-void PeerCertificates::note(const X509* certificate) {
+void PeerCertificates::note(const X509* certificate, std::string_view refused) {
     if (certificate == nullptr) return;
     std::string fingerprint = tls::sha256_fingerprint_of(certificate);
     auto now = std::chrono::system_clock::now();
@@ -26,12 +26,13 @@ void PeerCertificates::note(const X509* certificate) {
         auto found = shard.by_fingerprint.find(fingerprint);
         if (found != shard.by_fingerprint.end()) {
             found->second->last_seen = now;
+            found->second->refused = refused;
             shard.order.splice(shard.order.begin(), shard.order, found->second);
             return;
         }
     }
     PeerCertificate entry{std::move(fingerprint), tls::subject_of(certificate), tls::issuer_of(certificate),
-                          tls::serial_hex_of(certificate), tls::not_after_of(certificate), now};
+                          tls::serial_hex_of(certificate), tls::not_after_of(certificate), now, std::string(refused)};
     std::lock_guard lock(shard.mutex);
     if (shard.by_fingerprint.count(entry.fingerprint) != 0) return;  // another worker was first
     insert_locked(shard, std::move(entry));
@@ -54,6 +55,17 @@ std::vector<PeerCertificate> PeerCertificates::snapshot(std::chrono::system_cloc
             shard.by_fingerprint.erase(shard.order.back().fingerprint);
             shard.order.pop_back();
         }
+        all.insert(all.end(), shard.order.begin(), shard.order.end());
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const PeerCertificate& a, const PeerCertificate& b) { return a.last_seen > b.last_seen; });
+    return all;
+}
+
+std::vector<PeerCertificate> PeerCertificates::list() const {
+    std::vector<PeerCertificate> all;
+    for (const Shard& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
         all.insert(all.end(), shard.order.begin(), shard.order.end());
     }
     std::stable_sort(all.begin(), all.end(),

@@ -16,6 +16,7 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct PeerCertificate {
     std::string serial;
     std::chrono::system_clock::time_point not_after;
     std::chrono::system_clock::time_point last_seen;
+    // Why its last handshake was refused ("certificate expired"); empty: it was accepted.
+    std::string refused;
 };
 
 class PeerCertificates {
@@ -36,13 +39,19 @@ public:
     PeerCertificates(const PeerCertificates&) = delete;
     PeerCertificates& operator=(const PeerCertificates&) = delete;
 
-    // Thread-safe. A certificate already known only has its last_seen refreshed; describing a
-    // new one happens outside the lock, so workers contend only for a map lookup.
-    void note(const X509* certificate);
+    // Thread-safe. A certificate already known only has its last_seen (and `refused`)
+    // refreshed; describing a new one happens outside the lock, so workers contend only for a
+    // map lookup. `refused`: why the handshake was refused, empty when it was accepted. Only
+    // certificates the client CA really issued may be noted (accepted ones, and refused ones
+    // whose only fault is the leaf's expiry): anything else would let any client fill it.
+    void note(const X509* certificate, std::string_view refused = {});
 
     // Thread-safe. Drops entries not seen since `unseen_since`, then copies the rest,
     // most recently seen first.
     std::vector<PeerCertificate> snapshot(std::chrono::system_clock::time_point unseen_since);
+
+    // Thread-safe. Every entry, most recently seen first, forgetting none (for /status).
+    std::vector<PeerCertificate> list() const;
 
     std::size_t size() const;
 

@@ -30,6 +30,15 @@ std::int64_t days_left(SystemTime not_after, SystemTime now) {
     return days;
 }
 
+std::string time_left_text(SystemTime not_after, SystemTime now) {
+    bool expired = not_after <= now;
+    auto span = std::chrono::duration_cast<std::chrono::seconds>(expired ? now - not_after : not_after - now);
+    auto days = span.count() / kDay.count();
+    std::string text = std::to_string(days) + "d";
+    if (span < 2 * kDay) text += " " + std::to_string((span.count() % kDay.count()) / 3600) + "h";
+    return expired ? "expired " + text + " ago" : text;
+}
+
 std::string format_utc(SystemTime t) {
     std::time_t seconds = std::chrono::system_clock::to_time_t(t);
     std::tm utc{};

@@ -23,6 +23,11 @@ std::string_view to_string(ExpiryLevel level);
 // expired (-1 during the first day after notAfter).
 std::int64_t days_left(SystemTime not_after, SystemTime now);
 
+// Time left as `ocspgate status` shows it: whole days ("364d") from two days on; days and
+// hours under two days ("1d 23h", "0d 5h"); once expired, how long ago the same way
+// ("expired 0d 3h ago", "expired 12d ago"). Rounded down to the unit shown.
+std::string time_left_text(SystemTime not_after, SystemTime now);
+
 // "2026-11-25T18:00:00Z"
 std::string format_utc(SystemTime t);
 

@@ -11,6 +11,7 @@
 #include "proxy/admin/pages.h"
 #include "proxy/metrics/text.h"
 #include "proxy/process/reload.h"
+#include "proxy/process/reload_changes.h"
 #include "proxy/log/log.h"
 #include "proxy/process/privileges.h"
 #include "proxy/core/address_owner.h"
@@ -215,7 +216,7 @@ void Server::answer_admin(std::string_view method, std::string_view path, admin:
     static constexpr std::string_view kGetPaths[] = {"/healthz", "/readyz", "/metrics", "/status"};
     if (path == "/reload") {
         if (method != "POST") return reply({405, std::string(kText), "method not allowed\n", "POST"});
-        return reload([reply](Result<std::uint64_t> generation) {
+        return reload("POST /reload", [reply](Result<std::uint64_t> generation) {
             if (generation) return reply({200, std::string(kText), "reloaded: generation " + std::to_string(*generation) + "\n", ""});
             int status = generation.error().code == Errc::config ? 422 : 409;
             reply({status, std::string(kText), "reload refused, the running configuration stays:\n" + generation.error().message + "\n", ""});
@@ -232,11 +233,17 @@ void Server::answer_admin(std::string_view method, std::string_view path, admin:
     reply({200, "application/json", admin::render_status(*runtime_, shared_, expiry_.get()), ""});
 }
 
-void Server::reload(ReloadDone done) {
-    if (stopping_) return done(make_error(Errc::unavailable, "shutting down"));
-    if (reloading_) return done(make_error(Errc::unavailable, "a reload is already running"));
+void Server::reload(std::string trigger, ReloadDone done) {
+    auto refuse_now = [&](std::string why) {
+        log::Record("reload_failed").field("trigger", trigger).field("error", why).emit(conf::LogLevel::error);
+        done(make_error(Errc::unavailable, std::move(why)));
+    };
+    if (stopping_) return refuse_now("shutting down");
+    if (reloading_) return refuse_now("a reload is already running");
     reloading_ = true;
-    log::Record("reload").field("config", runtime_->config.source.string()).emit(conf::LogLevel::info);
+    reload_trigger_ = std::move(trigger);
+    log::Record("reload").field("trigger", reload_trigger_).field("config", runtime_->config.source.string())
+        .emit(conf::LogLevel::info);
     load_runtime_async(&loop_, runtime_->config.source, runtime_,
                        [this, done = std::move(done)](Result<std::shared_ptr<const Runtime>> built) {
                            apply_reload(std::move(built), done);
@@ -246,7 +253,8 @@ void Server::reload(ReloadDone done) {
 void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const ReloadDone& done) {
     auto refuse = [&](const Error& error) {
         reloading_ = false;
-        log::Record("reload_failed").field("error", error.message).emit(conf::LogLevel::error);
+        log::Record("reload_failed").field("trigger", reload_trigger_).field("error", error.message)
+            .emit(conf::LogLevel::error);
         done(error);
     };
     if (stopping_) return refuse(make_error(Errc::unavailable, "shutting down"));
@@ -255,7 +263,9 @@ void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const Re
     auto sockets = bind_new_listeners(*next, runtime_.get());
     if (!sockets) return refuse(sockets.error());
     for (const auto& key : needs_restart(runtime_->config, next->config))
-        log::Record("reload_needs_restart").field("setting", key).emit(conf::LogLevel::warn);
+        log::Record("reload_needs_restart").field("trigger", reload_trigger_).field("setting", key)
+            .emit(conf::LogLevel::warn);
+    log_reload_changes(reload_changes(*runtime_, *next), reload_trigger_);
     for (const auto& [name, checker] : runtime_->checkers) retired_checkers_.push_back(checker);
     runtime_ = std::move(next);
     if (expiry_) {
@@ -277,7 +287,7 @@ void Server::on_reload_applied(uv_async_t* handle) noexcept {
     auto* self = static_cast<Server*>(handle->data);
     if (!self->reloading_ || self->workers_applying_ != 0) return;
     self->reloading_ = false;
-    log::Record("reloaded").field("generation", self->runtime_->generation)
+    log::Record("reloaded").field("trigger", self->reload_trigger_).field("generation", self->runtime_->generation)
         .field("listeners", static_cast<std::uint64_t>(self->runtime_->listeners.size()))
         .emit(conf::LogLevel::info);
     std::exchange(self->reload_done_, nullptr)(self->runtime_->generation);
@@ -340,7 +350,7 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
 }
 
 void Server::on_sighup(uv_signal_t* handle, int /*signum*/) noexcept {
-    static_cast<Server*>(handle->data)->reload([](Result<std::uint64_t>) {});  // the outcome is logged
+    static_cast<Server*>(handle->data)->reload("SIGHUP", [](Result<std::uint64_t>) {});  // the outcome is logged
 }
 
 void Server::on_housekeeping(uv_timer_t* handle) noexcept {

@@ -41,7 +41,9 @@ public:
     // Re-reads the config file (see above); `done` gets the outcome on the main loop. Main
     // thread only.
     using ReloadDone = std::function<void(Result<std::uint64_t> generation)>;
-    void reload(ReloadDone done);
+    // `trigger` ("SIGHUP", "POST /reload") is named on every line the reload logs; both
+    // triggers take this one path and log the same events.
+    void reload(std::string trigger, ReloadDone done);
 
 private:
     explicit Server(std::shared_ptr<const Runtime> runtime);
@@ -67,6 +69,7 @@ private:
     std::vector<std::shared_ptr<ocsp::Checker>> retired_checkers_;
     bool reloading_ = false;                     // from reload() until every worker applied it
     ReloadDone reload_done_;                     // the running reload's answer
+    std::string reload_trigger_;                 // what asked for the running reload
     std::atomic<unsigned> workers_applying_{0};  // workers yet to apply it
     uv_async_t reload_applied_{};
     uv_loop_t loop_{};

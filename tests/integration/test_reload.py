@@ -207,3 +207,67 @@ def test_reload_during_traffic_loses_no_connection(peers):
     assert done[0] > 10
     gate.wait_event("reloaded", generation=11)
     gate.stop_cleanly()
+
+
+def reload_events_after(gate, trigger, generation) -> list[tuple]:
+    """The change lines logged by a reload of `trigger` that made `generation` (they come
+    before its `reloaded` line, after the previous one), as sorted (key, value) tuples."""
+    lines, previous_done = [], generation == 2
+    for record in gate.events():
+        event = record.get("event")
+        if event == "reloaded":
+            if record.get("generation") == generation - 1:
+                previous_done = True
+            elif record.get("generation") == generation:
+                break
+        elif previous_done and event in ("reload_listener", "reload_profile"):
+            assert record.get("trigger") == trigger, record
+            lines.append(record)
+    keep = ("event", "listener", "profile", "change", "address", "settings", "cache")
+    return sorted(tuple((k, line[k]) for k in keep if k in line) for line in lines)
+
+
+def test_sighup_and_post_reload_log_the_same_changes(peers):
+    """Listeners added, removed and changed, and profiles whose caches were dropped or kept, are
+    named on the reload's lines; SIGHUP and POST /reload take one path and log the same ones."""
+    responder = peers.responder()
+    backend = peers.backend()
+    port, second_port, third_port, admin_port = free_port(), free_port(), free_port(), free_port()
+    other_profile = ('\n[revocation.other]\nmethods = ["ocsp"]\n[revocation.other.ocsp]\n'
+                     f'responders = ["{responder.url}"]\nuse_aia = false\n')
+    base = revocation_config(peers.pki, port, backend.port, responders=[responder.url]) + other_profile
+    second = listener_config(peers.pki, second_port, backend.port, name="second")
+    second = second[second.index("[[listener]]"):]
+    third = listener_config(peers.pki, third_port, backend.port, name="third")
+    third = third[third.index("[[listener]]"):]
+    first_config = base + second + admin_section(admin_port)
+    # The change: listener "second" goes, "third" comes, "test" gets another connect_timeout,
+    # profile "r" another OCSP timeout (its cache dropped), profile "other" stays (cache kept).
+    changed = (base.replace('connect_timeout = "2s"', 'connect_timeout = "3s"', 1)
+               .replace('timeout = "1s"', 'timeout = "2s"', 1) + third + admin_section(admin_port))
+    gate = peers.gate(first_config)
+
+    gate.config_path.write_text(changed)
+    gate.proc.send_signal(signal.SIGHUP)
+    gate.wait_event("reloaded", generation=2, trigger="SIGHUP")
+    gate.config_path.write_text(first_config)  # back, so that POST /reload can make the same change
+    assert post_reload(admin_port)[0] == 200
+    gate.config_path.write_text(changed)
+    status, _, body = post_reload(admin_port)
+    assert status == 200, body
+    gate.wait_event("reloaded", generation=4, trigger="POST /reload")
+
+    expected = sorted([
+        (("event", "reload_listener"), ("listener", "test"), ("change", "changed"), ("address", f"127.0.0.1:{port}"),
+         ("settings", "connect_timeout")),
+        (("event", "reload_listener"), ("listener", "third"), ("change", "added"), ("address", f"127.0.0.1:{third_port}")),
+        (("event", "reload_listener"), ("listener", "second"), ("change", "removed"),
+         ("address", f"127.0.0.1:{second_port}")),
+        (("event", "reload_profile"), ("profile", "other"), ("change", "unchanged"), ("cache", "kept")),
+        (("event", "reload_profile"), ("profile", "r"), ("change", "changed"), ("cache", "dropped")),
+    ])
+    assert reload_events_after(gate, "SIGHUP", 2) == expected
+    assert reload_events_after(gate, "POST /reload", 4) == expected
+    for generation, trigger in ((2, "SIGHUP"), (4, "POST /reload")):
+        assert gate.events("reload", trigger=trigger) and gate.events("reloaded", generation=generation, trigger=trigger)
+    gate.stop_cleanly()

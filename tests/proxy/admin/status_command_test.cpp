@@ -41,7 +41,10 @@ TEST(FormatStatus, PrintsCertificatesByRoleSoonestFirstProfilesAndListeners) {
       "peer_certificates_tracked": 5,
       "revocation_profiles": [{"name": "corp", "cache_entries": 3, "responders": ["http://127.0.0.1:8888"],
         "counters": {"responder_queries": 4, "responder_errors": {"timeout": 1}, "cache_hits": 7, "cache_misses": 4,
-                     "verdicts": {"revoked": 1}}}],
+                     "verdicts": {"revoked": 1}},
+        "health": {"state": "degraded", "answered": 3, "failed": 0, "failures": {"timeout": 1}, "window_seconds": 300,
+                   "responders": [{"responder": "http://127.0.0.1:8888", "state": "degraded", "answered": 3, "failed": 1,
+                                   "failures": {"timeout": 1}, "last_age_seconds": 4, "last_result": "answered"}]}}],
       "listeners": [{"name": "sip", "address": "127.0.0.1:5061", "protocol": "sip", "revocation": "corp",
                      "active_connections": 2, "accepted": 10, "rejected": 1}]
     })");
@@ -51,6 +54,8 @@ TEST(FormatStatus, PrintsCertificatesByRoleSoonestFirstProfilesAndListeners) {
     EXPECT_LT(out.find("CN=soon"), out.find("CN=far")) << out;   // soonest first within a role
     EXPECT_LT(out.find("CN=far"), out.find("client_ca")) << out;  // roles in the server's order
     EXPECT_NE(out.find("degraded (timeout=1)"), std::string::npos) << out;
+    EXPECT_NE(out.find("Responders (health over the last 300 s)"), std::string::npos) << out;
+    EXPECT_NE(out.find("4 s ago (answered)"), std::string::npos) << out;
     EXPECT_NE(out.find("127.0.0.1:5061"), std::string::npos) << out;
     EXPECT_NE(out.find("urgent"), std::string::npos) << out;
 }
@@ -72,15 +77,40 @@ TEST(FormatStatus, NamesRespondersAskedByPostOnlyAndThoseAnsweringWithoutNonce) 
     EXPECT_EQ(out.find("http://ocsp.example/prefix answered"), std::string::npos) << out;  // no nonce line at 0
 }
 
-TEST(FormatStatus, RefusedGetsAnsweredByPostDoNotMakeAProfileLookDegraded) {
+// Health is the window's, not the counters' since start (#26 point 3): failures counted long
+// ago do not make a profile whose recent exchanges all answered look degraded.
+TEST(FormatStatus, HealthIsTheWindowsNotTheCountersSinceStart) {
     auto text = format_status(R"({
-      "revocation_profiles": [{"name": "corp", "cache_entries": 1, "responders": ["http://ocsp.example/prefix"],
-        "counters": {"responder_queries": 3, "responder_errors": {"get_refused": 1}}}],
+      "revocation_profiles": [{"name": "corp", "cache_entries": 1, "responders": ["http://ocsp.example"],
+        "counters": {"responder_queries": 30, "responder_errors": {"timeout": 7, "transport": 3}},
+        "health": {"state": "ok", "answered": 2, "failed": 0, "failures": {}, "window_seconds": 300, "responders": []}}],
       "listeners": []
     })");
     ASSERT_TRUE(text.ok()) << text.error().message;
     EXPECT_NE(text->find(" ok "), std::string::npos) << *text;
     EXPECT_EQ(text->find("degraded"), std::string::npos) << *text;
+    EXPECT_EQ(text->find("timeout=7"), std::string::npos) << *text;
+}
+
+TEST(FormatStatus, ClientCertificatesShowTimeLeftAndTheirLastHandshake) {
+    auto text = format_status(R"({
+      "certificates": [
+        {"role": "peer", "subject": "CN=later", "serial": "01", "days_left": 300, "seconds_left": 25920000,
+         "left": "300d", "state": "fine", "decision": "accept"},
+        {"role": "peer", "subject": "CN=gone", "serial": "02", "days_left": -1, "seconds_left": -18000,
+         "left": "expired 0d 5h ago", "state": "expired", "decision": "reject", "reason": "certificate expired"},
+        {"role": "peer", "subject": "CN=soon", "serial": "03", "days_left": 1, "seconds_left": 169200,
+         "left": "1d 23h", "state": "urgent", "decision": "accept"}
+      ],
+      "listeners": []
+    })");
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    const std::string& out = *text;
+    EXPECT_LT(out.find("CN=gone"), out.find("CN=soon")) << out;
+    EXPECT_LT(out.find("CN=soon"), out.find("CN=later")) << out;
+    EXPECT_NE(out.find("expired 0d 5h ago"), std::string::npos) << out;
+    EXPECT_NE(out.find("reject (certificate expired)"), std::string::npos) << out;
+    EXPECT_NE(out.find("1d 23h"), std::string::npos) << out;
 }
 
 }  // namespace

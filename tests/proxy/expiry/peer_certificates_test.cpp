@@ -28,6 +28,19 @@ TEST(PeerCertificates, KeepsTheFactsOfEachCertificateOnce) {
     EXPECT_EQ(seen[0].not_after, tls::not_after_of(pki().leaf.cert.get()));
 }
 
+// A refused handshake's reason is kept with the certificate, and the next accepted one clears
+// it; list() shows every entry without forgetting any (for /status).
+TEST(PeerCertificates, KeepsWhyTheLastHandshakeWasRefused) {
+    PeerCertificates peers(10);
+    peers.note(pki().leaf.cert.get(), "certificate expired");
+    auto listed = peers.list();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].refused, "certificate expired");
+    peers.note(pki().leaf.cert.get());
+    EXPECT_EQ(peers.list()[0].refused, "");
+    EXPECT_EQ(peers.list().size(), peers.size());
+}
+
 std::vector<fixtures::Issued> leaves(int count) {
     std::vector<fixtures::Issued> out;
     for (int i = 0; i < count; ++i)

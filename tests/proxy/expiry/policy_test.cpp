@@ -62,6 +62,16 @@ TEST(ExpiryPolicy, DaysLeftRoundsDownAndGoesNegative) {
     EXPECT_EQ(days_left(kNow - kDay - seconds(1), kNow), -2);
 }
 
+TEST(ExpiryPolicy, TimeLeftIsDaysFromTwoDaysOnAndDaysAndHoursBelow) {
+    EXPECT_EQ(time_left_text(kNow + 4 * kDay + hours(23), kNow), "4d");
+    EXPECT_EQ(time_left_text(kNow + 2 * kDay, kNow), "2d");
+    EXPECT_EQ(time_left_text(kNow + 2 * kDay - seconds(1), kNow), "1d 23h");
+    EXPECT_EQ(time_left_text(kNow + hours(5) + seconds(59), kNow), "0d 5h");
+    EXPECT_EQ(time_left_text(kNow, kNow), "expired 0d 0h ago");
+    EXPECT_EQ(time_left_text(kNow - hours(5), kNow), "expired 0d 5h ago");
+    EXPECT_EQ(time_left_text(kNow - 12 * kDay - hours(3), kNow), "expired 12d ago");
+}
+
 TEST(ExpiryPolicy, TickIsAQuarterOfTheShortestFrequencyWithinBounds) {
     conf::Expiry s = settings();
     EXPECT_EQ(ExpiryPolicy(s).tick(), std::chrono::minutes(1));
