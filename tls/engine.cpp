@@ -129,6 +129,11 @@ int Engine::verify(X509_STORE_CTX* store) {
     }
     if (!verify_chain(store)) {
         long code = X509_STORE_CTX_get_error(store);
+        verify_error_ = code;
+        if (X509* failed = X509_STORE_CTX_get_current_cert(store); failed != nullptr) {
+            X509_up_ref(failed);
+            verify_error_cert_.reset(failed);
+        }
         verify_failure_ = client_role_ ? describe_server_verify_error(code) : describe_verify_error(code);
         return 0;
     }
@@ -306,6 +311,7 @@ std::string Engine::describe_failure(int ssl_error) {
     }
     unsigned long e = ERR_peek_last_error();
     if (ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        no_peer_certificate_ = true;
         clear_errors();
         return "no client certificate";
     }

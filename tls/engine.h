@@ -76,6 +76,12 @@ public:
     std::size_t clear_in_pending() const { return queued_plaintext_.size(); }
     // After a failure: whether it was the peer's certificate that was refused.
     bool certificate_rejected() const { return !verify_failure_.empty(); }
+    // After a failure: OpenSSL's X509_V_ERR_* code for the refused chain (X509_V_OK when the
+    // chain itself verified), and whether the peer sent no certificate at all.
+    long verify_error() const { return verify_error_; }
+    bool no_peer_certificate() const { return no_peer_certificate_; }
+    // The certificate verify_error() is about (the leaf or one above it), or null.
+    X509* verify_error_certificate() const { return verify_error_cert_.get(); }
 
     // While verification is paused: the verified chain (leaf first) to check.
     STACK_OF(X509) * pending_chain() const { return pending_chain_.get(); }
@@ -122,6 +128,9 @@ private:
     X509StackPtr pending_chain_;
     X509Ptr peer_leaf_;
     std::string verify_failure_;               // why the chain was refused, for logs
+    long verify_error_ = 0;                    // X509_V_OK, or the code behind verify_failure_
+    bool no_peer_certificate_ = false;
+    X509Ptr verify_error_cert_;
     std::vector<std::uint8_t> queued_plaintext_;  // clear_in before the handshake finished
     std::vector<std::uint8_t> clear_out_;         // plaintext received, not yet taken
 };

@@ -104,7 +104,7 @@ void Connection::end_session(const char* cause, std::string reason) {
         record.field("conn", id_).field("worker", worker_.id()).field("listener", settings_->conf.name).field("peer", peer_)
             .field("cause", cause);
         if (const X509* cert = tls_->peer_certificate()) {
-            record.field("subject", tls::subject_of(cert)).field("issuer", tls::issuer_of(cert))
+            record.peer_field("subject", tls::subject_of(cert)).peer_field("issuer", tls::issuer_of(cert))
                 .field("serial", tls::serial_hex_of(cert));
         }
         if (revocation_) {
