@@ -208,7 +208,7 @@ void Connection::start_revocation_check() {
 void Connection::on_revocation_decided(ocsp::Decision decision) {
     if (state_ != ConnState::awaiting_revocation) return;
     revocation_ = std::move(decision);
-    log_config_problems(*revocation_);
+    log_config_problems(*revocation_, settings_->conf.revocation);
     state_ = ConnState::handshaking;
     tls_->resume_verification(revocation_->verdict);
     run_tls();
@@ -407,6 +407,7 @@ void Connection::on_backend_revocation_decided(ocsp::Decision decision) {
     if (state_ != ConnState::connecting_backend) return;
     backend_revocation_check_.reset();  // allowed from inside the callback (ocsp/checker.h)
     backend_revocation_ = std::move(decision);
+    log_config_problems(*backend_revocation_, settings_->conf.backend_revocation);
     backend_tls_->resume_verification(backend_revocation_->verdict);
     run_backend_tls({});
     if (state_ != ConnState::closing) apply_backpressure();

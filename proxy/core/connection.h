@@ -141,7 +141,8 @@ private:
     void log_accept() const;
     void log_proxy_header_left_out(const std::vector<std::string_view>& left_out) const;
     void log_outcome() const;
-    void log_config_problems(const ocsp::Decision& decision) const;
+    // `profile`: the [revocation.NAME] that decided (the client's, or backend_revocation).
+    void log_config_problems(const ocsp::Decision& decision, const std::optional<std::string>& profile) const;
     // The decision both the close line and the listener's counters report.
     bool accepted() const;
     // Why a connection that was not accepted() was refused (connection_log.cpp).

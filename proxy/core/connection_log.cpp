@@ -79,13 +79,13 @@ void Connection::log_accept() const {
 // A revocation method that failed for a configuration reason (unauthorised signer, ...): a
 // warning of its own, whichever method decided. The checker hands each one to one decision
 // only (per profile, responder and kind), so it is not repeated per connection.
-void Connection::log_config_problems(const ocsp::Decision& decision) const {
+void Connection::log_config_problems(const ocsp::Decision& decision, const std::optional<std::string>& profile) const {
     if (decision.config_problems.empty() || !log::enabled(conf::LogLevel::warn)) return;
     for (const ocsp::ConfigProblem& p : decision.config_problems)
         log::Record("revocation_config_problem")
             .field("conn", id_)
             .field("listener", settings_->conf.name)
-            .field("profile", settings_->conf.revocation.value_or(""))
+            .field("profile", profile.value_or(""))
             .field("responder", p.responder)
             .field("kind", p.kind)
             .field("detail", p.message)

@@ -79,6 +79,7 @@ void Connection::start_recheck() {
 void Connection::on_recheck_decided(ocsp::Decision decision) {
     if (state_ != ConnState::forwarding) return;
     revocation_ = std::move(decision);  // the close line reports the latest answer
+    log_config_problems(*revocation_, settings_->conf.revocation);
     if (revocation_->verdict == ChainVerdict::accept) {
         if (log::enabled(conf::LogLevel::debug))
             log::Record("recheck").field("conn", id_).field("worker", worker_.id()).field("revocation", revocation_->status)
