@@ -6,6 +6,7 @@ responder set up wrongly gets one warning; held CRLs show their age and nextUpda
 taken from a client certificate never makes a line longer than a few hundred bytes."""
 import datetime
 import json
+import socket
 import subprocess
 import time
 
@@ -194,4 +195,21 @@ def test_a_huge_certificate_subject_is_capped_in_the_log(peers, pki, tmp_path):
     assert len(close["subject"].encode()) < 320, len(close["subject"])
     longest = max(len(line) for line in gate.output().splitlines())
     assert longest < 4096, longest  # every line, the accept line too
+    gate.stop_cleanly()
+
+
+def test_a_silent_client_is_refused_as_handshake_timeout(peers):
+    ocsp = peers.responder()
+    backend = peers.backend()
+    port, admin_port = free_port(), free_port()
+    config = revocation_config(peers.pki, port, backend.port, responders=[ocsp.url], handshake_timeout="500ms")
+    gate = peers.gate(config + f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
+    gate.admin_port = admin_port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        peer = f"127.0.0.1:{s.getsockname()[1]}"
+        assert s.recv(1) == b""  # closed by ocspgate, nothing sent
+    close = gate.wait_event("close", peer=peer)[0]
+    assert (close["decision"], close["refusal"]) == ("reject", "handshake_timeout"), close
+    wait_until(lambda: value(metrics(gate), "ocspgate_connections_total", listener="test", decision="reject",
+                             reason="handshake_timeout") == 1, 5, "the refusal to be counted")
     gate.stop_cleanly()
