@@ -96,6 +96,11 @@ std::optional<Decision> ChainCheck::combined() const {
     d.method = o.method;
     d.source = o.source;
     d.detail = o.detail;
+    d.age = o.age;
+    d.revoked = o.revoked;
+    for (const auto& t : targets_)
+        if (const auto& other = t.policy.outcome())
+            d.config_problems.insert(d.config_problems.end(), other->config_problems.begin(), other->config_problems.end());
     if (decisive != &targets_.front()) d.serial = tls::serial_hex_of(decisive->pair.cert.get());
     d.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
     return d;

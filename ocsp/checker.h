@@ -20,6 +20,7 @@
 
 #include "ocsp/budget.h"
 #include "ocsp/exchange_history.h"
+#include "ocsp/cert_status.h"
 #include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
 #include "tls/engine.h"
@@ -34,6 +35,11 @@ struct Decision {
     std::string source;   // "cache", a responder URL, a CRL URL or file
     std::string detail;   // e.g. "unknown treated as revoked", "all methods failed: ..."
     std::string serial;   // serial (hex) of the certificate that decided, when not the leaf
+    std::optional<std::chrono::seconds> age;  // the deciding answer came from the cache, obtained this long ago
+    RevokedInfo revoked;  // verdict revoked: revocation time and reason, when the answer gave them
+    // Methods that failed for a configuration reason, each reported in one decision only
+    // (per profile, responder and kind, until the responder answers again or a reload).
+    std::vector<ConfigProblem> config_problems;
     std::chrono::microseconds latency{0};
 };
 
@@ -72,6 +78,14 @@ struct CheckerStats {
     ExchangeHistory recent;
 };
 
+// One CRL the CRL method holds now (a file, or one downloaded from a URL), for metrics and
+// `ocspgate status`.
+struct HeldCrlState {
+    std::string source;  // the file path or URL
+    std::chrono::system_clock::time_point this_update;
+    std::optional<std::chrono::system_clock::time_point> next_update;  // absent: none promised
+};
+
 // Cancelling guarantees the completion callback will not run afterwards. Destroying the
 // handle cancels. Must be used on the loop thread that started the check.
 class CheckHandle {
@@ -105,6 +119,10 @@ public:
     virtual std::size_t cache_entries() { return 0; }
     // Responders asked by POST only for now, because they refused GET (ocsp/get_fallback.h).
     virtual std::vector<std::string> get_refusing_responders() { return {}; }
+    // The CRLs held now, files first, at most max_listed_held_crls (by source name). Takes
+    // the CRL store's lock briefly.
+    static constexpr std::size_t max_listed_held_crls = 64;
+    virtual std::vector<HeldCrlState> held_crls() { return {}; }
     // True when no lookup this checker started is still running. A checker replaced by a
     // reload is kept until then: a lookup's completion calls back into it.
     virtual bool idle() { return true; }

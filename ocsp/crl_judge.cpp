@@ -174,7 +174,10 @@ struct ScopeAnswer {
     Kind kind = Kind::none;
     ReasonSet reasons = 0;
     std::string source;
+    RevokedInfo revoked = {};  // Kind::revoked: the entry that lists the certificate
 };
+
+RevokedInfo revoked_info(const CrlCheck& check) { return {check.revocation_time, check.revocation_reason}; }
 
 // RFC 5280 §5.2.4: a delta applies to a complete CRL numbered at least its BaseCRLNumber and
 // at most its own number (complete and delta CRLs share one numbering; a delta numbered
@@ -210,7 +213,7 @@ ScopeAnswer answer_for(const Scope& scope, const CrlJudgeInput& in, Notes& notes
     const Usable* delta = newest(applicable);
     if (delta == nullptr) {
         // A listing stands whatever a delta might add; only "not listed" needs the delta.
-        if (b.status == CertStatus::revoked) return {Kind::revoked, b.reasons, base->held->source};
+        if (b.status == CertStatus::revoked) return {Kind::revoked, b.reasons, base->held->source, revoked_info(b)};
         if (b.names_deltas && in.delta_required) {
             notes.add(base->held->source, CrlError::delta_missing,
                       "it names delta CRLs (freshestCRL) and none that applies to its cRLNumber " +
@@ -222,12 +225,12 @@ ScopeAnswer answer_for(const Scope& scope, const CrlJudgeInput& in, Notes& notes
     }
     const CrlCheck& d = delta->check;
     const std::string both = base->held->source + " + " + delta->held->source;
-    if (d.status == CertStatus::revoked) return {Kind::revoked, b.reasons, delta->held->source};
+    if (d.status == CertStatus::revoked) return {Kind::revoked, b.reasons, delta->held->source, revoked_info(d)};
     if (b.status != CertStatus::revoked) return {Kind::good, b.reasons, both};
-    if (!d.removed) return {Kind::revoked, b.reasons, base->held->source};
+    if (!d.removed) return {Kind::revoked, b.reasons, base->held->source, revoked_info(b)};
     if (b.revocation_reason == reason_certificate_hold) return {Kind::good, b.reasons, both};  // taken off hold
     notes.add(delta->held->source, "removeFromCRL ignored: the complete CRL's revocation is not a certificateHold");
-    return {Kind::revoked, b.reasons, base->held->source};
+    return {Kind::revoked, b.reasons, base->held->source, revoked_info(b)};
 }
 
 void remember_numbers(const std::map<std::string, Scope>& scopes, const CrlJudgeInput& in) {
@@ -270,7 +273,11 @@ MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInpu
     std::string sources;
     const ScopeAnswer* complete_answer = nullptr;
     for (const auto& a : answers) {
-        if (a.kind == ScopeAnswer::Kind::revoked) return answer(MethodResult::Kind::revoked, a.source, refused);
+        if (a.kind == ScopeAnswer::Kind::revoked) {
+            MethodResult r = answer(MethodResult::Kind::revoked, a.source, refused);
+            r.revoked = a.revoked;
+            return r;
+        }
         if (a.kind != ScopeAnswer::Kind::good) continue;
         covered |= a.reasons;
         sources += (sources.empty() ? "" : " + ") + a.source;

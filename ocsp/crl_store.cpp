@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -276,6 +277,24 @@ void CrlStore::keep_fetched(const std::string& url, CrlRef crl) {
     if (held && is_current(held.get(), now, clock_skew_) && this_update_of(held.get()) > this_update_of(crl.get()))
         return;
     held = std::move(crl);
+}
+
+std::vector<HeldCrlState> CrlStore::held(std::size_t limit) {
+    auto state = [](std::string source, X509_CRL* crl) {
+        HeldCrlState s{std::move(source), this_update_of(crl), std::nullopt};
+        if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl)) s.next_update = to_time_point(next);
+        return s;
+    };
+    std::vector<HeldCrlState> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& f : files_)
+        if (out.size() < limit) out.push_back(state(f.path.string(), f.crl.get()));
+    std::vector<HeldCrlState> fetched;  // the map's order is arbitrary: sort for a stable listing
+    for (const auto& [url, crl] : fetched_) fetched.push_back(state(url, crl.get()));
+    std::sort(fetched.begin(), fetched.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
+    for (auto& s : fetched)
+        if (out.size() < limit) out.push_back(std::move(s));
+    return out;
 }
 
 bool CrlStore::idle() {

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ocsp/checker.h"
 #include "ocsp/settings.h"
 #include "ocsp/crl_history.h"
 #include "ocsp/crl_judge.h"
@@ -55,6 +56,9 @@ public:
     // loop. Returns how many of those downloads were already running for another lookup.
     std::size_t lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
                              std::function<void(MethodResult)> done, tls::X509Ptr anchor = {});
+
+    // What is held now: the files, then the downloads by URL, at most `limit` of them.
+    std::vector<HeldCrlState> held(std::size_t limit);
 
     // No lookup or download in flight: nothing started here will touch the store again.
     bool idle();

@@ -468,8 +468,9 @@ const char* Fetch::phase() const noexcept {
     return "closing";
 }
 
+// Without the URL: every caller names the URL it fetched once, in its own words.
 void Fetch::fail(Errc code, const std::string& what) noexcept {
-    finish(make_error(code, url_.text + ": " + what));
+    finish(make_error(code, what));
 }
 
 // The one teardown. The outcome waits in outcome_ until both handles have closed, so the
@@ -517,7 +518,7 @@ void Fetch::cancel() noexcept {
     // Destroy the callback last: its captures' destructors may cancel other fetches (never
     // this one, which is unlinked and closing by then).
     FetchCallback dropped = std::exchange(done_, nullptr);
-    finish(make_error(Errc::cancelled, url_.text + ": cancelled"));
+    finish(make_error(Errc::cancelled, "cancelled"));
 }
 
 void Fetch::unlink_handle() noexcept {

@@ -59,6 +59,7 @@ struct FetchLimits {
 //   Errc::unavailable       resolving or connecting failed, or the connection was reset or closed
 //                           before a complete response (the message names the libuv error);
 //   Errc::parse             the server's bytes are not HTTP/1.x.
+// Error messages do not repeat the URL: the caller, which knows it, names it once.
 // It runs on the loop thread, never inside start_fetch(), after the exchange's socket and timer
 // are closed. It must not throw: it is called from a noexcept libuv callback.
 using FetchCallback = std::function<void(Result<HttpResponse>)>;

@@ -67,8 +67,13 @@ private:
         const Url& url = input_.responders[index_];
         if (!response) {
             const Error& e = response.error();
-            fail_attempt(url.text, e.code == Errc::timeout ? "timeout" : e.code == Errc::limit ? "too_large" : "transport",
-                         e.message);
+            // "tls": the TLS handshake with an https responder failed (its certificate not
+            // trusted by tls_ca, a name mismatch, no common protocol): set-up, not chance.
+            const char* kind = e.code == Errc::timeout ? "timeout"
+                               : e.code == Errc::limit ? "too_large"
+                               : e.code == Errc::tls   ? "tls"
+                                                       : "transport";
+            fail_attempt(url.text, kind, e.message);
             return attempt(index_ + 1);
         }
         // 405 Method Not Allowed, 400 from a responder that mangles the GET path, 404 from
@@ -139,6 +144,7 @@ private:
         result_.errors += url + ": " + message;
         result_.error_kinds.emplace_back(kind);
         result_.failed_responders.push_back(url);
+        if (is_config_problem(kind)) result_.config_problems.push_back({url, kind, message});
     }
 
     void abort_for_shutdown() {
@@ -186,6 +192,10 @@ private:
 };
 
 }  // namespace
+
+bool is_config_problem(std::string_view kind) noexcept {
+    return kind == "unauthorized_signer" || kind == "unauthorized" || kind == "sig_required" || kind == "tls";
+}
 
 void start_ocsp_query(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done) {
     (new OcspQuery(home, std::move(input), settings, std::move(done)))->start();

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ocsp/budget.h"
+#include "ocsp/cert_status.h"
 #include "ocsp/settings.h"
 #include "ocsp/get_fallback.h"
 #include "ocsp/mailbox.h"
@@ -40,6 +42,8 @@ struct QueryResult {
     // Responders whose response lacked the nonce we sent, whether it was then accepted
     // (answer.nonce == NonceEcho::missing) or refused (error kind nonce_missing).
     std::vector<std::string> nonce_missing_from;
+    // Attempts that failed for a configuration reason (kinds: is_config_problem()).
+    std::vector<ConfigProblem> config_problems;
     std::chrono::microseconds latency{0};
 };
 
@@ -58,6 +62,12 @@ struct QueryInput {
 };
 
 using QueryCallback = std::function<void(QueryResult)>;
+
+// True for the error kinds that a retry will not cure: the responder's signer is not
+// authorised for the certificate (or not trusted), the responder refuses us (unauthorized,
+// sigRequired), or TLS to an https responder failed (tls: its certificate is not trusted by
+// tls_ca, ...). Timeouts, transport errors and stale answers are not.
+bool is_config_problem(std::string_view kind) noexcept;
 
 // With settings.request == get, a responder is asked by GET unless `get_fallback` knows it
 // refuses GET or the request would not fit in a GET (RFC 5019 §5); a GET answered with HTTP

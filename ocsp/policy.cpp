@@ -23,6 +23,9 @@ void CertPolicy::decide(ChainVerdict verdict, std::string status, const MethodRe
     o.method = to_string(profile_.methods.at(index_));
     o.source = r.from_cache ? "cache" : r.source;
     o.detail = std::move(detail);
+    if (r.from_cache) o.age = r.age;
+    o.revoked = r.revoked;
+    o.config_problems = config_problems_;
     outcome_ = std::move(o);
 }
 
@@ -33,6 +36,7 @@ std::span<const RevocationMethod> CertPolicy::remaining() const {
 
 void CertPolicy::record(const MethodResult& r) {
     if (outcome_) return;
+    config_problems_.insert(config_problems_.end(), r.config_problems.begin(), r.config_problems.end());
     RevocationMethod method = profile_.methods.at(index_);
     if (method == RevocationMethod::none)
         return decide(ChainVerdict::accept, cert_status::unchecked, r, after_earlier_failures(""));
@@ -66,6 +70,9 @@ std::string CertPolicy::after_earlier_failures(std::string detail) const {
 
 void CertPolicy::advance(const MethodResult& r) {
     std::string what = r.kind == MethodResult::Kind::unknown ? "unknown" : r.detail;
+    // A remembered failure (error_cache_ttl) is not a new one: say so, and how old it is.
+    if (r.from_cache && r.kind == MethodResult::Kind::error)
+        what = "remembered failure, " + std::to_string(r.age.count()) + " s old: " + what;
     if (!errors_.empty()) errors_ += "; ";
     errors_ += std::string(to_string(profile_.methods.at(index_))) + ": " + what;
     if (index_ + 1 < profile_.methods.size()) {

@@ -13,7 +13,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "ocsp/cert_status.h"
 #include "ocsp/settings.h"
 #include "tls/engine.h"
 
@@ -25,6 +27,9 @@ struct MethodResult {
     std::string source;  // responder URL, CRL URL/file, or "cache"
     std::string detail;  // errors: what failed; otherwise optional
     bool from_cache = false;
+    std::chrono::seconds age{0};  // from_cache: how long ago the answer (or failure) was obtained
+    RevokedInfo revoked;          // revoked: when and why, as far as the answer says
+    std::vector<ConfigProblem> config_problems;  // new ones only: each is reported once
 };
 
 struct CertOutcome {
@@ -33,6 +38,9 @@ struct CertOutcome {
     std::string method;  // ocsp | crl | none
     std::string source;
     std::string detail;
+    std::optional<std::chrono::seconds> age;  // set when the deciding answer was remembered (cache)
+    RevokedInfo revoked;
+    std::vector<ConfigProblem> config_problems;  // of every method tried, the deciding one or not
 };
 
 const char* to_string(RevocationMethod method) noexcept;
@@ -58,6 +66,7 @@ private:
     const RevocationProfile& profile_;
     std::size_t index_ = 0;
     std::string errors_;  // "ocsp: ...; crl: ..." for the fail-closed detail
+    std::vector<ConfigProblem> config_problems_;
     std::optional<CertOutcome> outcome_;
 };
 

@@ -28,7 +28,7 @@ tls::X509Ptr up_ref(X509* x) {
     return tls::X509Ptr(x);
 }
 
-MethodResult from_cached(const CachedStatus& s) {
+MethodResult from_cached(const CachedStatus& s, Clock::time_point now) {
     MethodResult r;
     switch (s.kind) {
         case CachedStatus::Kind::good: r.kind = MethodResult::Kind::good; break;
@@ -39,6 +39,8 @@ MethodResult from_cached(const CachedStatus& s) {
     r.source = s.source;
     r.detail = s.detail;
     r.from_cache = true;
+    r.age = std::max(std::chrono::seconds(0), std::chrono::duration_cast<std::chrono::seconds>(now - s.stored_at));
+    r.revoked = s.revoked;
     return r;
 }
 
@@ -172,7 +174,12 @@ std::vector<Url> RevocationChecker::responders_for(const CertPair& pair) const {
 
 std::optional<MethodResult> RevocationChecker::lookup_cached(RevocationMethod method, const CertPair& pair) {
     switch (method) {
-        case RevocationMethod::none: return MethodResult{MethodResult::Kind::good, "none", "", false};
+        case RevocationMethod::none: {
+            MethodResult accepted_unchecked;
+            accepted_unchecked.kind = MethodResult::Kind::good;
+            accepted_unchecked.source = "none";
+            return accepted_unchecked;
+        }
         case RevocationMethod::ocsp: return ocsp_cached(pair);
         case RevocationMethod::crl: {
             auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get(), pair.anchor.get());
@@ -193,12 +200,12 @@ std::optional<MethodResult> RevocationChecker::ocsp_cached(const CertPair& pair)
         if (hit->kind == CachedStatus::Kind::error) {
             if (auto stale = cache_.find_stale_good(pair.id, now)) {
                 stats_.stale_used.fetch_add(1, std::memory_order_relaxed);
-                MethodResult r = from_cached(*stale);
+                MethodResult r = from_cached(*stale, now);
                 r.detail = "stale good answer used: responders failing (" + hit->detail + ")";
                 return r;
             }
         }
-        return from_cached(*hit);
+        return from_cached(*hit, now);
     }
     return std::nullopt;
 }
@@ -245,12 +252,14 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
     count_responder_events(result);
     stats_.responder_latency.observe(result.latency);
     CachedStatus entry;
+    entry.stored_at = now;
     if (result.answered) {
         const Answer& a = result.answer;
         entry.kind = a.status == CertStatus::good      ? CachedStatus::Kind::good
                      : a.status == CertStatus::revoked ? CachedStatus::Kind::revoked
                                                        : CachedStatus::Kind::unknown;
         entry.source = result.source;
+        entry.revoked = {a.revocation_time, a.revocation_reason};
         // Fresh until nextUpdate (or thisUpdate + max_age without one), at most max_cache_ttl.
         auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
         entry.fresh_until = std::min(until, now + o.max_cache_ttl);
@@ -263,17 +272,18 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
         entry.fresh_until = now + o.error_cache_ttl;
     }
     cache_.store(id, entry, now);
-    MethodResult r = from_cached(entry);
+    MethodResult r = from_cached(entry, now);
     r.from_cache = false;
     if (entry.kind == CachedStatus::Kind::error) {
         if (auto stale = cache_.find_stale_good(id, now)) {
             stats_.stale_used.fetch_add(1, std::memory_order_relaxed);
-            r = from_cached(*stale);
+            r = from_cached(*stale, now);
             r.detail = "stale good answer used: responders failing (" + result.errors + ")";
         }
     } else if (!result.get_refusals.empty()) {  // this lookup's story, not the cached answer's
         r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
     }
+    r.config_problems = new_config_problems(result);  // also when a stale answer stands in
     return r;
 }
 
@@ -301,7 +311,17 @@ void RevocationChecker::record_recent(const QueryResult& result) {
     stats_.recent.record_query(now, result.answered);
 }
 
-void RevocationChecker::deliver_all(const std::string& key, const MethodResult& result) {
+std::vector<ConfigProblem> RevocationChecker::new_config_problems(const QueryResult& result) {
+    std::vector<ConfigProblem> fresh;
+    std::lock_guard lock(reported_mutex_);
+    if (result.answered)  // it works again: a later failure is news
+        std::erase_if(reported_problems_, [&](const std::string& key) { return key.starts_with(result.source + '\0'); });
+    for (const auto& p : result.config_problems)
+        if (reported_problems_.insert(p.responder + '\0' + p.kind).second) fresh.push_back(p);
+    return fresh;
+}
+
+void RevocationChecker::deliver_all(const std::string& key, MethodResult result) {
     std::vector<std::shared_ptr<Waiter>> waiting;
     {
         std::lock_guard lock(flights_mutex_);
@@ -310,11 +330,14 @@ void RevocationChecker::deliver_all(const std::string& key, const MethodResult& 
         waiting.swap(it->second);
         flights_.erase(it);
     }
-    // Every waiter hears on its own loop, after this callback has unwound.
-    for (auto& w : waiting)
+    // Every waiter hears on its own loop, after this callback has unwound; only the first
+    // reports the configuration problems, so they are logged once.
+    for (auto& w : waiting) {
         w->home->post([w, result] {
             if (!w->cancelled) w->deliver(result);
         });
+        result.config_problems.clear();
+    }
 }
 
 // No lookup in flight: nothing started by this checker can call back into it any more.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +66,7 @@ public:
     std::size_t cache_entries() override { return cache_.size(); }
     std::vector<std::string> get_refusing_responders() override { return get_fallback_.refusing(); }
     bool kept_cache() const override { return kept_cache_; }
+    std::vector<HeldCrlState> held_crls() override { return crls_.held(max_listed_held_crls); }
     bool idle() override;
     StatusCache& cache() { return cache_; }
 
@@ -80,7 +82,10 @@ private:
     void count_responder_events(const struct QueryResult& result);
     void record_recent(const struct QueryResult& result);
     void count_verdict(ChainVerdict verdict);
-    void deliver_all(const std::string& key, const MethodResult& result);
+    void deliver_all(const std::string& key, MethodResult result);
+    // The query's configuration problems not reported yet; forgets those of a responder that
+    // answered.
+    std::vector<ConfigProblem> new_config_problems(const struct QueryResult& result);
 
     struct IssuerResponders {
         tls::X509Ptr issuer;
@@ -112,6 +117,10 @@ private:
     // coalescing across loops); every one of them asks about exactly that certificate. CRL
     // downloads are coalesced inside crls_, per URL.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> flights_;  // guarded
+    std::mutex reported_mutex_;
+    // "responder\0kind" of the configuration problems reported (guarded by reported_mutex_);
+    // bounded by responders x kinds. A reload starts a new checker, so they are reported again.
+    std::set<std::string> reported_problems_;
 };
 
 }  // namespace ocspgate::ocsp

@@ -28,6 +28,8 @@ struct CachedStatus {
     std::string detail;   // errors: what went wrong; answers: what logs should note, e.g. no nonce
     Clock::time_point fresh_until;  // answered from cache until then
     Clock::time_point stale_until;  // good answers only: usable when every responder fails
+    Clock::time_point stored_at;    // when it was obtained: a remembered answer's age is from here
+    RevokedInfo revoked;            // revoked answers: what the responder said about it
 };
 
 const char* to_string(CachedStatus::Kind kind) noexcept;

@@ -132,6 +132,11 @@ int Engine::verify(X509_STORE_CTX* store) {
         // OpenSSL checks a certificate's signature before its times, from the anchor down: an
         // expiry at depth 0 means a chain otherwise good up to a trusted anchor.
         only_leaf_expired_ = code == X509_V_ERR_CERT_HAS_EXPIRED && X509_STORE_CTX_get_error_depth(store) == 0;
+        verify_error_ = code;
+        if (X509* failed = X509_STORE_CTX_get_current_cert(store); failed != nullptr) {
+            X509_up_ref(failed);
+            verify_error_cert_.reset(failed);
+        }
         verify_failure_ = client_role_ ? describe_server_verify_error(code) : describe_verify_error(code);
         return 0;
     }
@@ -309,6 +314,7 @@ std::string Engine::describe_failure(int ssl_error) {
     }
     unsigned long e = ERR_peek_last_error();
     if (ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        no_peer_certificate_ = true;
         clear_errors();
         return "no client certificate";
     }

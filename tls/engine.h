@@ -79,6 +79,12 @@ public:
     // After a failure: the peer's chain was refused only because its leaf has expired (every
     // signature up to a trusted anchor held): a certificate the CA really issued.
     bool only_leaf_expired() const { return only_leaf_expired_; }
+    // After a failure: OpenSSL's X509_V_ERR_* code for the refused chain (X509_V_OK when the
+    // chain itself verified), and whether the peer sent no certificate at all.
+    long verify_error() const { return verify_error_; }
+    bool no_peer_certificate() const { return no_peer_certificate_; }
+    // The certificate verify_error() is about (the leaf or one above it), or null.
+    X509* verify_error_certificate() const { return verify_error_cert_.get(); }
 
     // While verification is paused: the verified chain (leaf first) to check.
     STACK_OF(X509) * pending_chain() const { return pending_chain_.get(); }
@@ -126,6 +132,9 @@ private:
     X509Ptr peer_leaf_;
     std::string verify_failure_;               // why the chain was refused, for logs
     bool only_leaf_expired_ = false;           // see only_leaf_expired()
+    long verify_error_ = 0;                    // X509_V_OK, or the code behind verify_failure_
+    bool no_peer_certificate_ = false;
+    X509Ptr verify_error_cert_;
     std::vector<std::uint8_t> queued_plaintext_;  // clear_in before the handshake finished
     std::vector<std::uint8_t> clear_out_;         // plaintext received, not yet taken
 };

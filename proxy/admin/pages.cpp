@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/names.h"
+#include "proxy/admin/held_crls.h"
 #include "proxy/log/log.h"
 #include "proxy/metrics/text.h"
 
@@ -69,13 +70,16 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
     out.sample("ocspgate_handshakes_refused_awaiting_full_total",
                shared.awaiting_revocation_refused.load(std::memory_order_relaxed));
     out.family("ocspgate_connections_total", "counter",
-               "Client connections closed, by listener and decision (accept: the handshake succeeded).");
+               "Client connections closed, by listener and decision (accept: the handshake succeeded); "
+               "refused ones also by reason (docs/ARCHITECTURE.md, Vocabulary).");
     for (const auto& settings : runtime.listeners) {
         const std::string& name = settings->conf.name;
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "accept"}},
                    load(settings->counters.accepted));
-        out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "reject"}},
-                   load(settings->counters.rejected));
+        for (std::size_t i = 0; i < kRefusalReasons; ++i)
+            out.sample("ocspgate_connections_total",
+                       {{"listener", name}, {"decision", "reject"}, {"reason", to_string(static_cast<RefusalReason>(i))}},
+                       load(settings->counters.rejected_by_reason[i]));
     }
     out.family("ocspgate_connections_cut_total", "counter",
                "Accepted connections closed during the session because re-validation refused the client "
@@ -274,6 +278,7 @@ std::string render_metrics(const Runtime& runtime, const Shared& shared, const e
     write_connection_metrics(out, runtime, shared);
     write_revocation_metrics(out, checkers);
     write_recent_exchange_metrics(out, runtime);
+    write_held_crl_metrics(out, checkers, std::chrono::system_clock::now());
     out.family("ocspgate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.");
     out.sample("ocspgate_log_lines_dropped_total", log::dropped_lines());
     if (expiry != nullptr) expiry->write_metrics(out, std::chrono::system_clock::now());
@@ -314,6 +319,7 @@ std::string render_status(const Runtime& runtime, const Shared& shared, const ex
         {"listeners", std::move(listeners)},
         {"revocation_profiles", std::move(profiles)},
         {"log_lines_dropped", log::dropped_lines()},
+        {"held_crls", held_crl_status(checkers, std::chrono::system_clock::now())},
     };
     if (expiry != nullptr) {
         status["certificates"] = certificate_status(*expiry);

@@ -269,6 +269,22 @@ std::string listeners_table(const Json& status) {
                  {false, false, false, false, true, true, true});
 }
 
+// Each CRL held, with how old it is and when the next one is due ("overdue" once nextUpdate
+// has passed); nothing when no profile holds a CRL.
+std::string held_crls_table(const Json& status) {
+    const Json& held = status.value("held_crls", Json::array());
+    if (held.empty()) return "";
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& c : held) {
+        const Json& due_in = c.value("next_update_in_seconds", Json());
+        std::string due = due_in.is_number() ? (due_in.get<std::int64_t>() < 0 ? "overdue" : "in " + due_in.dump() + " s") : "-";
+        rows.push_back({cell(c["profile"]), cell(c["crl"]), cell(c["this_update"]), cell(c["age_seconds"]),
+                        cell(c.value("next_update", Json())), due});
+    }
+    return "\nCRLs held\n" + table({"PROFILE", "CRL", "THIS_UPDATE", "AGE_S", "NEXT_UPDATE", "NEXT_DUE"}, rows,
+                                   {false, false, false, true, false, false});
+}
+
 Result<std::string> admin_address_from_config(const std::string& config_path) {
     auto address = conf::read_admin_address(config_path);
     if (!address) return std::move(address).error();
@@ -309,7 +325,7 @@ Result<std::string> format_status(std::string_view json) {
     if (status.is_discarded() || !status.is_object()) return make_error(Errc::parse, "/status did not return a JSON object");
     try {
         return certificates_table(status) + "\n" + profiles_table(status) + "\n" + responders_table(status) + "\n" +
-               listeners_table(status);
+               listeners_table(status) + held_crls_table(status);
     } catch (const Json::exception& e) {
         return make_error(Errc::parse, std::string("/status has an unexpected shape: ") + e.what());
     }

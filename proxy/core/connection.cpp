@@ -67,7 +67,10 @@ void Connection::start(uv_stream_t* server) {
     client_reading_ = true;
 }
 
-void Connection::abort(std::string reason) { fail(std::move(reason)); }
+void Connection::abort(std::string reason) {
+    refusal_ = RefusalReason::limit;  // max_connections or a drain; counted only if not yet accepted
+    fail(std::move(reason));
+}
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) noexcept {
     *buf = static_cast<Connection*>(handle->data)->worker_.read_buffer();
@@ -98,7 +101,10 @@ void Connection::handle_client_bytes(const std::uint8_t* data, std::size_t len) 
 
 void Connection::handle_client_eof() {
     if (state_ == ConnState::closing) return;
-    if (!tls_ || !tls_->handshake_complete()) return fail("client closed during handshake", false);
+    if (!tls_ || !tls_->handshake_complete()) {
+        refusal_ = RefusalReason::client_closed;
+        return fail("client closed during handshake", false);
+    }
     if (client_eof_) return;
     client_eof_ = true;
     if (close_reason_.empty()) close_reason_ = "client closed";
@@ -113,12 +119,14 @@ void Connection::handle_plaintext(const std::uint8_t* data, std::size_t len) {
     if (!out.to_client.empty()) write(Side::client, std::move(out.to_client));
     if (out.close_reason) {
         rejected_ = true;
+        refusal_ = RefusalReason::protocol;
         return fail(*out.close_reason);
     }
     // The front's answers are the only output here; a client that sends requests without
     // reading the answers must not make them pile up.
     if (client_pending_bytes_ > kMaxPendingWriteBytes) {
         rejected_ = true;
+        refusal_ = RefusalReason::protocol;
         return fail("client does not read the answers before TLS");
     }
     if (!out.start_tls) return;
@@ -230,6 +238,7 @@ void Connection::on_revocation_decided(ocsp::Decision decision) {
     if (state_ != ConnState::awaiting_revocation) return;
     await_slot_.release();
     revocation_ = std::move(decision);
+    log_config_problems(*revocation_, settings_->conf.revocation);
     state_ = ConnState::handshaking;
     tls_->resume_verification(revocation_->verdict);
     run_tls();
@@ -355,6 +364,7 @@ bool Connection::prepare_proxy_header() {
     auto header = proxy_v2_header(reinterpret_cast<sockaddr*>(&source), reinterpret_cast<sockaddr*>(&destination), info);
     if (!header) {
         rejected_ = true;
+        refusal_ = RefusalReason::proxy_header;
         fail(header.error().message);
         return false;
     }
@@ -428,6 +438,7 @@ void Connection::on_backend_revocation_decided(ocsp::Decision decision) {
     if (state_ != ConnState::connecting_backend) return;
     backend_revocation_check_.reset();  // allowed from inside the callback (ocsp/checker.h)
     backend_revocation_ = std::move(decision);
+    log_config_problems(*backend_revocation_, settings_->conf.backend_revocation);
     backend_tls_->resume_verification(backend_revocation_->verdict);
     run_backend_tls({});
     if (state_ != ConnState::closing) apply_backpressure();
@@ -552,9 +563,11 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
         case ConnState::plaintext:
         case ConnState::handshaking:
             self->rejected_ = true;
+            self->refusal_ = RefusalReason::handshake_timeout;
             return self->fail("handshake timeout");
         case ConnState::awaiting_revocation:
             self->rejected_ = true;
+            self->refusal_ = RefusalReason::handshake_timeout;
             return self->fail("handshake timeout (revocation check pending)");
         case ConnState::connecting_backend:
             return self->fail("backend connect timeout");

@@ -143,8 +143,12 @@ private:
     void log_accept() const;
     void log_proxy_header_left_out(const std::vector<std::string_view>& left_out) const;
     void log_outcome() const;
+    // `profile`: the [revocation.NAME] that decided (the client's, or backend_revocation).
+    void log_config_problems(const ocsp::Decision& decision, const std::optional<std::string>& profile) const;
     // The decision both the close line and the listener's counters report.
     bool accepted() const;
+    // Why a connection that was not accepted() was refused (connection_log.cpp).
+    RefusalReason refusal_reason() const;
     void count_outcome() const;
 
     Worker& worker_;
@@ -191,6 +195,8 @@ private:
     std::string peer_;
     std::string close_reason_;
     bool rejected_ = false;          // the peer was refused (certificate, revocation, limits)
+    // Set where the refusal is not a TLS failure (which refusal_reason() reads from tls_).
+    std::optional<RefusalReason> refusal_;
     bool cut_ = false;               // accepted, then ended by a session check (end_session)
     std::uint64_t started_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;

@@ -80,6 +80,7 @@ void Connection::start_recheck() {
 void Connection::on_recheck_decided(ocsp::Decision decision) {
     if (state_ != ConnState::forwarding) return;
     revocation_ = std::move(decision);  // the close line reports the latest answer
+    log_config_problems(*revocation_, settings_->conf.revocation);
     if (revocation_->verdict == ChainVerdict::accept) {
         if (log::enabled(conf::LogLevel::debug))
             log::Record("recheck").field("conn", id_).field("worker", worker_.id()).field("revocation", revocation_->status)
@@ -105,7 +106,7 @@ void Connection::end_session(const char* cause, std::string reason) {
         record.field("conn", id_).field("worker", worker_.id()).field("listener", settings_->conf.name).field("peer", peer_)
             .field("cause", cause);
         if (const X509* cert = tls_->peer_certificate()) {
-            record.field("subject", tls::subject_of(cert)).field("issuer", tls::issuer_of(cert))
+            record.peer_field("subject", tls::subject_of(cert)).peer_field("issuer", tls::issuer_of(cert))
                 .field("serial", tls::serial_hex_of(cert));
         }
         if (revocation_) {

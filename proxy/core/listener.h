@@ -3,6 +3,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "ocsp/latency_histogram.h"
 #include "tls/ossl.h"
 #include "base/result.h"
+#include "base/verdict.h"
 
 namespace ocspgate::proxy {
 
@@ -23,6 +25,7 @@ struct ListenerCounters {
     std::atomic<std::uint64_t> opened{0};
     std::atomic<std::uint64_t> accepted{0};  // closed after the handshake succeeded
     std::atomic<std::uint64_t> rejected{0};  // closed without a successful handshake, or refused
+    std::array<std::atomic<std::uint64_t>, kRefusalReasons> rejected_by_reason{};  // index: RefusalReason
     std::atomic<std::uint64_t> cut_in_session{0};  // accepted, then closed by re-validation or expiry
     std::atomic<std::uint64_t> bytes_from_client{0};   // plaintext forwarded to the backend, at close
     std::atomic<std::uint64_t> bytes_from_backend{0};  // plaintext forwarded to the client, at close

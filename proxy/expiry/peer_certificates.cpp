@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "proxy/log/log.h"
 #include "tls/certificate.h"
 
 namespace ocspgate::proxy::expiry {
@@ -31,8 +32,11 @@ void PeerCertificates::note(const X509* certificate, std::string_view refused) {
             return;
         }
     }
-    PeerCertificate entry{std::move(fingerprint), tls::subject_of(certificate), tls::issuer_of(certificate),
-                          tls::serial_hex_of(certificate), tls::not_after_of(certificate), now, std::string(refused)};
+    // Names a client chose are capped as in log lines: they reach logs, metrics labels,
+    // /status and emails, and max_peer_certificates of them are kept.
+    PeerCertificate entry{std::move(fingerprint), log::capped(tls::subject_of(certificate)),
+                          log::capped(tls::issuer_of(certificate)), tls::serial_hex_of(certificate),
+                          tls::not_after_of(certificate), now, std::string(refused)};
     std::lock_guard lock(shard.mutex);
     if (shard.by_fingerprint.count(entry.fingerprint) != 0) return;  // another worker was first
     insert_locked(shard, std::move(entry));

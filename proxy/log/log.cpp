@@ -46,7 +46,17 @@ void append_escaped(fmt::memory_buffer& out, std::string_view v) {
     }
 }
 
+// True for the bytes that continue a UTF-8 sequence (10xxxxxx).
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
 }  // namespace
+
+std::string capped(std::string_view value, std::size_t max_bytes) {
+    if (value.size() <= max_bytes) return std::string(value);
+    std::size_t cut = max_bytes;
+    while (cut > 0 && is_continuation(value[cut])) --cut;  // value[cut] starts the first character left out
+    return fmt::format("{}...[truncated, {} bytes]", value.substr(0, cut), value.size());
+}
 
 void init(conf::LogFormat format, conf::LogLevel level) {
     g_json = format == conf::LogFormat::json;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "conf/config.h"
@@ -18,6 +19,15 @@ void init(conf::LogFormat format, conf::LogLevel level);
 void shutdown();  // flushes what is queued
 std::uint64_t dropped_lines();
 bool enabled(conf::LogLevel level);
+
+// Text a peer chose (certificate subject, issuer, SAN) reaches a line with at most this many of
+// its bytes: a client with a 70 KB CN must not make 70 KB log lines.
+inline constexpr std::size_t kMaxPeerFieldBytes = 256;
+
+// `value` whole when it fits in `max_bytes`; otherwise its first bytes, cut before a UTF-8
+// character that would not fit whole, then "...[truncated, N bytes]" with the full length.
+// Escaping (Record::field) runs afterwards, on the cut text, so it can never be split.
+std::string capped(std::string_view value, std::size_t max_bytes = kMaxPeerFieldBytes);
 
 // Builds one structured line: Record("connection").field("peer", p).emit(LogLevel::info).
 class Record {
@@ -30,6 +40,8 @@ public:
     Record& field(std::string_view key, int value) { return field(key, static_cast<std::int64_t>(value)); }
     Record& field(std::string_view key, unsigned value) { return field(key, static_cast<std::uint64_t>(value)); }
     Record& field(std::string_view key, double value);
+    // A field whose value comes from a peer's certificate: capped() first.
+    Record& peer_field(std::string_view key, std::string_view value) { return field(key, capped(value)); }
     void emit(conf::LogLevel level);
 
 private:

@@ -63,8 +63,8 @@ def test_metrics_parse_and_count_accepted_and_rejected_connections(peers):
             c.recv(1)
     except (ssl.SSLError, ConnectionError):
         pass
-    wait_until(lambda: value(metrics(gate), "ocspgate_connections_total", listener="test", decision="reject") == 1,
-               5, "the rejected connection to be counted")
+    wait_until(lambda: value(metrics(gate), "ocspgate_connections_total", listener="test", decision="reject",
+                             reason="untrusted") == 1, 5, "the rejected connection to be counted")
     after = metrics(gate)
     assert value(after, "ocspgate_connections_total", listener="test", decision="accept") == 1
     assert value(after, "ocspgate_connections_active") == 0

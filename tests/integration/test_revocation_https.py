@@ -49,4 +49,8 @@ def test_https_responder_with_an_untrusted_certificate_is_an_error(peers):
     close = expect_reject(gate, "client-good", "SSLV3_ALERT_CERTIFICATE_UNKNOWN")
     assert "TLS to responder" in close["revocation_detail"], close
     assert ocsp.requests == 0
+    # A set-up problem, not a passing one: a warning of its own, once for this responder.
+    expect_reject(gate, "client-noaia", "SSLV3_ALERT_CERTIFICATE_UNKNOWN")
+    warnings = gate.events("revocation_config_problem")
+    assert [(w["responder"], w["kind"]) for w in warnings] == [(url, "tls")], warnings
     gate.stop_cleanly()

@@ -20,10 +20,17 @@ RevocationProfile profile(std::vector<RevocationMethod> methods,
     return p;
 }
 
-MethodResult answer(MethodResult::Kind kind) { return MethodResult{kind, responder, "", false}; }
+MethodResult answer(MethodResult::Kind kind) {
+    MethodResult r;
+    r.kind = kind;
+    r.source = responder;
+    return r;
+}
 
 MethodResult failure(std::string detail) {
-    return MethodResult{MethodResult::Kind::error, responder, std::move(detail), false};
+    MethodResult r = answer(MethodResult::Kind::error);
+    r.detail = std::move(detail);
+    return r;
 }
 
 TEST(CertPolicy, StartsWithTheFirstConfiguredMethod) {
@@ -153,6 +160,72 @@ TEST(CertPolicy, AnswerFromCacheNamesCacheAsItsSource) {
     policy.record(cached);
     ASSERT_TRUE(policy.outcome());
     EXPECT_EQ(policy.outcome()->source, "cache");
+}
+
+TEST(CertPolicy, RememberedFailureSaysSoWithItsAge) {
+    const auto p = profile({RevocationMethod::ocsp});
+    CertPolicy policy(p);
+    MethodResult r = failure(std::string(responder) + ": connection refused");
+    r.from_cache = true;
+    r.age = std::chrono::seconds(7);
+    policy.record(r);
+    ASSERT_TRUE(policy.outcome());
+    EXPECT_EQ(policy.outcome()->detail,
+              std::string("no method decided: ocsp: remembered failure, 7 s old: ") + responder + ": connection refused");
+    EXPECT_EQ(policy.outcome()->source, "cache");
+}
+
+TEST(CertPolicy, AnswerFromCacheCarriesItsAge) {
+    const auto p = profile({RevocationMethod::ocsp});
+    CertPolicy policy(p);
+    MethodResult r = answer(MethodResult::Kind::good);
+    r.from_cache = true;
+    r.age = std::chrono::seconds(42);
+    policy.record(r);
+    ASSERT_TRUE(policy.outcome());
+    EXPECT_EQ(policy.outcome()->age, std::chrono::seconds(42));
+}
+
+TEST(CertPolicy, FreshAnswerHasNoAge) {
+    const auto p = profile({RevocationMethod::ocsp});
+    CertPolicy policy(p);
+    policy.record(answer(MethodResult::Kind::good));
+    ASSERT_TRUE(policy.outcome());
+    EXPECT_FALSE(policy.outcome()->age);
+}
+
+TEST(CertPolicy, RevokedAnswerKeepsReasonAndTime) {
+    const auto p = profile({RevocationMethod::crl});
+    CertPolicy policy(p);
+    MethodResult r = answer(MethodResult::Kind::revoked);
+    r.revoked = {std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)), 1};
+    policy.record(r);
+    ASSERT_TRUE(policy.outcome());
+    EXPECT_EQ(policy.outcome()->revoked.reason, 1);
+    EXPECT_EQ(policy.outcome()->revoked.time, r.revoked.time);
+}
+
+TEST(CertPolicy, ConfigProblemOfAFailedMethodIsKeptWhenALaterMethodDecides) {
+    const auto p = profile({RevocationMethod::ocsp, RevocationMethod::crl});
+    CertPolicy policy(p);
+    MethodResult bad = failure("unauthorized_signer: not authorised");
+    bad.config_problems.push_back({responder, "unauthorized_signer", "unauthorized_signer: not authorised"});
+    policy.record(bad);
+    policy.record(answer(MethodResult::Kind::good));
+    ASSERT_TRUE(policy.outcome());
+    EXPECT_EQ(policy.outcome()->method, "crl");
+    ASSERT_EQ(policy.outcome()->config_problems.size(), 1u);
+    EXPECT_EQ(policy.outcome()->config_problems[0].kind, "unauthorized_signer");
+}
+
+TEST(CrlReasonName, UsesTheWordsOfRfc5280) {
+    EXPECT_STREQ(crl_reason_name(-1), "unspecified");
+    EXPECT_STREQ(crl_reason_name(0), "unspecified");
+    EXPECT_STREQ(crl_reason_name(1), "keyCompromise");
+    EXPECT_STREQ(crl_reason_name(6), "certificateHold");
+    EXPECT_EQ(crl_reason_name(7), nullptr);  // not used by the RFC
+    EXPECT_STREQ(crl_reason_name(10), "aACompromise");
+    EXPECT_EQ(crl_reason_name(11), nullptr);
 }
 
 }  // namespace

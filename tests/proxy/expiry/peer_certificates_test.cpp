@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/log/log.h"
 #include "support/test_pki.h"
 #include "tls/certificate.h"
 
@@ -49,6 +50,24 @@ std::vector<fixtures::Issued> leaves(int count) {
                                            .serial = 0x2000 + i,
                                            .extensions = fixtures::leaf_extensions()}));
     return out;
+}
+
+// A client chooses its subject: a huge one is kept capped (as log lines cap it), so that
+// max_peer_certificates of them cannot take megabytes each into metrics labels and /status.
+TEST(PeerCertificates, KeepsAHugeSubjectCapped) {
+    std::string subject = "/O=Test";
+    for (int i = 0; i < 300; ++i) subject += "/OU=" + std::string(60, 'x');
+    auto huge = fixtures::make_cert({.subject = subject,
+                                     .issuer = &pki().issuing,
+                                     .serial = 0x3000,
+                                     .extensions = fixtures::leaf_extensions()});
+    ASSERT_GT(tls::subject_of(huge.get()).size(), 18000u);
+    PeerCertificates peers(10);
+    peers.note(huge.get());
+    auto seen = peers.snapshot(system_clock::time_point{});
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].subject, log::capped(tls::subject_of(huge.get())));
+    EXPECT_LT(seen[0].subject.size(), 300u);
 }
 
 // The bound holds per shard (capacity / 16), so the whole never exceeds the capacity, and a
