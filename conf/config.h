@@ -90,6 +90,12 @@ struct Server {
     Duration handshake_timeout{10000}; // whole handshake, revocation wait included
     Duration idle_timeout{15 * 60 * 1000};
     Duration drain_timeout{30000};     // SIGTERM: how long open connections may finish
+    // Lingering close after a refusal (proxy/core/linger.cpp): how long and how much of what the
+    // client still sends is read and dropped after our alert and FIN, and how many connections
+    // may do so at once (beyond: closed at once). linger_timeout 0 = never linger.
+    Duration linger_timeout{2000};
+    std::size_t linger_max_bytes = 64 * 1024;
+    std::uint32_t max_lingering = 1024;
     // 0 = not set: the process derives it from the open-file limit at start (at most
     // kDefaultMaxConnections; proxy/process/descriptors.h). A loaded config never holds 0
     // from the file (the schema's minimum is 1).

@@ -94,6 +94,21 @@ Section<Server> make_server_section() {
             value_key("drain_timeout", &Server::drain_timeout, DurationValue{},
                       "After SIGTERM, how long open connections may continue before they are "
                       "closed; \"0s\" closes them at once."),
+            value_key("linger_timeout", &Server::linger_timeout, DurationValue{},
+                      "After refusing a client with a TLS alert, ocspgate shuts down its sending "
+                      "side and reads and drops what the client still sends for up to this long "
+                      "before closing (a lingering close, as nginx's lingering_close), so that a "
+                      "client still writing its handshake (Java JSSE at TLS 1.3) reads the alert "
+                      "instead of a connection reset. \"0s\": close at once."),
+            value_key("linger_max_bytes", &Server::linger_max_bytes,
+                      IntegerValue<std::size_t>{0, 16 * 1024 * 1024},
+                      "Most bytes read and dropped from one lingering connection; beyond them it "
+                      "is closed."),
+            value_key("max_lingering", &Server::max_lingering,
+                      IntegerValue<std::uint32_t>{0, 1000000},
+                      "Most connections lingering at once, across workers (each holds one file "
+                      "descriptor and counts toward max_connections); a refusal beyond it closes "
+                      "at once."),
             value_key("max_connections", &Server::max_connections,
                       IntegerValue<std::uint32_t>{1, std::numeric_limits<std::uint32_t>::max()},
                       "Most client connections open at once, across all listeners and workers. "

@@ -57,6 +57,20 @@ constexpr Verdict kVerdicts[] = {
     {"undetermined", &ocsp::CheckerStats::verdict_undetermined},
 };
 
+// Lingering closes after a refusal (proxy/core/linger.cpp).
+void write_linger_metrics(metrics::MetricsText& out, const Shared& shared) {
+    out.family("ocspgate_connections_lingering", "gauge",
+               "Refused connections reading and dropping the client's last bytes before closing, now.");
+    out.sample("ocspgate_connections_lingering",
+               static_cast<std::uint64_t>(shared.lingering.load(std::memory_order_relaxed)));
+    out.family("ocspgate_lingering_closes_total", "counter",
+               "Refused connections closed after lingering, so that the client could read the alert.");
+    out.sample("ocspgate_lingering_closes_total", load(shared.lingering_closes));
+    out.family("ocspgate_lingering_skipped_total", "counter",
+               "Refused connections closed at once because max_lingering connections were lingering.");
+    out.sample("ocspgate_lingering_skipped_total", load(shared.linger_skipped));
+}
+
 void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime, const Shared& shared) {
     out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
     out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
@@ -69,6 +83,7 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "reject"}},
                    load(settings->counters.rejected));
     }
+    write_linger_metrics(out, shared);
     out.family("ocspgate_connections_cut_total", "counter",
                "Accepted connections closed during the session because re-validation refused the client "
                "certificate or it expired, by listener.");

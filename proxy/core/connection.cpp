@@ -65,7 +65,10 @@ void Connection::start(uv_stream_t* server) {
     client_reading_ = true;
 }
 
-void Connection::abort(std::string reason) { fail(std::move(reason)); }
+void Connection::abort(std::string reason) {
+    if (lingering_) return close_handles();  // a lingering close is only a courtesy
+    fail(std::move(reason));
+}
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) noexcept {
     *buf = static_cast<Connection*>(handle->data)->worker_.read_buffer();
@@ -111,6 +114,7 @@ void Connection::handle_plaintext(const std::uint8_t* data, std::size_t len) {
     if (!out.to_client.empty()) write(Side::client, std::move(out.to_client));
     if (out.close_reason) {
         rejected_ = true;
+        linger_after_refusal_ = true;  // the front's answer says why
         return fail(*out.close_reason);
     }
     // The front's answers are the only output here; a client that sends requests without
@@ -132,6 +136,7 @@ void Connection::run_tls() {
     flush_to_client();
     if (events.failure) {
         rejected_ = !tls_->handshake_complete();
+        linger_after_refusal_ = rejected_;  // the handshake's fatal alert is queued
         return fail(*events.failure);
     }
     if (events.verification_paused) return start_revocation_check();
@@ -445,7 +450,8 @@ void Connection::on_write_done(uv_write_t* req, int status) noexcept {
     delete request;
     if (status == UV_ECANCELED) return;
     if (self->state_ == ConnState::closing) {
-        if (side == Side::client && self->client_pending_bytes_ == 0) self->close_handles();
+        // Lingering: the client's FIN, the linger bounds or the shutdown's error close it.
+        if (side == Side::client && self->client_pending_bytes_ == 0 && !self->lingering_) self->close_handles();
         return;
     }
     if (status < 0)
@@ -550,12 +556,14 @@ void Connection::fail(std::string reason, bool flush_client) {
         tls_->shutdown();  // close_notify after the handshake; a failed handshake queued its alert
         flush_to_client();
     }
+    if (try_start_lingering()) return;
     if (client_pending_bytes_ > 0) return arm_timer(kFlushTimeoutMs);  // on_write_done closes
     close_handles();
 }
 
 void Connection::close_handles() {
     state_ = ConnState::closing;
+    stop_lingering();
     revocation_check_.reset();
     backend_revocation_check_.reset();
     if (!uv_is_closing(as_handle(client_))) uv_close(as_handle(client_), on_handle_closed);

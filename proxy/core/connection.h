@@ -134,6 +134,12 @@ private:
     void on_recheck_decided(ocsp::Decision decision);
     void end_session(const char* cause, std::string reason);
 
+    // Lingering close after a refusal (linger.cpp).
+    bool try_start_lingering();  // true: lingering (or closing) now
+    static void on_linger_shutdown(uv_shutdown_t* req, int status) noexcept;
+    static void on_linger_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+    void stop_lingering();
+
     // Closing.
     void fail(std::string reason, bool flush_client = true);
     void close_handles();
@@ -189,6 +195,11 @@ private:
     std::string close_reason_;
     bool rejected_ = false;          // the peer was refused (certificate, revocation, limits)
     bool cut_ = false;               // accepted, then ended by a session check (end_session)
+    // The refusal being sent is a fatal alert (or a front's answer) the client should be able
+    // to read: fail() lingers (linger.cpp) instead of closing at once.
+    bool linger_after_refusal_ = false;
+    bool lingering_ = false;         // [closing] sub-phase: reading and dropping until FIN or bounds
+    std::size_t linger_bytes_left_ = 0;
     std::uint64_t started_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t idle_timeout_ms_ = 0;

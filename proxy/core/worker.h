@@ -43,6 +43,12 @@ struct Shared {
     // The expiry monitor's registry of client certificates (thread-safe); set before the
     // workers start, null without [expiry] include_peer_certificates. Survives reloads.
     expiry::PeerCertificates* peer_certificates = nullptr;
+    // Lingering closes after a refusal (proxy/core/linger.cpp): connections lingering now
+    // (capped by [server] max_lingering), lingering closes started, refusals closed at once
+    // because the cap was reached.
+    std::atomic<std::uint32_t> lingering{0};
+    std::atomic<std::uint64_t> lingering_closes{0};
+    std::atomic<std::uint64_t> linger_skipped{0};
 };
 
 // Bound listening sockets for one worker, by listener_key(); the worker owns them once handed over.
@@ -82,6 +88,7 @@ public:
     // The [server] settings of the current Runtime (worker thread only).
     const conf::Server& server_settings() const { return runtime_->config.server; }
     expiry::PeerCertificates* peer_certificates() const { return shared_.peer_certificates; }
+    Shared& shared() { return shared_; }
 
     // Listener callback: accept one connection (or refuse it over max_connections).
     void accept(uv_stream_t* server, std::shared_ptr<const ListenerSettings> settings);
