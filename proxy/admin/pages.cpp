@@ -11,8 +11,14 @@ namespace {
 
 std::uint64_t load(const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
 
+std::uint64_t backend_failed(const ListenerCounters& c) {
+    std::uint64_t total = 0;
+    for (const auto& count : c.backend_failed) total += load(count);
+    return total;
+}
+
 std::uint64_t open_now(const ListenerCounters& c) {
-    std::uint64_t closed = load(c.accepted) + load(c.rejected);
+    std::uint64_t closed = load(c.accepted) + load(c.rejected) + backend_failed(c);
     std::uint64_t opened = load(c.opened);
     return opened > closed ? opened - closed : 0;  // the loads are not one snapshot
 }
@@ -57,6 +63,16 @@ constexpr Verdict kVerdicts[] = {
     {"undetermined", &ocsp::CheckerStats::verdict_undetermined},
 };
 
+// Accepted clients the backend could not serve, one sample per reason (backend_failure.h).
+void write_backend_failures(metrics::MetricsText& out, const ListenerSettings& settings) {
+    for (std::size_t i = 0; i < kBackendFailureCount; ++i) {
+        auto reason = std::string(backend_failure_name(static_cast<BackendFailure>(i)));
+        out.sample("ocspgate_connections_total",
+                   {{"listener", settings.conf.name}, {"decision", "backend_failed"}, {"reason", reason}},
+                   load(settings.counters.backend_failed[i]));
+    }
+}
+
 // Lingering closes after a refusal (proxy/core/linger.cpp).
 void write_linger_metrics(metrics::MetricsText& out, const Shared& shared) {
     out.family("ocspgate_connections_lingering", "gauge",
@@ -75,13 +91,15 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
     out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
     out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
     out.family("ocspgate_connections_total", "counter",
-               "Client connections closed, by listener and decision (accept: the handshake succeeded).");
+               "Client connections closed, by listener and decision (accept: the handshake succeeded; "
+               "backend_failed: it succeeded but the backend could not serve the client, by reason).");
     for (const auto& settings : runtime.listeners) {
         const std::string& name = settings->conf.name;
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "accept"}},
                    load(settings->counters.accepted));
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "reject"}},
                    load(settings->counters.rejected));
+        write_backend_failures(out, *settings);
     }
     write_linger_metrics(out, shared);
     out.family("ocspgate_connections_cut_total", "counter",
@@ -222,6 +240,7 @@ std::string render_status(const Runtime& runtime, const Shared& shared, const ex
             {"active_connections", open_now(settings->counters)},
             {"accepted", load(settings->counters.accepted)},
             {"rejected", load(settings->counters.rejected)},
+            {"backend_failed", backend_failed(settings->counters)},
         });
     }
     nlohmann::json profiles = nlohmann::json::array();

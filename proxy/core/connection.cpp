@@ -234,13 +234,13 @@ void Connection::connect_backend() {
     arm_timer(static_cast<std::uint64_t>(settings_->conf.connect_timeout.count()));
     const auto* addr = reinterpret_cast<const sockaddr*>(&settings_->conf.backend.storage);
     if (int rc = uv_tcp_connect(&connect_req_, &backend_, addr, on_backend_connected); rc != 0)
-        fail(std::string("backend unreachable: ") + uv_err_name(rc));
+        fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(rc));
 }
 
 void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     auto* self = static_cast<Connection*>(req->data);
     if (status == UV_ECANCELED || self->state_ == ConnState::closing) return;
-    if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
+    if (status < 0) return self->fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
     if (self->settings_->conf.proxy_protocol) self->write(Side::backend, std::move(self->proxy_header_));  // before any TLS byte
@@ -274,7 +274,7 @@ void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_bu
         self->backend_reading_ = false;
         self->handle_backend_eof();
     } else if (nread < 0) {
-        self->fail(std::string("backend read error: ") + uv_err_name(static_cast<int>(nread)));
+        self->fail_backend(BackendFailure::closed, std::string("backend read error: ") + uv_err_name(static_cast<int>(nread)));
     }
 }
 
@@ -293,8 +293,15 @@ void Connection::deliver_backend_plaintext(std::span<const std::uint8_t> data) {
 
 void Connection::handle_backend_eof() {
     if (backend_eof_ || state_ == ConnState::closing) return;
-    if (backend_tls_ && !backend_tls_->handshake_complete()) return fail("backend TLS failed: backend closed during the handshake");
+    if (backend_tls_ && !backend_tls_->handshake_complete())
+        return fail_backend(BackendFailure::tls, "backend TLS failed: backend closed during the handshake");
     backend_eof_ = true;
+    // Closed before answering anything while the client still talks: the backend could not
+    // serve this client (a dead process behind a port that still accepts, a full backend).
+    if (bytes_from_backend_ == 0 && !client_eof_) {
+        backend_failure_ = BackendFailure::closed;
+        close_reason_ = "backend closed before sending anything";
+    }
     if (close_reason_.empty()) close_reason_ = "backend closed";
     tls_->shutdown();  // close_notify after everything the backend sent
     flush_to_client();
@@ -348,7 +355,7 @@ bool Connection::start_backend_tls() {
     auto engine = tls::Engine::create_client(settings_->backend_ctx.get(), settings_->backend_server_name,
                                              settings_->backend_checker ? &backend_gate_ : nullptr);
     if (!engine) {
-        fail("backend TLS failed: " + engine.error().message);
+        fail_backend(BackendFailure::tls, "backend TLS failed: " + engine.error().message);
         return false;
     }
     backend_tls_ = std::move(engine).value();
@@ -368,8 +375,9 @@ void Connection::run_backend_tls(std::span<const std::uint8_t> ciphertext) {
     tls::CycleEvents events = backend_tls_->cycle();
     flush_to_backend();
     if (events.failure) {
-        return fail(backend_tls_->certificate_rejected() ? "backend certificate rejected: " + *events.failure
-                                                         : "backend TLS failed: " + *events.failure);
+        return fail_backend(BackendFailure::tls, backend_tls_->certificate_rejected()
+                                                     ? "backend certificate rejected: " + *events.failure
+                                                     : "backend TLS failed: " + *events.failure);
     }
     if (events.verification_paused) return start_backend_revocation_check();
     if (events.handshake_done) on_backend_handshake_done();
@@ -454,8 +462,9 @@ void Connection::on_write_done(uv_write_t* req, int status) noexcept {
         if (side == Side::client && self->client_pending_bytes_ == 0 && !self->lingering_) self->close_handles();
         return;
     }
-    if (status < 0)
-        return self->fail(std::string(side == Side::client ? "client" : "backend") + " write error: " + uv_err_name(status), false);
+    if (status < 0 && side == Side::backend)
+        return self->fail_backend(BackendFailure::closed, std::string("backend write error: ") + uv_err_name(status));
+    if (status < 0) return self->fail(std::string("client write error: ") + uv_err_name(status), false);
     self->apply_backpressure();
     self->maybe_finish_forwarding();
 }
@@ -532,7 +541,7 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
             self->rejected_ = true;
             return self->fail("handshake timeout (revocation check pending)");
         case ConnState::connecting_backend:
-            return self->fail("backend connect timeout");
+            return self->fail_backend(BackendFailure::timeout, "backend connect timeout");
         case ConnState::forwarding:
             return self->on_forwarding_timer();
         case ConnState::closing:
@@ -559,6 +568,15 @@ void Connection::fail(std::string reason, bool flush_client) {
     if (try_start_lingering()) return;
     if (client_pending_bytes_ > 0) return arm_timer(kFlushTimeoutMs);  // on_write_done closes
     close_handles();
+}
+
+// The client was accepted but the backend cannot serve it: its own outcome (backend_failure.h),
+// and its reason replaces one noted earlier ("client closed") since it says more.
+void Connection::fail_backend(BackendFailure failure, std::string reason) {
+    if (state_ == ConnState::closing) return;
+    backend_failure_ = failure;
+    close_reason_ = reason;
+    fail(std::move(reason));
 }
 
 void Connection::close_handles() {

@@ -36,6 +36,7 @@
 
 #include "ocsp/checker.h"
 #include "proxy/front/front.h"
+#include "proxy/core/backend_failure.h"
 #include "proxy/core/listener.h"
 #include "tls/engine.h"
 
@@ -142,6 +143,7 @@ private:
 
     // Closing.
     void fail(std::string reason, bool flush_client = true);
+    void fail_backend(BackendFailure failure, std::string reason);
     void close_handles();
     static void on_handle_closed(uv_handle_t* handle) noexcept;
     void log_accept() const;
@@ -149,6 +151,7 @@ private:
     void log_outcome() const;
     // The decision both the close line and the listener's counters report.
     bool accepted() const;
+    bool backend_failed() const;  // accepted, then failed by the backend (not cut)
     void count_outcome() const;
 
     Worker& worker_;
@@ -195,6 +198,7 @@ private:
     std::string close_reason_;
     bool rejected_ = false;          // the peer was refused (certificate, revocation, limits)
     bool cut_ = false;               // accepted, then ended by a session check (end_session)
+    std::optional<BackendFailure> backend_failure_;  // accepted, but the backend failed it
     // The refusal being sent is a fatal alert (or a front's answer) the client should be able
     // to read: fail() lingers (linger.cpp) instead of closing at once.
     bool linger_after_refusal_ = false;

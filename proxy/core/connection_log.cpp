@@ -61,19 +61,26 @@ void Connection::log_proxy_header_left_out(const std::vector<std::string_view>& 
 
 bool Connection::accepted() const { return tls_ && tls_->handshake_complete() && !rejected_; }
 
+bool Connection::backend_failed() const { return backend_failure_ && accepted() && !cut_; }
+
 void Connection::count_outcome() const {
     ListenerCounters& counters = settings_->counters;
-    (accepted() ? counters.accepted : counters.rejected).fetch_add(1, std::memory_order_relaxed);
+    if (backend_failed()) {
+        counters.backend_failed[static_cast<std::size_t>(*backend_failure_)].fetch_add(1, std::memory_order_relaxed);
+    } else {
+        (accepted() ? counters.accepted : counters.rejected).fetch_add(1, std::memory_order_relaxed);
+    }
     counters.bytes_from_client.fetch_add(bytes_from_client_, std::memory_order_relaxed);
     counters.bytes_from_backend.fetch_add(bytes_from_backend_, std::memory_order_relaxed);
 }
 
 // decision: `accept` (the handshake succeeded and the connection ended on its own), `reject`
-// (refused before forwarding) or `cut` (accepted, then ended by re-validation or expiry);
-// only `accept` is logged at info.
+// (refused before forwarding), `cut` (accepted, then ended by re-validation or expiry) or
+// `backend_failed` (accepted, but the backend could not serve it: backend_failure.h); only
+// `accept` is logged at info.
 void Connection::log_outcome() const {
-    bool accepted = this->accepted();
-    const char* decision = cut_ ? "cut" : accepted ? "accept" : "reject";
+    bool accepted = this->accepted() && !backend_failed();
+    const char* decision = cut_ ? "cut" : backend_failed() ? "backend_failed" : accepted ? "accept" : "reject";
     conf::LogLevel level = accepted && !cut_ ? conf::LogLevel::info : conf::LogLevel::warn;
     if (!log::enabled(level)) return;
     log::Record record("close");
