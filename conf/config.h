@@ -60,12 +60,17 @@ struct SipSettings {
     bool identity_headers = true;               // add the client certificate headers to requests
     std::string header_prefix = "X-Client-Cert-";
     SipKeepalive keepalive = SipKeepalive::answer;  // client CRLFCRLF ping: pong ourselves or pass
+    // The backend cannot be reached: answer requests with 503 and Retry-After (proxy/sip/front.cpp)
+    // instead of closing.
+    bool answer_unavailable = false;
+    Duration retry_after{30000};  // whole seconds in the answer
 };
 
 // [listener.ldap]: the LDAP StartTLS front (protocol = "ldap-starttls"), see docs/LDAP.md.
 struct LdapSettings {
     std::size_t max_message_size = 1024 * 1024;  // one LDAPMessage before StartTLS, BER header included
     bool require_starttls = true;                 // only true is accepted (see the schema's doc)
+    bool answer_unavailable = false;  // unreachable backend: answer the first operation with unavailable (52)
 };
 
 struct Listener {

@@ -100,6 +100,7 @@ void Connection::handle_client_bytes(const std::uint8_t* data, std::size_t len) 
 void Connection::handle_client_eof() {
     if (state_ == ConnState::closing) return;
     if (!tls_ || !tls_->handshake_complete()) return fail("client closed during handshake", false);
+    if (state_ == ConnState::answering_for_backend) return fail(close_reason_);
     if (client_eof_) return;
     client_eof_ = true;
     if (close_reason_.empty()) close_reason_ = "client closed";
@@ -239,7 +240,7 @@ void Connection::connect_backend() {
 
 void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     auto* self = static_cast<Connection*>(req->data);
-    if (status == UV_ECANCELED || self->state_ == ConnState::closing) return;
+    if (status == UV_ECANCELED || self->state_ == ConnState::closing || self->state_ == ConnState::answering_for_backend) return;
     if (status < 0) return self->fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
@@ -544,6 +545,8 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
             return self->fail_backend(BackendFailure::timeout, "backend connect timeout");
         case ConnState::forwarding:
             return self->on_forwarding_timer();
+        case ConnState::answering_for_backend:
+            return self->fail(self->close_reason_);  // the answering window is over
         case ConnState::closing:
             return self->close_handles();  // the client did not take our last bytes in time
     }
@@ -553,7 +556,8 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
 
 void Connection::fail(std::string reason, bool flush_client) {
     if (state_ == ConnState::closing) return;
-    bool forwarding_started = state_ == ConnState::forwarding || state_ == ConnState::connecting_backend;
+    bool forwarding_started = state_ == ConnState::forwarding || state_ == ConnState::connecting_backend ||
+                              state_ == ConnState::answering_for_backend;
     if (close_reason_.empty() || !forwarding_started) close_reason_ = std::move(reason);
     state_ = ConnState::closing;
     revocation_check_.reset();  // cancels a pending lookup: its callback will not run
@@ -576,6 +580,7 @@ void Connection::fail_backend(BackendFailure failure, std::string reason) {
     if (state_ == ConnState::closing) return;
     backend_failure_ = failure;
     close_reason_ = reason;
+    if (!backend_connected_ && answer_for_backend()) return;
     fail(std::move(reason));
 }
 

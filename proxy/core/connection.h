@@ -5,6 +5,8 @@
 //   accept -> ([plaintext]: LDAP StartTLS only) -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
 //   -> [connecting_backend] (with backend_tls: TCP connect, then the backend TLS handshake)
 //   -> [forwarding] -> half-closes pass through -> [closing] -> freed.
+// A backend that refuses or times out before it connected, with a front that answers for it
+// (SIP 503, LDAP unavailable): [connecting_backend] -> [answering_for_backend] -> [closing].
 // [plaintext] is the front's phase before StartTLS: it answers the client itself and nothing
 // reaches the backend. With backend_tls a second tls::Engine in the client role sits between
 // the plaintext and the backend socket (the "backend TLS" functions); the client's bytes wait
@@ -44,7 +46,9 @@ namespace ocspgate::proxy {
 
 class Worker;
 
-enum class ConnState { plaintext, handshaking, awaiting_revocation, connecting_backend, forwarding, closing };
+// answering_for_backend: the backend failed before it connected and the front answers the
+// client on its behalf (SIP 503, LDAP unavailable; connection_unavailable.cpp).
+enum class ConnState { plaintext, handshaking, awaiting_revocation, connecting_backend, forwarding, answering_for_backend, closing };
 
 class Connection final : private tls::RevocationGate {
 public:
@@ -144,6 +148,7 @@ private:
     // Closing.
     void fail(std::string reason, bool flush_client = true);
     void fail_backend(BackendFailure failure, std::string reason);
+    bool answer_for_backend();  // connection_unavailable.cpp; false: the front does not
     void close_handles();
     static void on_handle_closed(uv_handle_t* handle) noexcept;
     void log_accept() const;

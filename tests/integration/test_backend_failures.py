@@ -2,7 +2,9 @@
 revocation check succeeded but the backend refuses, never answers the connect, or closes before
 sending anything, the close line says decision=backend_failed at warning, the connections metric
 counts it under decision="backend_failed" with its reason (not under accept), and `/status` and
-`ocspgate status` show it per listener. A slow backend that does answer is an ordinary accept."""
+`ocspgate status` show it per listener. A slow backend that does answer is an ordinary accept.
+With [listener.sip] / [listener.ldap] answer_unavailable, ocspgate answers the client on the
+backend's behalf: sipp (through socat's TLS) sees 503 with Retry-After, ldapsearch result 52."""
 import json
 import socket
 import ssl
@@ -13,7 +15,9 @@ import time
 import pytest
 
 from harness import Backend, free_port, listener_config, ocspgate_binary, recv_exactly, tls_connect, wait_until
+from ldap_peers import gate_config, ldap_listener, ldapsearch
 from prometheus import parse_metrics, value
+from sip_peers import Socat, run_sipp_uac
 from test_admin import get
 
 
@@ -174,3 +178,72 @@ def test_status_command_shows_backend_failures_per_listener(peers):
     row = next(line for line in lines if line.startswith("test "))
     assert "BACKEND FAILED" in header, out.stdout
     assert row.split()[-1] == "1", out.stdout
+
+
+# ---- SIP: 503 with Retry-After --------------------------------------------------------------
+
+SIP_ANSWER = '\n[listener.sip]\nanswer_unavailable = true\nretry_after = "45s"\n'
+
+
+@pytest.mark.parametrize("backend_kind", ["refused", "hanging"])
+def test_sipp_phone_gets_503_with_retry_after_when_the_backend_is_down(peers, tmp_path, hanging_backend, backend_kind):
+    backend_port = free_port() if backend_kind == "refused" else hanging_backend.port
+    gate = admin_gate(peers, backend_port, protocol="sip", tail=SIP_ANSWER)
+    socat = Socat(tmp_path, peers.pki, gate.port)
+    peers._started.append(socat.stop)
+    code, output = run_sipp_uac(tmp_path, "uac_register_503.xml", socat.port)
+    assert code == 0, output
+    answer = output[output.index("SIP/2.0 503"):]
+    assert "Retry-After: 45" in answer and "CSeq: 1 REGISTER" in answer, answer
+    close = gate.wait_event("close", decision="backend_failed")[0]
+    assert close["level"] == "warning", close
+
+
+def test_sip_without_answer_unavailable_closes_without_503(peers, tmp_path):
+    gate = admin_gate(peers, free_port(), protocol="sip")
+    with tls_connect(gate.pki, gate.port, cert="client-good", timeout=10) as c:
+        c.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5;branch=z9hG4bK1\r\n"
+                  b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n"
+                  b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        try:
+            assert c.recv(1000) == b""
+        except (ssl.SSLError, ConnectionResetError):
+            pass
+    assert gate.wait_event("close", decision="backend_failed")
+
+
+def test_sip_503_is_never_sent_for_an_ack(peers):
+    gate = admin_gate(peers, free_port(), protocol="sip", tail=SIP_ANSWER)
+    head = ("{method} sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5;branch=z9hG4bK{n}\r\n"
+            "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: c{n}\r\nCSeq: {n} {method}\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+    with tls_connect(gate.pki, gate.port, cert="client-good", timeout=10) as c:
+        c.sendall((head.format(method="ACK", n=1) + head.format(method="OPTIONS", n=2)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += c.recv(4096)
+    assert data.count(b"SIP/2.0 503 Service Unavailable") == 1 and b"CSeq: 2 OPTIONS" in data, data
+
+
+# ---- LDAP: resultCode unavailable (52) ------------------------------------------------------
+
+def test_ldapsearch_gets_unavailable_52_when_the_backend_is_down(peers, pki):
+    port = free_port()
+    listener = ldap_listener("ldaps", "ldaps", port, free_port(), pki=pki,
+                             extra_tables="\n[listener.ldap]\nanswer_unavailable = true\n")
+    gate = peers.gate(gate_config([listener]))
+    result = ldapsearch(f"ldaps://127.0.0.1:{port}", pki=pki, timeout=20)
+    assert result.returncode == 52, (result.returncode, result.stderr)
+    assert b"unavailable" in result.stderr.lower(), result.stderr
+    close = gate.wait_event("close", listener="ldaps")[0]
+    assert close["decision"] == "backend_failed", close
+
+
+def test_ldap_starttls_gets_unavailable_52_when_the_backend_is_down(peers, pki):
+    port = free_port()
+    listener = ldap_listener("starttls", "ldap-starttls", port, free_port(), pki=pki,
+                             extra_tables="\n[listener.ldap]\nanswer_unavailable = true\n")
+    gate = peers.gate(gate_config([listener]))
+    result = ldapsearch(f"ldap://127.0.0.1:{port}", pki=pki, starttls=True, timeout=20)
+    assert result.returncode == 52, (result.returncode, result.stderr)
+    assert gate.wait_event("close", listener="starttls")[0]["decision"] == "backend_failed"
