@@ -132,6 +132,7 @@ def test_refused_backend_is_backend_failed_not_accept(peers):
     gate = admin_gate(peers, free_port())  # nothing listens there
     peer = client_sees_close(gate)
     assert_backend_failed(gate, peer, "backend_unreachable", "backend unreachable: ECONNREFUSED")
+    gate.stop_cleanly()
 
 
 def test_hanging_backend_is_backend_failed_after_connect_timeout(peers, hanging_backend):
@@ -197,6 +198,7 @@ def test_sipp_phone_gets_503_with_retry_after_when_the_backend_is_down(peers, tm
     assert "Retry-After: 45" in answer and "CSeq: 1 REGISTER" in answer, answer
     close = gate.wait_event("close", decision="backend_failed")[0]
     assert close["level"] == "warning", close
+    gate.stop_cleanly()
 
 
 def test_sip_without_answer_unavailable_closes_without_503(peers, tmp_path):

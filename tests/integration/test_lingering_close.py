@@ -75,6 +75,7 @@ def test_java_client_reads_certificate_revoked_every_time(peers, tmp_path, proto
     assert value(metrics(gate), "ocspgate_lingering_closes_total") >= ATTEMPTS
     assert gate.backend.connections == 0
     wait_until(lambda: value(metrics(gate), "ocspgate_connections_lingering") == 0, 10, "lingering to end")
+    gate.stop_cleanly()
 
 
 @needs_java
@@ -142,6 +143,17 @@ def test_over_max_lingering_a_refusal_closes_at_once(peers):
     first.close()
     second.close()
     wait_until(lambda: value(metrics(gate), "ocspgate_connections_lingering") == 0, 5, "the first to stop lingering")
+    gate.stop_cleanly()
+
+
+def test_drain_ends_a_lingering_connection_without_waiting(peers):
+    gate = linger_gate(peers, extra_server='linger_timeout = "30s"')
+    s, peer = refused_raw_client(gate)
+    assert value(metrics(gate), "ocspgate_connections_lingering") == 1
+    started = time.monotonic()
+    gate.stop_cleanly()  # drain_timeout = "2s" ends it; the lingering does not hold the exit for 30 s
+    assert time.monotonic() - started < 6
+    s.close()
 
 
 def test_linger_timeout_zero_closes_at_once(peers):
