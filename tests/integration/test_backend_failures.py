@@ -168,6 +168,37 @@ def test_slow_backend_that_answers_is_an_ordinary_accept(peers):
                      reason=reason) == 0
 
 
+def test_backend_slow_to_accept_within_connect_timeout_is_an_ordinary_accept(peers, hanging_backend):
+    """The accept queue is full when ocspgate connects (its SYN is dropped); 0.5 s later the
+    backend starts accepting and echoing, so the SYN's retransmission (after 1 s) gets through
+    within connect_timeout = "2s"."""
+    def start_serving():
+        time.sleep(0.5)
+        hanging_backend.sock.settimeout(5)
+        while True:
+            try:
+                conn, _ = hanging_backend.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=echo_once, args=(conn,), daemon=True).start()
+
+    def echo_once(conn):
+        with conn:
+            if data := conn.recv(65536):
+                conn.sendall(data)
+
+    gate = admin_gate(peers, hanging_backend.port)
+    threading.Thread(target=start_serving, daemon=True).start()
+    started = time.monotonic()
+    with tls_connect(gate.pki, gate.port, cert="client-good", timeout=10) as c:
+        peer = f"127.0.0.1:{c.getsockname()[1]}"
+        c.sendall(b"ping")
+        assert recv_exactly(c, 4) == b"ping"
+    assert time.monotonic() - started > 0.5  # it did wait for the backend
+    close = gate.wait_event("close", peer=peer)[0]
+    assert close["decision"] == "accept", close
+
+
 def test_status_command_shows_backend_failures_per_listener(peers):
     gate = admin_gate(peers, free_port())
     client_sees_close(gate)
