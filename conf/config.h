@@ -60,12 +60,17 @@ struct SipSettings {
     bool identity_headers = true;               // add the client certificate headers to requests
     std::string header_prefix = "X-Client-Cert-";
     SipKeepalive keepalive = SipKeepalive::answer;  // client CRLFCRLF ping: pong ourselves or pass
+    // The backend cannot be reached: answer requests with 503 and Retry-After (proxy/sip/front.cpp)
+    // instead of closing.
+    bool answer_unavailable = false;
+    Duration retry_after{30000};  // whole seconds in the answer
 };
 
 // [listener.ldap]: the LDAP StartTLS front (protocol = "ldap-starttls"), see docs/LDAP.md.
 struct LdapSettings {
     std::size_t max_message_size = 1024 * 1024;  // one LDAPMessage before StartTLS, BER header included
     bool require_starttls = true;                 // only true is accepted (see the schema's doc)
+    bool answer_unavailable = false;  // unreachable backend: answer the first operation with unavailable (52)
 };
 
 struct Listener {
@@ -90,6 +95,12 @@ struct Server {
     Duration handshake_timeout{10000}; // whole handshake, revocation wait included
     Duration idle_timeout{15 * 60 * 1000};
     Duration drain_timeout{30000};     // SIGTERM: how long open connections may finish
+    // Lingering close after a refusal (proxy/core/linger.cpp): how long and how much of what the
+    // client still sends is read and dropped after our alert and FIN, and how many connections
+    // may do so at once (beyond: closed at once). linger_timeout 0 = never linger.
+    Duration linger_timeout{2000};
+    std::size_t linger_max_bytes = 64 * 1024;
+    std::uint32_t max_lingering = 1024;
     // 0 = not set: the process derives it from the open-file limit at start (at most
     // kDefaultMaxConnections; proxy/process/descriptors.h). A loaded config never holds 0
     // from the file (the schema's minimum is 1).

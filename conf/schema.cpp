@@ -98,6 +98,21 @@ Section<Server> make_server_section() {
             value_key("drain_timeout", &Server::drain_timeout, DurationValue{},
                       "After SIGTERM, how long open connections may continue before they are "
                       "closed; \"0s\" closes them at once."),
+            value_key("linger_timeout", &Server::linger_timeout, DurationValue{},
+                      "After refusing a client with a TLS alert, ocspgate shuts down its sending "
+                      "side and reads and drops what the client still sends for up to this long "
+                      "before closing (a lingering close, as nginx's lingering_close), so that a "
+                      "client still writing its handshake (Java JSSE at TLS 1.3) reads the alert "
+                      "instead of a connection reset. \"0s\": close at once."),
+            value_key("linger_max_bytes", &Server::linger_max_bytes,
+                      IntegerValue<std::size_t>{0, 16 * 1024 * 1024},
+                      "Most bytes read and dropped from one lingering connection; beyond them it "
+                      "is closed."),
+            value_key("max_lingering", &Server::max_lingering,
+                      IntegerValue<std::uint32_t>{0, 1000000},
+                      "Most connections lingering at once, across workers (each holds one file "
+                      "descriptor and counts toward max_connections); a refusal beyond it closes "
+                      "at once."),
             value_key("max_connections", &Server::max_connections,
                       IntegerValue<std::uint32_t>{1, std::numeric_limits<std::uint32_t>::max()},
                       "Most client connections open at once, across all listeners and workers. "
@@ -220,7 +235,8 @@ Section<Listener> make_listener_section() {
             table_key("tls", &Listener::tls, tls_section(), "TLS settings of this listener.",
                       required),
             table_key("ldap", &Listener::ldap, ldap_section(),
-                      "The LDAP StartTLS front's settings; only with protocol = \"ldap-starttls\"."),
+                      "The LDAP fronts' settings; only with protocol = \"ldap-starttls\" or "
+                      "\"ldaps\"."),
             table_key("sip", &Listener::sip, sip_section(),
                       "The SIP front's settings; only with protocol = \"sip\"."),
         },
@@ -307,8 +323,9 @@ Section<TlsSettings> make_tls_section() {
 Section<LdapSettings> make_ldap_section() {
     return {
         .title = "[listener.ldap]",
-        .doc = "The LDAP StartTLS front of a [[listener]] with protocol = \"ldap-starttls\" (an "
-               "error on any other protocol); optional. See docs/LDAP.md.",
+        .doc = "The LDAP front of a [[listener]] with protocol = \"ldap-starttls\" or \"ldaps\" "
+               "(an error on any other protocol); optional. With \"ldaps\" only "
+               "answer_unavailable (and max_message_size for its answer) applies. See docs/LDAP.md.",
         .fields = {
             value_key("max_message_size", &LdapSettings::max_message_size,
                       IntegerValue<std::size_t>{64, 64 * 1024 * 1024},
@@ -319,6 +336,12 @@ Section<LdapSettings> make_ldap_section() {
                       "ocspgate and never reaches the backend. Only true is accepted: plain LDAP "
                       "before TLS would reach the backend without any certificate or revocation "
                       "check."),
+            value_key("answer_unavailable", &LdapSettings::answer_unavailable, BoolValue{},
+                      "When the backend cannot be reached (connection refused, connect_timeout) "
+                      "after the client was accepted, answer the client's first operation from "
+                      "ocspgate in its own response type with resultCode unavailable (52), then "
+                      "close, so that a client with a second server fails over at once. false: "
+                      "the connection is closed (close_notify)."),
         },
         .check = {},
     };
@@ -368,6 +391,16 @@ Section<SipSettings> make_sip_section() {
             value_key("keepalive", &SipSettings::keepalive, EnumValue<SipKeepalive>{},
                       "A client's double-CRLF keep-alive ping (RFC 5626): \"answer\" sends the "
                       "CRLF pong from ocspgate, \"pass\" forwards the ping to the backend."),
+            value_key("answer_unavailable", &SipSettings::answer_unavailable, BoolValue{},
+                      "When the backend cannot be reached (connection refused, connect_timeout) "
+                      "after the client was accepted, answer the client's requests (never an "
+                      "ACK) with \"503 Service Unavailable\" and Retry-After, from ocspgate, so "
+                      "that a phone fails over to its next server at once instead of waiting for "
+                      "its transaction timer. The connection then closes after 16 answers, when "
+                      "the client closes, or 10 s after the failure. false: the connection is "
+                      "closed (close_notify) as for any other protocol."),
+            value_key("retry_after", &SipSettings::retry_after, DurationValue{},
+                      "The Retry-After of answer_unavailable's 503s, in whole seconds."),
         },
         .check = {},
     };

@@ -245,10 +245,11 @@ void check_backend_tls(const toml::table& table, const Listener& listener, Conte
 
 // [listener.ldap] configures the LDAP StartTLS front only; elsewhere it would be ignored.
 void check_ldap_table_fits(const toml::table& table, const Listener& listener, Context& context) {
-    if (table.contains("ldap") && listener.protocol != Protocol::ldap_starttls) {
+    bool speaks_ldap = listener.protocol == Protocol::ldap_starttls || listener.protocol == Protocol::ldaps;
+    if (table.contains("ldap") && !speaks_ldap) {
         context.error_at_key(table, "ldap",
-                             fmt::format("[listener.ldap] needs protocol = \"ldap-starttls\", but "
-                                         "protocol is {}", quote(to_string(listener.protocol))));
+                             fmt::format("[listener.ldap] needs protocol = \"ldap-starttls\" or \"ldaps\", "
+                                         "but protocol is {}", quote(to_string(listener.protocol))));
     }    if (const toml::table* ldap = table["ldap"].as_table(); ldap && !listener.ldap.require_starttls) {
         context.error_at_key(*ldap, "require_starttls",
                              "require_starttls = false is not supported: plain LDAP before StartTLS "

@@ -12,8 +12,14 @@ namespace {
 
 std::uint64_t load(const std::atomic<std::uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
 
+std::uint64_t backend_failed(const ListenerCounters& c) {
+    std::uint64_t total = 0;
+    for (const auto& count : c.backend_failed) total += load(count);
+    return total;
+}
+
 std::uint64_t open_now(const ListenerCounters& c) {
-    std::uint64_t closed = load(c.accepted) + load(c.rejected);
+    std::uint64_t closed = load(c.accepted) + load(c.rejected) + backend_failed(c);
     std::uint64_t opened = load(c.opened);
     return opened > closed ? opened - closed : 0;  // the loads are not one snapshot
 }
@@ -58,6 +64,30 @@ constexpr Verdict kVerdicts[] = {
     {"undetermined", &ocsp::CheckerStats::verdict_undetermined},
 };
 
+// Accepted clients the backend could not serve, one sample per reason (backend_failure.h).
+void write_backend_failures(metrics::MetricsText& out, const ListenerSettings& settings) {
+    for (std::size_t i = 0; i < kBackendFailureCount; ++i) {
+        auto reason = std::string(backend_failure_name(static_cast<BackendFailure>(i)));
+        out.sample("ocspgate_connections_total",
+                   {{"listener", settings.conf.name}, {"decision", "backend_failed"}, {"reason", reason}},
+                   load(settings.counters.backend_failed[i]));
+    }
+}
+
+// Lingering closes after a refusal (proxy/core/linger.cpp).
+void write_linger_metrics(metrics::MetricsText& out, const Shared& shared) {
+    out.family("ocspgate_connections_lingering", "gauge",
+               "Refused connections reading and dropping the client's last bytes before closing, now.");
+    out.sample("ocspgate_connections_lingering",
+               static_cast<std::uint64_t>(shared.lingering.load(std::memory_order_relaxed)));
+    out.family("ocspgate_lingering_closes_total", "counter",
+               "Refused connections closed after lingering, so that the client could read the alert.");
+    out.sample("ocspgate_lingering_closes_total", load(shared.lingering_closes));
+    out.family("ocspgate_lingering_skipped_total", "counter",
+               "Refused connections closed at once because max_lingering connections were lingering.");
+    out.sample("ocspgate_lingering_skipped_total", load(shared.linger_skipped));
+}
+
 void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime, const Shared& shared) {
     out.family("ocspgate_connections_active", "gauge", "Client connections open now, across all listeners.");
     out.sample("ocspgate_connections_active", shared.active_connections.load(std::memory_order_relaxed));
@@ -70,8 +100,9 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
     out.sample("ocspgate_handshakes_refused_awaiting_full_total",
                shared.awaiting_revocation_refused.load(std::memory_order_relaxed));
     out.family("ocspgate_connections_total", "counter",
-               "Client connections closed, by listener and decision (accept: the handshake succeeded); "
-               "refused ones also by reason (docs/ARCHITECTURE.md, Vocabulary).");
+               "Client connections closed, by listener and decision (accept: the handshake succeeded; "
+               "backend_failed: it succeeded but the backend could not serve the client), refused "
+               "and backend_failed ones also by reason (docs/ARCHITECTURE.md, Vocabulary).");
     for (const auto& settings : runtime.listeners) {
         const std::string& name = settings->conf.name;
         out.sample("ocspgate_connections_total", {{"listener", name}, {"decision", "accept"}},
@@ -80,7 +111,9 @@ void write_connection_metrics(metrics::MetricsText& out, const Runtime& runtime,
             out.sample("ocspgate_connections_total",
                        {{"listener", name}, {"decision", "reject"}, {"reason", to_string(static_cast<RefusalReason>(i))}},
                        load(settings->counters.rejected_by_reason[i]));
+        write_backend_failures(out, *settings);
     }
+    write_linger_metrics(out, shared);
     out.family("ocspgate_connections_cut_total", "counter",
                "Accepted connections closed during the session because re-validation refused the client "
                "certificate or it expired, by listener.");
@@ -298,6 +331,7 @@ std::string render_status(const Runtime& runtime, const Shared& shared, const ex
             {"active_connections", open_now(settings->counters)},
             {"accepted", load(settings->counters.accepted)},
             {"rejected", load(settings->counters.rejected)},
+            {"backend_failed", backend_failed(settings->counters)},
         });
     }
     nlohmann::json profiles = nlohmann::json::array();

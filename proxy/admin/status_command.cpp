@@ -263,10 +263,11 @@ std::string listeners_table(const Json& status) {
     std::vector<std::vector<std::string>> rows;
     for (const Json& l : status.value("listeners", Json::array()))
         rows.push_back({cell(l["name"]), cell(l["address"]), cell(l["protocol"]), cell(l["revocation"]),
-                        cell(l["active_connections"]), cell(l["accepted"]), cell(l["rejected"])});
+                        cell(l["active_connections"]), cell(l["accepted"]), cell(l["rejected"]),
+                        cell(l.value("backend_failed", Json(0)))});
     return "Listeners (active connections: " + status.value("active_connections", Json(0)).dump() + ")\n" +
-           table({"LISTENER", "ADDRESS", "PROTOCOL", "REVOCATION", "ACTIVE", "ACCEPTED", "REJECTED"}, rows,
-                 {false, false, false, false, true, true, true});
+           table({"LISTENER", "ADDRESS", "PROTOCOL", "REVOCATION", "ACTIVE", "ACCEPTED", "REJECTED", "BACKEND FAILED"},
+                 rows, {false, false, false, false, true, true, true, true});
 }
 
 // Each CRL held, with how old it is and when the next one is due ("overdue" once nextUpdate

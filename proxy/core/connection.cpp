@@ -69,6 +69,7 @@ void Connection::start(uv_stream_t* server) {
 
 void Connection::abort(std::string reason) {
     refusal_ = RefusalReason::limit;  // max_connections or a drain; counted only if not yet accepted
+    if (lingering_) return close_handles();  // a lingering close is only a courtesy
     fail(std::move(reason));
 }
 
@@ -105,6 +106,7 @@ void Connection::handle_client_eof() {
         refusal_ = RefusalReason::client_closed;
         return fail("client closed during handshake", false);
     }
+    if (state_ == ConnState::answering_for_backend) return fail(close_reason_);
     if (client_eof_) return;
     client_eof_ = true;
     if (close_reason_.empty()) close_reason_ = "client closed";
@@ -120,6 +122,7 @@ void Connection::handle_plaintext(const std::uint8_t* data, std::size_t len) {
     if (out.close_reason) {
         rejected_ = true;
         refusal_ = RefusalReason::protocol;
+        linger_after_refusal_ = true;  // the front's answer says why
         return fail(*out.close_reason);
     }
     // The front's answers are the only output here; a client that sends requests without
@@ -142,6 +145,7 @@ void Connection::run_tls() {
     flush_to_client();
     if (events.failure) {
         rejected_ = !tls_->handshake_complete();
+        linger_after_refusal_ = rejected_;  // the handshake's fatal alert is queued
         // For `ocspgate status`: a refused expired certificate is listed beside the accepted ones.
         if (expiry::PeerCertificates* peers = worker_.peer_certificates(); peers && rejected_ && tls_->only_leaf_expired())
             peers->note(tls_->peer_certificate(), *events.failure);
@@ -268,13 +272,13 @@ void Connection::connect_backend() {
     arm_timer(static_cast<std::uint64_t>(settings_->conf.connect_timeout.count()));
     const auto* addr = reinterpret_cast<const sockaddr*>(&settings_->conf.backend.storage);
     if (int rc = uv_tcp_connect(&connect_req_, &backend_, addr, on_backend_connected); rc != 0)
-        fail(std::string("backend unreachable: ") + uv_err_name(rc));
+        fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(rc));
 }
 
 void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
     auto* self = static_cast<Connection*>(req->data);
-    if (status == UV_ECANCELED || self->state_ == ConnState::closing) return;
-    if (status < 0) return self->fail(std::string("backend unreachable: ") + uv_err_name(status));
+    if (status == UV_ECANCELED || self->state_ == ConnState::closing || self->state_ == ConnState::answering_for_backend) return;
+    if (status < 0) return self->fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(status));
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
     if (self->settings_->conf.proxy_protocol) self->write(Side::backend, std::move(self->proxy_header_));  // before any TLS byte
@@ -308,7 +312,7 @@ void Connection::on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_bu
         self->backend_reading_ = false;
         self->handle_backend_eof();
     } else if (nread < 0) {
-        self->fail(std::string("backend read error: ") + uv_err_name(static_cast<int>(nread)));
+        self->fail_backend(BackendFailure::closed, std::string("backend read error: ") + uv_err_name(static_cast<int>(nread)));
     }
 }
 
@@ -327,8 +331,15 @@ void Connection::deliver_backend_plaintext(std::span<const std::uint8_t> data) {
 
 void Connection::handle_backend_eof() {
     if (backend_eof_ || state_ == ConnState::closing) return;
-    if (backend_tls_ && !backend_tls_->handshake_complete()) return fail("backend TLS failed: backend closed during the handshake");
+    if (backend_tls_ && !backend_tls_->handshake_complete())
+        return fail_backend(BackendFailure::tls, "backend TLS failed: backend closed during the handshake");
     backend_eof_ = true;
+    // Closed before answering anything while the client still talks: the backend could not
+    // serve this client (a dead process behind a port that still accepts, a full backend).
+    if (bytes_from_backend_ == 0 && !client_eof_) {
+        backend_failure_ = BackendFailure::closed;
+        close_reason_ = "backend closed before sending anything";
+    }
     if (close_reason_.empty()) close_reason_ = "backend closed";
     tls_->shutdown();  // close_notify after everything the backend sent
     flush_to_client();
@@ -383,7 +394,7 @@ bool Connection::start_backend_tls() {
     auto engine = tls::Engine::create_client(settings_->backend_ctx.get(), settings_->backend_server_name,
                                              settings_->backend_checker ? &backend_gate_ : nullptr);
     if (!engine) {
-        fail("backend TLS failed: " + engine.error().message);
+        fail_backend(BackendFailure::tls, "backend TLS failed: " + engine.error().message);
         return false;
     }
     backend_tls_ = std::move(engine).value();
@@ -403,8 +414,9 @@ void Connection::run_backend_tls(std::span<const std::uint8_t> ciphertext) {
     tls::CycleEvents events = backend_tls_->cycle();
     flush_to_backend();
     if (events.failure) {
-        return fail(backend_tls_->certificate_rejected() ? "backend certificate rejected: " + *events.failure
-                                                         : "backend TLS failed: " + *events.failure);
+        return fail_backend(BackendFailure::tls, backend_tls_->certificate_rejected()
+                                                     ? "backend certificate rejected: " + *events.failure
+                                                     : "backend TLS failed: " + *events.failure);
     }
     if (events.verification_paused) return start_backend_revocation_check();
     if (events.handshake_done) on_backend_handshake_done();
@@ -487,11 +499,13 @@ void Connection::on_write_done(uv_write_t* req, int status) noexcept {
     delete request;
     if (status == UV_ECANCELED) return;
     if (self->state_ == ConnState::closing) {
-        if (side == Side::client && self->client_pending_bytes_ == 0) self->close_handles();
+        // Lingering: the client's FIN, the linger bounds or the shutdown's error close it.
+        if (side == Side::client && self->client_pending_bytes_ == 0 && !self->lingering_) self->close_handles();
         return;
     }
-    if (status < 0)
-        return self->fail(std::string(side == Side::client ? "client" : "backend") + " write error: " + uv_err_name(status), false);
+    if (status < 0 && side == Side::backend)
+        return self->fail_backend(BackendFailure::closed, std::string("backend write error: ") + uv_err_name(status));
+    if (status < 0) return self->fail(std::string("client write error: ") + uv_err_name(status), false);
     self->apply_backpressure();
     self->maybe_finish_forwarding();
 }
@@ -570,9 +584,11 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
             self->refusal_ = RefusalReason::handshake_timeout;
             return self->fail("handshake timeout (revocation check pending)");
         case ConnState::connecting_backend:
-            return self->fail("backend connect timeout");
+            return self->fail_backend(BackendFailure::timeout, "backend connect timeout");
         case ConnState::forwarding:
             return self->on_forwarding_timer();
+        case ConnState::answering_for_backend:
+            return self->fail(self->close_reason_);  // the answering window is over
         case ConnState::closing:
             return self->close_handles();  // the client did not take our last bytes in time
     }
@@ -582,7 +598,8 @@ void Connection::on_timer(uv_timer_t* timer) noexcept {
 
 void Connection::fail(std::string reason, bool flush_client) {
     if (state_ == ConnState::closing) return;
-    bool forwarding_started = state_ == ConnState::forwarding || state_ == ConnState::connecting_backend;
+    bool forwarding_started = state_ == ConnState::forwarding || state_ == ConnState::connecting_backend ||
+                              state_ == ConnState::answering_for_backend;
     if (close_reason_.empty() || !forwarding_started) close_reason_ = std::move(reason);
     state_ = ConnState::closing;
     revocation_check_.reset();  // cancels a pending lookup: its callback will not run
@@ -595,12 +612,24 @@ void Connection::fail(std::string reason, bool flush_client) {
         tls_->shutdown();  // close_notify after the handshake; a failed handshake queued its alert
         flush_to_client();
     }
+    if (try_start_lingering()) return;
     if (client_pending_bytes_ > 0) return arm_timer(kFlushTimeoutMs);  // on_write_done closes
     close_handles();
 }
 
+// The client was accepted but the backend cannot serve it: its own outcome (backend_failure.h),
+// and its reason replaces one noted earlier ("client closed") since it says more.
+void Connection::fail_backend(BackendFailure failure, std::string reason) {
+    if (state_ == ConnState::closing) return;
+    backend_failure_ = failure;
+    close_reason_ = reason;
+    if (!backend_connected_ && answer_for_backend()) return;
+    fail(std::move(reason));
+}
+
 void Connection::close_handles() {
     state_ = ConnState::closing;
+    stop_lingering();
     revocation_check_.reset();
     backend_revocation_check_.reset();
     if (!uv_is_closing(as_handle(client_))) uv_close(as_handle(client_), on_handle_closed);

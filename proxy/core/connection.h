@@ -5,6 +5,8 @@
 //   accept -> ([plaintext]: LDAP StartTLS only) -> [handshaking] -> (verify callback pauses) [awaiting_revocation] -> [handshaking]
 //   -> [connecting_backend] (with backend_tls: TCP connect, then the backend TLS handshake)
 //   -> [forwarding] -> half-closes pass through -> [closing] -> freed.
+// A backend that refuses or times out before it connected, with a front that answers for it
+// (SIP 503, LDAP unavailable): [connecting_backend] -> [answering_for_backend] -> [closing].
 // [plaintext] is the front's phase before StartTLS: it answers the client itself and nothing
 // reaches the backend. With backend_tls a second tls::Engine in the client role sits between
 // the plaintext and the backend socket (the "backend TLS" functions); the client's bytes wait
@@ -37,6 +39,7 @@
 #include "ocsp/checker.h"
 #include "proxy/front/front.h"
 #include "proxy/core/await_slot.h"
+#include "proxy/core/backend_failure.h"
 #include "proxy/core/listener.h"
 #include "tls/engine.h"
 
@@ -44,7 +47,9 @@ namespace ocspgate::proxy {
 
 class Worker;
 
-enum class ConnState { plaintext, handshaking, awaiting_revocation, connecting_backend, forwarding, closing };
+// answering_for_backend: the backend failed before it connected and the front answers the
+// client on its behalf (SIP 503, LDAP unavailable; connection_unavailable.cpp).
+enum class ConnState { plaintext, handshaking, awaiting_revocation, connecting_backend, forwarding, answering_for_backend, closing };
 
 class Connection final : private tls::RevocationGate {
 public:
@@ -136,8 +141,16 @@ private:
     void on_recheck_decided(ocsp::Decision decision);
     void end_session(const char* cause, std::string reason);
 
+    // Lingering close after a refusal (linger.cpp).
+    bool try_start_lingering();  // true: lingering (or closing) now
+    static void on_linger_shutdown(uv_shutdown_t* req, int status) noexcept;
+    static void on_linger_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+    void stop_lingering();
+
     // Closing.
     void fail(std::string reason, bool flush_client = true);
+    void fail_backend(BackendFailure failure, std::string reason);
+    bool answer_for_backend();  // connection_unavailable.cpp; false: the front does not
     void close_handles();
     static void on_handle_closed(uv_handle_t* handle) noexcept;
     void log_accept() const;
@@ -149,6 +162,7 @@ private:
     bool accepted() const;
     // Why a connection that was not accepted() was refused (connection_log.cpp).
     RefusalReason refusal_reason() const;
+    bool backend_failed() const;  // accepted, then failed by the backend (not cut)
     void count_outcome() const;
 
     Worker& worker_;
@@ -198,6 +212,12 @@ private:
     // Set where the refusal is not a TLS failure (which refusal_reason() reads from tls_).
     std::optional<RefusalReason> refusal_;
     bool cut_ = false;               // accepted, then ended by a session check (end_session)
+    std::optional<BackendFailure> backend_failure_;  // accepted, but the backend failed it
+    // The refusal being sent is a fatal alert (or a front's answer) the client should be able
+    // to read: fail() lingers (linger.cpp) instead of closing at once.
+    bool linger_after_refusal_ = false;
+    bool lingering_ = false;         // [closing] sub-phase: reading and dropping until FIN or bounds
+    std::size_t linger_bytes_left_ = 0;
     std::uint64_t started_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t idle_timeout_ms_ = 0;

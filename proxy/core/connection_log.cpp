@@ -119,21 +119,29 @@ RefusalReason Connection::refusal_reason() const {
     return RefusalReason::handshake_failed;
 }
 
+bool Connection::backend_failed() const { return backend_failure_ && accepted() && !cut_; }
+
 void Connection::count_outcome() const {
     ListenerCounters& counters = settings_->counters;
-    (accepted() ? counters.accepted : counters.rejected).fetch_add(1, std::memory_order_relaxed);
-    if (!accepted())
+    if (backend_failed()) {
+        counters.backend_failed[static_cast<std::size_t>(*backend_failure_)].fetch_add(1, std::memory_order_relaxed);
+    } else if (accepted()) {
+        counters.accepted.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        counters.rejected.fetch_add(1, std::memory_order_relaxed);
         counters.rejected_by_reason[static_cast<std::size_t>(refusal_reason())].fetch_add(1, std::memory_order_relaxed);
+    }
     counters.bytes_from_client.fetch_add(bytes_from_client_, std::memory_order_relaxed);
     counters.bytes_from_backend.fetch_add(bytes_from_backend_, std::memory_order_relaxed);
 }
 
 // decision: `accept` (the handshake succeeded and the connection ended on its own), `reject`
-// (refused before forwarding) or `cut` (accepted, then ended by re-validation or expiry);
-// only `accept` is logged at info.
+// (refused before forwarding), `cut` (accepted, then ended by re-validation or expiry) or
+// `backend_failed` (accepted, but the backend could not serve it: backend_failure.h); only
+// `accept` is logged at info.
 void Connection::log_outcome() const {
-    bool accepted = this->accepted();
-    const char* decision = cut_ ? "cut" : accepted ? "accept" : "reject";
+    bool accepted = this->accepted() && !backend_failed();
+    const char* decision = cut_ ? "cut" : backend_failed() ? "backend_failed" : accepted ? "accept" : "reject";
     conf::LogLevel level = accepted && !cut_ ? conf::LogLevel::info : conf::LogLevel::warn;
     if (!log::enabled(level)) return;
     log::Record record("close");
@@ -142,8 +150,10 @@ void Connection::log_outcome() const {
         .field("listener", settings_->conf.name)
         .field("peer", peer_)
         .field("decision", decision);
-    if (!accepted) record.field("refusal", to_string(refusal_reason()));
-    if (!accepted && tls_) add_validity(record, refusal_reason(), tls_->verify_error_certificate());
+    const bool refused = !cut_ && !backend_failed() && !accepted;
+    if (refused) record.field("refusal", to_string(refusal_reason()));
+    if (refused && tls_) add_validity(record, refusal_reason(), tls_->verify_error_certificate());
+    if (backend_failed()) record.field("backend_failure", std::string(backend_failure_name(*backend_failure_)));
     record.field("reason", close_reason_.empty() ? std::string("closed") : close_reason_);
     if (tls_ && tls_->handshake_complete()) record.field("tls_version", tls_->version()).field("cipher", tls_->cipher());
     if (tls_) add_certificate(record, tls_->peer_certificate());

@@ -11,6 +11,7 @@
 #include "conf/config.h"
 #include "ocsp/checker.h"
 #include "ocsp/latency_histogram.h"
+#include "proxy/core/backend_failure.h"
 #include "tls/ossl.h"
 #include "base/result.h"
 #include "base/verdict.h"
@@ -20,13 +21,16 @@ namespace ocspgate::proxy {
 class Worker;
 
 // Connection counts for the admin endpoint: relaxed atomics, one add when a connection opens
-// and one when it closes. Open now = opened - accepted - rejected.
+// and one when it closes. Open now = opened - accepted - rejected - backend_failed.
 struct ListenerCounters {
     std::atomic<std::uint64_t> opened{0};
     std::atomic<std::uint64_t> accepted{0};  // closed after the handshake succeeded
     std::atomic<std::uint64_t> rejected{0};  // closed without a successful handshake, or refused
     std::array<std::atomic<std::uint64_t>, kRefusalReasons> rejected_by_reason{};  // index: RefusalReason
     std::atomic<std::uint64_t> cut_in_session{0};  // accepted, then closed by re-validation or expiry
+    // Accepted client, but the backend failed it (BackendFailure, backend_failure.h); these
+    // are not in `accepted`. Open now also subtracts them.
+    std::array<std::atomic<std::uint64_t>, kBackendFailureCount> backend_failed{};
     std::atomic<std::uint64_t> bytes_from_client{0};   // plaintext forwarded to the backend, at close
     std::atomic<std::uint64_t> bytes_from_backend{0};  // plaintext forwarded to the client, at close
     ocsp::LatencyHistogram handshake_latency;          // accept to handshake done, revocation included

@@ -47,6 +47,12 @@ struct Shared {
     // The expiry monitor's registry of client certificates (thread-safe); set before the
     // workers start, null without [expiry] include_peer_certificates. Survives reloads.
     expiry::PeerCertificates* peer_certificates = nullptr;
+    // Lingering closes after a refusal (proxy/core/linger.cpp): connections lingering now
+    // (capped by [server] max_lingering), lingering closes started, refusals closed at once
+    // because the cap was reached.
+    std::atomic<std::uint32_t> lingering{0};
+    std::atomic<std::uint64_t> lingering_closes{0};
+    std::atomic<std::uint64_t> linger_skipped{0};
 };
 
 // Bound listening sockets for one worker, by listener_key(); the worker owns them once handed over.

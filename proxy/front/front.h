@@ -54,6 +54,13 @@ public:
     virtual void on_client_data(std::span<const std::uint8_t> data, FrontOutput& out) = 0;
     // Backend bytes on their way to the client (fronts may pass them through unchanged).
     virtual void on_backend_data(std::span<const std::uint8_t> data, FrontOutput& out) = 0;
+    // The backend failed this accepted client before a connection to it was made (refused,
+    // connect timeout: proxy/core/backend_failure.h). `unsent` is everything the front passed
+    // for the backend so far, which nobody received. A front that answers on the backend's
+    // behalf (SIP 503, LDAP `unavailable`) puts its answers in `out`, returns true, and from
+    // then on answers in on_client_data instead of passing anything on (`out.to_backend` stays
+    // empty; `out.close_reason` ends the connection). false, the default: the connection closes.
+    virtual bool on_backend_failed(std::span<const std::uint8_t> /*unsent*/, FrontOutput& /*out*/) { return false; }
 };
 
 }  // namespace ocspgate::proxy

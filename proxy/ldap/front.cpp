@@ -77,7 +77,15 @@ void LdapStartTlsFront::disconnect(const std::string& reason, FrontOutput& out) 
 }
 
 void LdapStartTlsFront::on_client_data(std::span<const std::uint8_t> data, FrontOutput& out) {
+    if (unavailable_) return unavailable_->feed(data, out);
     out.to_backend.assign(data.begin(), data.end());
+}
+
+bool LdapStartTlsFront::on_backend_failed(std::span<const std::uint8_t> unsent, FrontOutput& out) {
+    if (!answer_unavailable_) return false;
+    unavailable_.emplace(max_message_size_);
+    unavailable_->feed(unsent, out);
+    return true;
 }
 
 void LdapStartTlsFront::on_backend_data(std::span<const std::uint8_t> data, FrontOutput& out) {

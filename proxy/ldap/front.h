@@ -22,12 +22,14 @@
 #include "conf/config.h"
 #include "proxy/front/front.h"
 #include "proxy/ldap/ber.h"
+#include "proxy/ldap/unavailable.h"
 
 namespace ocspgate::proxy::ldap {
 
 class LdapStartTlsFront final : public Front {
 public:
-    explicit LdapStartTlsFront(const conf::LdapSettings& settings) : max_message_size_(settings.max_message_size) {}
+    explicit LdapStartTlsFront(const conf::LdapSettings& settings)
+        : max_message_size_(settings.max_message_size), answer_unavailable_(settings.answer_unavailable) {}
 
     bool starts_in_plaintext() const override { return true; }
     std::size_t on_plaintext(std::span<const std::uint8_t> data, FrontOutput& out) override;
@@ -35,6 +37,7 @@ public:
     void on_handshake_done(const PeerIdentity& /*peer*/) override {}
     void on_client_data(std::span<const std::uint8_t> data, FrontOutput& out) override;
     void on_backend_data(std::span<const std::uint8_t> data, FrontOutput& out) override;
+    bool on_backend_failed(std::span<const std::uint8_t> unsent, FrontOutput& out) override;
 
 private:
     // Handles one complete message; returns false once the plaintext phase is over.
@@ -42,6 +45,8 @@ private:
     void disconnect(const std::string& reason, FrontOutput& out);
 
     std::size_t max_message_size_;
+    bool answer_unavailable_;
+    std::optional<UnavailableAnswer> unavailable_;  // set once the backend failed (unavailable.h)
     std::vector<std::uint8_t> pending_;  // plaintext received, not yet a whole LDAPMessage
 };
 

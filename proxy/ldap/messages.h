@@ -24,7 +24,7 @@ namespace ocspgate::proxy::ldap {
 inline constexpr std::string_view kStartTlsOid = "1.3.6.1.4.1.1466.20037";
 inline constexpr std::string_view kNoticeOfDisconnectionOid = "1.3.6.1.4.1.1466.20036";
 
-enum class ResultCode : std::uint8_t { success = 0, protocol_error = 2, confidentiality_required = 13 };
+enum class ResultCode : std::uint8_t { success = 0, protocol_error = 2, confidentiality_required = 13, unavailable = 52 };
 
 // protocolOp identifier octets (RFC 4511 section 4.2 onwards).
 namespace op {

@@ -18,6 +18,7 @@ constexpr std::array<CopiedHeader, 5> kCopiedHeaders{{
     {"Via", "v"}, {"From", "f"}, {"To", "t"}, {"Call-ID", "i"}, {"CSeq", ""}}};
 
 std::string_view reason_phrase(int status) {
+    if (status == 503) return "Service Unavailable";
     return status == 513 ? "Message Too Large" : "Bad Request";
 }
 
@@ -34,11 +35,13 @@ bool has_tag(std::string_view value) {
     return false;
 }
 
-}  // namespace
+bool must_answer(const SipMessage& message) {
+    return message.start && message.start->is_request && message.start->method != "ACK";
+}
 
-std::string refusal_answer(const SipMessage& partial, const SipHeadProblem& problem) {
-    if (!partial.start || !partial.start->is_request || partial.start->method == "ACK") return "";
-    std::string out = fmt::format("SIP/2.0 {} {}\r\n", problem.status, reason_phrase(problem.status));
+// The status line and the headers a response copies from its request.
+std::string answer_head(const SipMessage& partial, int status) {
+    std::string out = fmt::format("SIP/2.0 {} {}\r\n", status, reason_phrase(status));
     for (const CopiedHeader& copied : kCopiedHeaders) {
         for (const SipHeader& header : partial.headers) {
             if (!is_header(header.name, copied.full, copied.compact)) continue;
@@ -47,9 +50,24 @@ std::string refusal_answer(const SipMessage& partial, const SipHeadProblem& prob
             out += fmt::format("{}: {}\r\n", copied.full, value);
         }
     }
+    return out;
+}
+
+}  // namespace
+
+std::string refusal_answer(const SipMessage& partial, const SipHeadProblem& problem) {
+    if (!must_answer(partial)) return "";
+    std::string out = answer_head(partial, problem.status);
     // The detail is ours (a fixed sentence), never client text, so it needs no escaping.
     out += fmt::format("Warning: 399 ocspgate \"{}\"\r\nContent-Length: 0\r\n\r\n", problem.detail);
     return out;
+}
+
+std::string unavailable_answer(const SipMessage& request, std::uint32_t retry_after_seconds) {
+    if (!must_answer(request)) return "";
+    return answer_head(request, 503) +
+           fmt::format("Retry-After: {}\r\nWarning: 399 ocspgate \"backend unavailable\"\r\nContent-Length: 0\r\n\r\n",
+                       retry_after_seconds);
 }
 
 }  // namespace ocspgate::proxy::sip

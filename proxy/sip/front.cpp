@@ -1,5 +1,7 @@
 #include "proxy/sip/front.h"
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include "proxy/sip/answer.h"
@@ -24,12 +26,46 @@ void SipFront::on_client_data(std::span<const std::uint8_t> data, FrontOutput& o
     framer_.feed(data);
     while (std::optional<SipFrame> frame = framer_.next()) {
         switch (frame->kind) {
-            case SipFrame::Kind::message: forward_message(frame->message, out); break;
+            case SipFrame::Kind::message:
+                if (backend_failed_) {
+                    answer_unavailable(frame->message, out);
+                    if (out.close_reason) return;
+                } else {
+                    forward_message(frame->message, out);
+                }
+                break;
             case SipFrame::Kind::ping: answer_keepalive(out); break;
-            case SipFrame::Kind::crlf: append_bytes(out.to_backend, kCrlf); break;
+            case SipFrame::Kind::crlf:
+                if (!backend_failed_) append_bytes(out.to_backend, kCrlf);
+                break;
             case SipFrame::Kind::error: return refuse(*frame, out);
         }
     }
+}
+
+// The backend could not be reached: the requests queued for it, and the ones that follow, are
+// answered 503 with Retry-After so that the phone tries its next server now. `unsent` holds
+// only complete messages and keep-alives as this front wrote them, so it frames again.
+bool SipFront::on_backend_failed(std::span<const std::uint8_t> unsent, FrontOutput& out) {
+    if (!settings_.answer_unavailable) return false;
+    backend_failed_ = true;
+    SipFramer replay(settings_.max_message_size + identity_block_.size(), settings_.max_headers + 16);
+    replay.feed(unsent);
+    while (std::optional<SipFrame> frame = replay.next()) {
+        if (frame->kind != SipFrame::Kind::message) continue;
+        answer_unavailable(frame->message, out);
+        if (out.close_reason) break;
+    }
+    return true;
+}
+
+void SipFront::answer_unavailable(const SipMessage& message, FrontOutput& out) {
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_after).count();
+    std::string answer = unavailable_answer(message, static_cast<std::uint32_t>(seconds));
+    if (answer.empty()) return;  // an ACK or a response: nothing to answer, nowhere to send it
+    append_bytes(out.to_client, answer);
+    if (++unavailable_answers_ >= kMaxUnavailableAnswers)
+        out.close_reason = "sip: answered " + std::to_string(unavailable_answers_) + " requests with 503";
 }
 
 void SipFront::on_backend_data(std::span<const std::uint8_t> data, FrontOutput& out) {
@@ -49,7 +85,7 @@ void SipFront::forward_message(const SipMessage& message, FrontOutput& out) cons
 }
 
 void SipFront::answer_keepalive(FrontOutput& out) const {
-    if (settings_.keepalive == conf::SipKeepalive::answer) {
+    if (settings_.keepalive == conf::SipKeepalive::answer || backend_failed_) {
         append_bytes(out.to_client, kCrlf);
     } else {
         append_bytes(out.to_backend, kPing);

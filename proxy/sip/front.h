@@ -20,15 +20,22 @@ public:
     void on_handshake_done(const PeerIdentity& peer) override;
     void on_client_data(std::span<const std::uint8_t> data, FrontOutput& out) override;
     void on_backend_data(std::span<const std::uint8_t> data, FrontOutput& out) override;
+    bool on_backend_failed(std::span<const std::uint8_t> unsent, FrontOutput& out) override;
+
+    // answer_unavailable: most requests answered with 503 on one connection before it closes.
+    static constexpr std::size_t kMaxUnavailableAnswers = 16;
 
 private:
     void forward_message(const SipMessage& message, FrontOutput& out) const;
     void answer_keepalive(FrontOutput& out) const;
     static void refuse(const SipFrame& frame, FrontOutput& out);
+    void answer_unavailable(const SipMessage& message, FrontOutput& out);
 
     const conf::SipSettings& settings_;  // owned by the listener, which outlives connections
     SipFramer framer_;
     std::string identity_block_;  // built once per connection, empty when disabled
+    bool backend_failed_ = false;    // answering 503 instead of forwarding (answer_unavailable)
+    std::size_t unavailable_answers_ = 0;
 };
 
 }  // namespace ocspgate::proxy::sip

@@ -36,10 +36,18 @@ TEST_F(LoadTest, LdapSettingsAreRead) {
     EXPECT_EQ(result.config->listeners.at(0).ldap.max_message_size, 4096u);
 }
 
-TEST_F(LoadTest, LdapTableOnLdapsListenerIsRejected) {
-    LoadResult result = load(listener("protocol = \"ldaps\"\n", "[listener.ldap]\nmax_message_size = 4096\n"));
-    expect_diagnostics(result, {{10, 1, "listener[0].ldap: [listener.ldap] needs protocol = \"ldap-starttls\", "
-                                        "but protocol is \"ldaps\""}});
+TEST_F(LoadTest, LdapTableOnSipListenerIsRejected) {
+    LoadResult result = load(listener("protocol = \"sip\"\n", "[listener.ldap]\nmax_message_size = 4096\n"));
+    expect_diagnostics(result, {{10, 1, "listener[0].ldap: [listener.ldap] needs protocol = \"ldap-starttls\" or "
+                                        "\"ldaps\", but protocol is \"sip\""}});
+}
+
+// An ldaps listener has no StartTLS phase; its [listener.ldap] only says how to answer for an
+// unreachable backend.
+TEST_F(LoadTest, LdapTableOnLdapsListenerTakesAnswerUnavailable) {
+    LoadResult result = load(listener("protocol = \"ldaps\"\n", "[listener.ldap]\nanswer_unavailable = true\n"));
+    ASSERT_TRUE(result.ok());
+    EXPECT_TRUE(result.config->listeners.at(0).ldap.answer_unavailable);
 }
 
 TEST_F(LoadTest, RequireStarttlsTrueIsAccepted) {

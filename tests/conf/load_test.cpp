@@ -82,6 +82,9 @@ workers = 4
 handshake_timeout = "8s"
 idle_timeout = "1h"
 drain_timeout = "0s"
+linger_timeout = "500ms"
+linger_max_bytes = 1024
+max_lingering = 7
 max_connections = 500
 log_format = "json"
 log_level = "debug"
@@ -136,6 +139,9 @@ max_size = 1048576
     const Config& config = *result.config;
     EXPECT_EQ(config.server.workers, 4u);
     EXPECT_EQ(config.server.drain_timeout, 0s);
+    EXPECT_EQ(config.server.linger_timeout, 500ms);
+    EXPECT_EQ(config.server.linger_max_bytes, 1024u);
+    EXPECT_EQ(config.server.max_lingering, 7u);
     EXPECT_EQ(config.server.max_connections, 500u);
     EXPECT_EQ(config.server.log_format, LogFormat::json);
     EXPECT_EQ(config.server.log_level, LogLevel::debug);

@@ -26,6 +26,8 @@ TEST_F(LoadTest, SipSettingsDefault) {
     EXPECT_TRUE(sip.identity_headers);
     EXPECT_EQ(sip.header_prefix, "X-Client-Cert-");
     EXPECT_EQ(sip.keepalive, SipKeepalive::answer);
+    EXPECT_FALSE(sip.answer_unavailable);
+    EXPECT_EQ(sip.retry_after, std::chrono::seconds(30));
 }
 
 TEST_F(LoadTest, SipSettingsAreRead) {
@@ -35,6 +37,8 @@ max_headers = 20
 identity_headers = false
 header_prefix = "P-Cert-"
 keepalive = "pass"
+answer_unavailable = true
+retry_after = "2m"
 )");
     ASSERT_TRUE(result.ok());
     const SipSettings& sip = result.config->listeners.at(0).sip;
@@ -43,6 +47,8 @@ keepalive = "pass"
     EXPECT_FALSE(sip.identity_headers);
     EXPECT_EQ(sip.header_prefix, "P-Cert-");
     EXPECT_EQ(sip.keepalive, SipKeepalive::pass);
+    EXPECT_TRUE(sip.answer_unavailable);
+    EXPECT_EQ(sip.retry_after, std::chrono::minutes(2));
 }
 
 TEST_F(LoadTest, SipTableOnTcpListenerIsRejected) {

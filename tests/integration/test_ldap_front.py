@@ -146,6 +146,7 @@ def test_ldaps_backend_certificate_that_does_not_verify_is_refused(peers, pki, s
     assert result.returncode != 0 and b"dn:" not in result.stdout
     close = gate.wait_event("close", listener="ldaps-ldaps")[0]
     assert close["reason"] == reason
+    assert close["decision"] == "backend_failed" and close["level"] == "warning", close  # reason label backend_tls
     gate.stop_cleanly()
 
 

@@ -53,7 +53,8 @@ def test_status_prints_certificates_profiles_and_listeners(peers):
 
     listeners = section(out, "Listeners")
     row = next(line for line in listeners[1:] if line.startswith("sip-front "))
-    assert row.split()[1:] == [f"127.0.0.1:{gate.port}", "tcp", "r", "0", "1", "0"], row
+    # active, accepted, rejected, backend failed
+    assert row.split()[1:] == [f"127.0.0.1:{gate.port}", "tcp", "r", "0", "1", "0", "0"], row
     gate.stop_cleanly()
 
 
