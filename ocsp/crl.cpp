@@ -96,7 +96,7 @@ std::variant<CrlCheck, CrlFailure> read_facts(X509_CRL* crl) {
 // RFC 5280 §6.3.3 f, g: the CRL names the certificate's issuer, and its signature verifies
 // with the key of a certificate of that name whose keyUsage (if present) has cRLSign: the
 // issuer's own, or a separate CRL signer's that the caller has validated.
-std::optional<CrlFailure> issuer_failure(X509_CRL* crl, X509* issuer, X509* signer) {
+std::optional<CrlFailure> issuer_failure(X509_CRL* crl, X509* issuer, X509* signer, CrlMemo* memo) {
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
         return fail(CrlError::wrong_issuer, "CRL issuer name is not the certificate's issuer");
     X509* key_holder = signer != nullptr ? signer : issuer;
@@ -107,7 +107,8 @@ std::optional<CrlFailure> issuer_failure(X509_CRL* crl, X509* issuer, X509* sign
         (X509_get_key_usage(key_holder) & KU_CRL_SIGN) == 0)
         return fail(CrlError::wrong_issuer, fmt::format("{} keyUsage lacks cRLSign", whose));
     EVP_PKEY* key = X509_get0_pubkey(key_holder);
-    if (key == nullptr || X509_CRL_verify(crl, key) != 1)
+    const bool verifies = key != nullptr && (memo != nullptr ? memo->signature_verifies(crl, key) : X509_CRL_verify(crl, key) == 1);
+    if (!verifies)
         return fail(CrlError::bad_signature, fmt::format("CRL signature does not verify with the {} key", whose));
     return std::nullopt;
 }
@@ -129,7 +130,7 @@ std::optional<CrlFailure> idp_failure(X509_CRL* crl) {
 
 // RFC 5280 §5.3: a CRL with a critical entry extension that cannot be processed is not used
 // for any certificate. The ones understood here say nothing that changes a verdict.
-std::optional<CrlFailure> entry_extension_failure(X509_CRL* crl) {
+std::string entry_extension_scan(X509_CRL* crl) {
     STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
     for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
         const STACK_OF(X509_EXTENSION)* exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(entries, i));
@@ -138,15 +139,20 @@ std::optional<CrlFailure> entry_extension_failure(X509_CRL* crl) {
             if (X509_EXTENSION_get_critical(ext) == 0) continue;
             const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
             if (nid == NID_crl_reason || nid == NID_invalidity_date || nid == NID_hold_instruction_code) continue;
-            return fail(CrlError::unsupported,
-                        fmt::format("unsupported critical CRL entry extension {}",
-                                    nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid)));
+            return fmt::format("unsupported critical CRL entry extension {}",
+                               nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid));
         }
     }
-    return std::nullopt;
+    return "";
 }
 
-std::optional<CrlFailure> extension_failure(X509_CRL* crl) {
+std::optional<CrlFailure> entry_extension_failure(X509_CRL* crl, CrlMemo* memo) {
+    std::string problem = memo != nullptr ? memo->entry_extension_problem(crl) : entry_extension_scan(crl);
+    if (problem.empty()) return std::nullopt;
+    return fail(CrlError::unsupported, std::move(problem));
+}
+
+std::optional<CrlFailure> extension_failure(X509_CRL* crl, CrlMemo* memo) {
     for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
         X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
         const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
@@ -158,7 +164,7 @@ std::optional<CrlFailure> extension_failure(X509_CRL* crl) {
                                     nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid)));
     }
     if (auto failure = idp_failure(crl)) return failure;
-    return entry_extension_failure(crl);
+    return entry_extension_failure(crl, memo);
 }
 
 std::optional<CrlFailure> freshness_failure(const CrlCheck& dates, const CrlCheckInput& in) {
@@ -325,8 +331,8 @@ CrlVerification verify_crl(const CrlCheckInput& in) {
     if (in.crl == nullptr || in.issuer == nullptr)
         return fail(CrlError::malformed, "verify_crl: null CRL or issuer");
     ErrorQueueScope errors;
-    if (auto failure = issuer_failure(in.crl, in.issuer, in.signer)) return *failure;
-    if (auto failure = extension_failure(in.crl)) return *failure;
+    if (auto failure = issuer_failure(in.crl, in.issuer, in.signer, in.memo)) return *failure;
+    if (auto failure = extension_failure(in.crl, in.memo)) return *failure;
     auto facts = read_facts(in.crl);
     if (auto* failure = std::get_if<CrlFailure>(&facts)) return std::move(*failure);
     if (auto failure = freshness_failure(std::get<CrlCheck>(facts), in)) return *failure;
@@ -361,6 +367,54 @@ CrlVerification check_crl(const CrlCheckInput& in, X509* cert) {
     auto verified = verify_crl(in);
     if (std::holds_alternative<CrlFailure>(verified)) return verified;
     return lookup(in.crl, cert);
+}
+
+// ---- CrlMemo ---------------------------------------------------------------------------
+
+void CrlMemo::prepare(X509_CRL* crl, std::size_t bytes) {
+    if (crl == nullptr) return;
+    bytes_.store(bytes, std::memory_order_relaxed);
+    ErrorQueueScope errors;
+    ASN1_INTEGER* zero = ASN1_INTEGER_new();
+    X509_REVOKED* entry = nullptr;
+    if (zero != nullptr) X509_CRL_get0_by_serial(crl, &entry, zero);  // sorts the entries once
+    ASN1_INTEGER_free(zero);
+    entry_extension_problem(crl);
+    prepared_.store(true, std::memory_order_release);
+}
+
+bool CrlMemo::signature_verifies(X509_CRL* crl, EVP_PKEY* key) {
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& k : keys_)
+            if (EVP_PKEY_eq(k.key.get(), key) == 1) return k.verifies;
+    }
+    // Computed outside the lock: two loops may both verify the first time, never wrongly.
+    const bool verifies = X509_CRL_verify(crl, key) == 1;
+    std::lock_guard lock(mutex_);
+    if (keys_.size() < kMaxKeys) {  // keys come from verified chains and crl.signers: few
+        EVP_PKEY_up_ref(key);
+        keys_.push_back(KeyResult{tls::EvpPkeyPtr(key), verifies});
+    }
+    return verifies;
+}
+
+bool CrlMemo::knows(EVP_PKEY* key) {
+    std::lock_guard lock(mutex_);
+    for (const auto& k : keys_)
+        if (EVP_PKEY_eq(k.key.get(), key) == 1) return true;
+    return false;
+}
+
+std::string CrlMemo::entry_extension_problem(X509_CRL* crl) {
+    {
+        std::lock_guard lock(mutex_);
+        if (entry_problem_) return *entry_problem_;
+    }
+    std::string problem = entry_extension_scan(crl);
+    std::lock_guard lock(mutex_);
+    entry_problem_ = problem;
+    return problem;
 }
 
 }  // namespace ocspgate::ocsp

@@ -111,7 +111,7 @@ struct Verified {
 std::variant<Verified, CrlFailure> verify_authorised(const HeldCrl& held, std::span<const HeldCrl> all,
                                                       const CrlJudgeInput& in) {
     X509_CRL* crl = held.crl.get();
-    const CrlCheckInput by_issuer{crl, in.issuer, in.now, in.clock_skew, in.grace, nullptr};
+    const CrlCheckInput by_issuer{crl, in.issuer, in.now, in.clock_skew, in.grace, nullptr, held.memo.get()};
     auto verified = verify_crl(by_issuer);
     if (auto* check = std::get_if<CrlCheck>(&verified)) return Verified{*check, X509_get0_pubkey(in.issuer)};
     auto failure = std::get<CrlFailure>(std::move(verified));

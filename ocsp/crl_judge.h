@@ -41,6 +41,7 @@ namespace ocspgate::ocsp {
 struct HeldCrl {
     std::shared_ptr<X509_CRL> crl;
     std::string source;  // the file or URL it came from, for logs
+    std::shared_ptr<CrlMemo> memo = {};  // what is known about `crl` already; null: nothing
 };
 
 struct CrlJudgeInput {

@@ -15,16 +15,30 @@
 namespace ocspgate::ocsp {
 namespace {
 
-Result<std::shared_ptr<X509_CRL>> read_crl_file(const std::filesystem::path& path) {
+// A CRL at least this large is never verified for the first time on an event loop: its
+// first judgement runs on libuv's thread pool (a 20 MB CRL takes ~10 ms to verify).
+constexpr std::size_t kLargeCrlBytes = 256 * 1024;
+
+}  // namespace
+
+// Parses and prepares (sorted entries, scanned extensions): the work a large CRL costs once.
+// Runs wherever the bytes are, never on an event loop for a download (Download below).
+Result<CrlStore::Held> CrlStore::prepare(std::span<const std::uint8_t> bytes) {
+    auto crl = parse_crl(bytes);
+    if (!crl) return std::move(crl).error();
+    Held held{CrlRef(std::move(crl).value().release(), X509_CRL_free), std::make_shared<CrlMemo>(), bytes.size()};
+    held.memo->prepare(held.crl.get(), bytes.size());
+    return held;
+}
+
+Result<CrlStore::Held> CrlStore::read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return make_error(Errc::io, "cannot read CRL file " + path.string());
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto crl = parse_crl(bytes);
-    if (!crl) return make_error(Errc::parse, path.string() + ": " + crl.error().message);
-    return std::shared_ptr<X509_CRL>(std::move(crl).value().release(), X509_CRL_free);
+    auto held = prepare(bytes);
+    if (!held) return make_error(Errc::parse, path.string() + ": " + held.error().message);
+    return held;
 }
-
-}  // namespace
 
 CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew)
     : settings_(settings), clock_skew_(clock_skew) {}
@@ -38,7 +52,7 @@ Result<Ok> CrlStore::load_files() {
     for (const auto& cert : signers_) signer_ptrs_.push_back(cert.get());
     std::vector<FileCrl> loaded;
     for (const auto& path : settings_.files) {
-        auto crl = read_crl_file(path);
+        auto crl = read_file(path);
         if (!crl) return std::move(crl).error();
         std::error_code ec;
         loaded.push_back({path, std::filesystem::last_write_time(path, ec), std::move(crl).value()});
@@ -58,12 +72,12 @@ void CrlStore::reload_changed_files() {
         std::error_code ec;
         auto mtime = std::filesystem::last_write_time(path, ec);
         if (ec || mtime == old_mtime) continue;
-        auto crl = read_crl_file(path);
+        auto crl = read_file(path);
         if (!crl) continue;  // keep the previous CRL until the file is whole and valid again
         std::lock_guard lock(mutex_);
         for (auto& f : files_)
             if (f.path == path) {
-                f.crl = std::move(crl).value();
+                f.held = std::move(crl).value();
                 f.mtime = mtime;
             }
     }
@@ -87,7 +101,7 @@ std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
 // One certificate's lookup: counts down the downloads it waits for, then judges its own
 // certificate. Lives on its home loop (every call arrives through the home Mailbox); owned by
 // the downloads' waiter lists and the tasks posted to it.
-class CrlStore::Lookup {
+class CrlStore::Lookup : public std::enable_shared_from_this<CrlStore::Lookup> {
 public:
     Lookup(CrlStore& store, Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer, tls::X509Ptr anchor,
            std::function<void(MethodResult)> done, std::size_t downloads)
@@ -104,11 +118,44 @@ public:
     void on_download(const std::string& error) {
         if (!error.empty()) errors_ += (errors_.empty() ? "" : "; ") + error;
         if (remaining_ > 0 && --remaining_ > 0) return;
-        auto done = std::move(done_);
-        if (done) done(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
+        if (!done_) return;
+        if (!store_.needs_first_verification(cert_.get(), issuer_.get(), store_.urls_for(cert_.get())))
+            return deliver(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
+        judge_off_loop();
     }
 
 private:
+    void deliver(MethodResult result) {
+        auto done = std::move(done_);
+        if (done) done(std::move(result));
+    }
+
+    // A large CRL's first verification (a pass over all of it) on libuv's thread pool; the
+    // judgement is pure and the store thread-safe. The job keeps this lookup (and so the
+    // checker, see idle()) alive until it is back on the home loop.
+    void judge_off_loop() {
+        struct Job {
+            uv_work_t work{};
+            std::shared_ptr<Lookup> lookup;
+            MethodResult result;
+        };
+        auto* job = new Job{{}, shared_from_this(), {}};
+        job->work.data = job;
+        auto run = [](uv_work_t* w) {
+            auto* j = static_cast<Job*>(w->data);
+            Lookup& l = *j->lookup;
+            j->result = l.store_.judge(l.cert_.get(), l.issuer_.get(), l.anchor_.get(), l.errors_);
+        };
+        auto after = [](uv_work_t* w, int) {
+            std::unique_ptr<Job> j(static_cast<Job*>(w->data));
+            j->lookup->deliver(std::move(j->result));
+        };
+        if (uv_queue_work(home_.loop(), &job->work, run, after) != 0) {
+            std::unique_ptr<Job> j(job);
+            deliver(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
+        }
+    }
+
     CrlStore& store_;
     Mailbox& home_;
     tls::X509Ptr cert_, issuer_, anchor_;  // anchor_ may be null
@@ -146,15 +193,38 @@ private:
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
         if (r->status != 200) return finish(make_error(Errc::io, fmt::format("HTTP status {}", r->status)));
-        auto crl = parse_crl(r->body);
-        if (!crl) return finish(std::move(crl).error());
-        finish(CrlRef(std::move(crl).value().release(), X509_CRL_free));
+        // Parsing and preparing a 20 MB CRL takes a while: on libuv's thread pool, so that
+        // the loop keeps serving handshakes meanwhile.
+        body_ = std::move(r->body);
+        work_.data = this;
+        if (uv_queue_work(home_.loop(), &work_, prepare_off_loop, after_prepare) != 0)
+            return finish(CrlStore::prepare(body_));  // no thread pool: do it here
+        working_ = true;
     }
 
-    void finish(Result<CrlRef> result) {
+    static void prepare_off_loop(uv_work_t* work) {
+        auto* self = static_cast<Download*>(work->data);
+        self->prepared_ = CrlStore::prepare(self->body_);
+        self->body_ = {};
+    }
+
+    static void after_prepare(uv_work_t* work, int /*status*/) {
+        auto* self = static_cast<Download*>(work->data);
+        self->working_ = false;
+        if (self->finished_) {  // the worker shut down meanwhile: nobody waits any more
+            delete self;
+            return;
+        }
+        self->finish(std::move(self->prepared_));
+    }
+
+    // Reports once; the object goes when no thread-pool work refers to it any more.
+    void finish(Result<Held> result) {
+        if (finished_) return;
+        finished_ = true;
         home_.remove_close_hook(close_hook_);
         store_.on_downloaded(url_, std::move(result));
-        delete this;
+        if (!working_) delete this;
     }
 
     CrlStore& store_;
@@ -162,6 +232,11 @@ private:
     std::string url_;
     FetchHandle fetch_;
     std::uint64_t close_hook_ = 0;
+    std::vector<std::uint8_t> body_;
+    uv_work_t work_{};
+    Result<Held> prepared_ = make_error(Errc::io, "not prepared");
+    bool working_ = false;   // work_ is queued or running
+    bool finished_ = false;  // on_downloaded has been told
 };
 
 // The files of the certificate's issuer and, for judging a separate CRL signer's own
@@ -171,12 +246,13 @@ std::vector<HeldCrl> CrlStore::held_for(X509* cert, const std::vector<Url>& urls
     std::vector<HeldCrl> held;
     std::lock_guard lock(mutex_);
     for (const auto& f : files_) {
-        const X509_NAME* crl_issuer = X509_CRL_get_issuer(f.crl.get());
+        const X509_NAME* crl_issuer = X509_CRL_get_issuer(f.held.crl.get());
         if (X509_NAME_cmp(crl_issuer, X509_get_issuer_name(cert)) == 0 || is_signers_issuer(crl_issuer, cert))
-            held.push_back(HeldCrl{f.crl, f.path.string()});
+            held.push_back(HeldCrl{f.held.crl, f.path.string(), f.held.memo});
     }
     for (const auto& url : urls)
-        if (auto it = fetched_.find(url.text); it != fetched_.end()) held.push_back(HeldCrl{it->second, url.text});
+        if (auto it = fetched_.find(url.text); it != fetched_.end())
+            held.push_back(HeldCrl{it->second.crl, url.text, it->second.memo});
     return held;
 }
 
@@ -194,7 +270,7 @@ std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
     std::lock_guard lock(mutex_);
     for (const auto& url : urls) {
         auto it = fetched_.find(url.text);
-        if (it == fetched_.end() || !is_current(it->second.get(), now, clock_skew_)) out.push_back(&url);
+        if (it == fetched_.end() || !is_current(it->second.crl.get(), now, clock_skew_)) out.push_back(&url);
     }
     return out;
 }
@@ -216,8 +292,18 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::
 }
 
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {
-    if (!missing(urls_for(cert)).empty()) return std::nullopt;  // download first
+    const auto urls = urls_for(cert);
+    if (!missing(urls).empty()) return std::nullopt;  // download first
+    if (needs_first_verification(cert, issuer, urls)) return std::nullopt;  // on the thread pool
     return judge(cert, issuer, anchor, "");
+}
+
+bool CrlStore::needs_first_verification(X509* cert, X509* issuer, const std::vector<Url>& urls) {
+    EVP_PKEY* key = X509_get0_pubkey(issuer);
+    if (key == nullptr) return false;
+    for (const auto& held : held_for(cert, urls))
+        if (held.memo && held.memo->bytes() >= kLargeCrlBytes && !held.memo->knows(key)) return true;
+    return false;
 }
 
 std::vector<Url> CrlStore::urls_for(X509* cert) const {
@@ -250,7 +336,7 @@ void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Look
     Download::start(*this, home, url);
 }
 
-void CrlStore::on_downloaded(const std::string& url, Result<CrlRef> crl) {
+void CrlStore::on_downloaded(const std::string& url, Result<Held> crl) {
     std::string error;
     if (crl)
         keep_fetched(url, std::move(crl).value());
@@ -270,11 +356,12 @@ void CrlStore::on_downloaded(const std::string& url, Result<CrlRef> crl) {
 
 // A CRL older than the one held is a replay (or a lagging mirror): the newer one stays
 // while it is current, so a download can never roll a revocation back.
-void CrlStore::keep_fetched(const std::string& url, CrlRef crl) {
+void CrlStore::keep_fetched(const std::string& url, Held crl) {
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lock(mutex_);
     auto& held = fetched_[url];
-    if (held && is_current(held.get(), now, clock_skew_) && this_update_of(held.get()) > this_update_of(crl.get()))
+    if (held.crl && is_current(held.crl.get(), now, clock_skew_) &&
+        this_update_of(held.crl.get()) > this_update_of(crl.crl.get()))
         return;
     held = std::move(crl);
 }
@@ -288,9 +375,9 @@ std::vector<HeldCrlState> CrlStore::held(std::size_t limit) {
     std::vector<HeldCrlState> out;
     std::lock_guard lock(mutex_);
     for (const auto& f : files_)
-        if (out.size() < limit) out.push_back(state(f.path.string(), f.crl.get()));
+        if (out.size() < limit) out.push_back(state(f.path.string(), f.held.crl.get()));
     std::vector<HeldCrlState> fetched;  // the map's order is arbitrary: sort for a stable listing
-    for (const auto& [url, crl] : fetched_) fetched.push_back(state(url, crl.get()));
+    for (const auto& [url, crl] : fetched_) fetched.push_back(state(url, crl.crl.get()));
     std::sort(fetched.begin(), fetched.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
     for (auto& s : fetched)
         if (out.size() < limit) out.push_back(std::move(s));

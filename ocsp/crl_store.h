@@ -19,12 +19,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "ocsp/checker.h"
 #include "ocsp/settings.h"
+#include "ocsp/crl.h"
 #include "ocsp/crl_history.h"
 #include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
@@ -67,18 +69,31 @@ private:
     class Lookup;    // one certificate's asynchronous lookup (crl_store.cpp)
     class Download;  // one URL's download, shared by the lookups waiting for it
     using CrlRef = std::shared_ptr<X509_CRL>;
+    // A CRL as held: the signed object and what is known about it (crl.h), prepared where it
+    // was read or downloaded, off the event loops.
+    struct Held {
+        CrlRef crl;
+        std::shared_ptr<CrlMemo> memo;
+        std::size_t bytes = 0;  // its size as read
+    };
     struct FileCrl {
         std::filesystem::path path;
         std::filesystem::file_time_type mtime;
-        CrlRef crl;
+        Held held;
     };
+    static Result<Held> prepare(std::span<const std::uint8_t> bytes);
+    static Result<Held> read_file(const std::filesystem::path& path);
     std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
     bool is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const;
     std::vector<const Url*> missing(const std::vector<Url>& urls);
     MethodResult judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors);
     void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
-    void on_downloaded(const std::string& url, Result<CrlRef> crl);
-    void keep_fetched(const std::string& url, CrlRef crl);
+    // Whether judging `cert` now would verify a large CRL's signature for the first time (a
+    // pass over all of it): then lookup_cached() leaves it to lookup_async(), which judges on
+    // the thread pool.
+    bool needs_first_verification(X509* cert, X509* issuer, const std::vector<Url>& urls);
+    void on_downloaded(const std::string& url, Result<Held> crl);
+    void keep_fetched(const std::string& url, Held crl);
 
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
@@ -88,7 +103,7 @@ private:
     CrlHistory history_;  // thread-safe
     std::mutex mutex_;
     std::vector<FileCrl> files_;                       // guarded by mutex_
-    std::unordered_map<std::string, CrlRef> fetched_;  // by URL; guarded by mutex_
+    std::unordered_map<std::string, Held> fetched_;   // by URL; guarded by mutex_
     // Downloads in flight by URL, with the lookups waiting for each; guarded by mutex_.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Lookup>>> downloads_;
     std::atomic<std::size_t> lookups_in_flight_{0};

@@ -106,6 +106,30 @@ protected:
 
 // --- files ----------------------------------------------------------------------------
 
+// A CRL of 256 KiB or more is never verified for the first time on an event loop (a pass over
+// all of it): lookup_cached() leaves that to lookup_async(), which judges on libuv's thread
+// pool; from then on the CRL's memo answers on the loop.
+TEST_F(CrlStoreTest, ALargeCrlIsFirstJudgedOnTheThreadPoolThenAtOnce) {
+    CrlSpec spec = issuing_crl({&pki().leaf}, 1h, 1);
+    spec.extensions.push_back({NID_netscape_comment, std::string(300 * 1024, 'x')});  // non-critical padding
+    settings_.files = {dir_.write("large.crl", pem(spec))};
+    make_store();
+    EXPECT_EQ(cached_kind(pki().leaf), std::nullopt) << "its first verification would run on the loop";
+    Reported reported;
+    lookup_async(pki().leaf, reported);
+    ASSERT_TRUE(run_until_reported({&reported}));
+    ASSERT_TRUE(reported.result.has_value());
+    EXPECT_EQ(reported.result->kind, Kind::revoked);
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked);
+    EXPECT_EQ(cached_kind(pki().other_leaf), Kind::good) << "the memo serves every certificate of that issuer";
+}
+
+TEST_F(CrlStoreTest, ASmallCrlIsJudgedAtOnce) {
+    settings_.files = {dir_.write("small.crl", pem(issuing_crl({&pki().leaf}, 1h, 1)))};
+    make_store();
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked);
+}
+
 TEST_F(CrlStoreTest, NewestFileCrlRevokesWhicheverFileIsListedFirst) {
     const auto older = dir_.write("older.crl", pem(issuing_crl({}, 2h, 1)));
     const auto newer = dir_.write("newer.crl", pem(issuing_crl({&pki().leaf}, 1h, 2)));

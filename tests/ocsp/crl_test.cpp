@@ -420,5 +420,55 @@ TEST(CrlErrorTest, FailuresMapToProjectErrorCodes) {
     EXPECT_EQ(to_error({CrlError::expired, "x"}).message, "CRL expired: x");
 }
 
+// --- CrlMemo: what a held CRL's lookups need not redo -------------------------------------
+
+CrlSpec signed_by_issuing() {
+    CrlSpec spec;
+    spec.signer = &pki().issuing;
+    return spec;
+}
+
+TEST(CrlMemo, RemembersPerKeyWhetherTheSignatureVerifies) {
+    auto crl = fixtures::make_crl(signed_by_issuing());
+    CrlMemo memo;
+    memo.prepare(crl.get(), 1234);
+    EXPECT_TRUE(memo.prepared());
+    EXPECT_EQ(memo.bytes(), 1234u);
+    EVP_PKEY* issuing = X509_get0_pubkey(pki().issuing.get());
+    EVP_PKEY* root = X509_get0_pubkey(pki().root.get());
+    EXPECT_FALSE(memo.knows(issuing));
+    EXPECT_TRUE(memo.signature_verifies(crl.get(), issuing));
+    EXPECT_TRUE(memo.knows(issuing));
+    EXPECT_FALSE(memo.signature_verifies(crl.get(), root));
+    EXPECT_TRUE(memo.knows(root));
+    EXPECT_FALSE(memo.signature_verifies(crl.get(), root)) << "a failure is remembered as a failure";
+}
+
+TEST(CrlMemo, VerificationWithAMemoGivesTheSameAnswersAsWithout) {
+    auto crl = fixtures::make_crl(signed_by_issuing());
+    CrlMemo memo;
+    CrlCheckInput in{crl.get(), pki().issuing.get(), at(test_now), 300s};
+    const bool plain = std::holds_alternative<CrlCheck>(verify_crl(in));
+    in.memo = &memo;
+    EXPECT_EQ(std::holds_alternative<CrlCheck>(verify_crl(in)), plain);
+    EXPECT_EQ(std::holds_alternative<CrlCheck>(verify_crl(in)), plain);  // from the memo
+    in.issuer = pki().root.get();  // another name: refused before any key is tried
+    EXPECT_TRUE(std::holds_alternative<CrlFailure>(verify_crl(in)));
+}
+
+TEST(CrlMemo, RemembersAnUnsupportedCriticalEntryExtension) {
+    CrlSpec spec = signed_by_issuing();
+    spec.revoked.push_back(fixtures::RevokedSpec{pki().leaf.get(), test_now - one_day, -1, true});
+    auto crl = fixtures::make_crl(spec);
+    CrlMemo memo;
+    memo.prepare(crl.get(), 0);
+    CrlCheckInput in{crl.get(), pki().issuing.get(), at(test_now), 300s};
+    in.memo = &memo;
+    auto verified = verify_crl(in);
+    ASSERT_TRUE(std::holds_alternative<CrlFailure>(verified));
+    EXPECT_EQ(std::get<CrlFailure>(verified).kind, CrlError::unsupported);
+    EXPECT_NE(memo.entry_extension_problem(crl.get()), "");
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp
