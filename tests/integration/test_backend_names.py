@@ -4,6 +4,7 @@ reason. The names come from a test hosts file: ocspgate runs in a private user +
 (`unshare -rm`) with that file bound over /etc/hosts and an nsswitch.conf of "hosts: files", so
 no lookup ever leaves the machine. Every peer listens on loopback."""
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -85,6 +86,24 @@ class Echo:
         self._stop = True
         self._thread.join(2)
         self.sock.close()
+
+
+class TlsEcho(Echo):
+    """An echo server speaking TLS with the test PKI's server certificate (SAN: 127.0.0.1, ::1,
+    DNS:localhost)."""
+
+    def __init__(self, host: str, pki: Path):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(pki / "server-chain.pem", pki / "server.key")
+        super().__init__(host)
+
+    def _echo(self, conn):
+        try:
+            tls = self.context.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        Echo._echo(tls)
 
 
 class BlackHole:
@@ -253,3 +272,24 @@ def test_check_config_warns_about_a_name_that_does_not_resolve(tmp_path, pki):
         assert "configuration is valid" in run.stdout
         warning = 'warning: listener[0].backend: "nothing.test" does not resolve here now'
         assert (warning in run.stderr) == warned, run.stderr
+
+
+@pytest.mark.parametrize("name, verified", [("localhost", True), ("sip-core.test", False)])
+def test_backend_tls_checks_the_backend_name_when_no_server_name_is_set(tmp_path, pki, peers, name, verified):
+    # The backend's certificate names DNS:localhost, not sip-core.test: with backend_server_name
+    # unset, the name it is reached by is what its certificate must carry (and the SNI sent).
+    echo = TlsEcho("127.0.0.1", pki)
+    peers.append(echo)
+    port = free_port()
+    extra = f'backend_tls = true\nbackend_ca = "{pki}/clients-ca.pem"'
+    gate = NamespacedOcspgate(tmp_path, config_for(pki, port, f"{name}:{echo.port}", extra),
+                              "127.0.0.1 localhost sip-core.test\n")
+    if verified:
+        round_trip(pki, port)
+        assert gate.wait_event("close")[0]["decision"] == "accept"
+    else:
+        with tls_connect(pki, port, timeout=10) as c:
+            c.sendall(b"x")
+            assert c.recv(16) == b""
+        assert gate.wait_event("close")[0]["reason"] == "backend certificate rejected: name mismatch"
+    gate.stop_cleanly()
