@@ -14,6 +14,12 @@
 namespace ocspgate::ocsp {
 namespace {
 
+std::string join(const std::vector<std::string>& texts) {
+    std::string out;
+    for (const auto& t : texts) out += (out.empty() ? "" : ", ") + t;
+    return out;
+}
+
 Result<std::shared_ptr<X509_CRL>> read_crl_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return make_error(Errc::io, "cannot read CRL file " + path.string());
@@ -25,8 +31,8 @@ Result<std::shared_ptr<X509_CRL>> read_crl_file(const std::filesystem::path& pat
 
 }  // namespace
 
-CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew)
-    : settings_(settings), clock_skew_(clock_skew) {}
+CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy)
+    : settings_(settings), clock_skew_(clock_skew), http_proxy_(std::move(http_proxy)) {}
 
 Result<Ok> CrlStore::load_files() {
     for (const auto& path : settings_.signers) {
@@ -130,6 +136,7 @@ public:
         HttpRequest req;
         req.method = HttpRequest::Method::get;
         req.url = url;
+        req.proxy = store.http_proxy_;
         FetchLimits limits;
         limits.timeout = store.settings_.timeout;
         limits.max_body = store.settings_.max_size;
@@ -211,7 +218,38 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::
         r.detail += "; not downloaded: " + download_errors;
     if (r.kind == MethodResult::Kind::error && held.empty() && download_errors.empty())
         r.detail = "no CRL for this issuer (no file, no URL, no CRL DP)";
+    if (auto skipped = skipped_for(cert); !skipped.empty()) {
+        if (urls_for(cert).empty() && held.empty()) {
+            r.detail = "no CRL for this issuer: the certificate's CRL distribution points are not http:// (" +
+                       join(skipped) + "; only http:// is fetched)";
+        } else if (std::string note = note_skipped(skipped); !note.empty()) {
+            r.detail += (r.detail.empty() ? "" : "; ") + note;
+        }
+    }
     return r;
+}
+
+std::vector<std::string> CrlStore::skipped_for(X509* cert) const {
+    std::vector<std::string> skipped;
+    if (!settings_.urls.empty()) return skipped;  // configured URLs replace the CRL DP
+    for (auto& text : crl_urls(cert))
+        if (auto u = parse_url(text); !u || u->scheme != "http") skipped.push_back(std::move(text));
+    return skipped;
+}
+
+std::string CrlStore::note_skipped(const std::vector<std::string>& skipped) {
+    constexpr std::size_t kMaxSkippedNoted = 64;  // beyond it, noted every time rather than grow
+    std::vector<std::string> fresh;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& url : skipped) {
+            if (skipped_noted_.contains(url)) continue;
+            if (skipped_noted_.size() < kMaxSkippedNoted) skipped_noted_.insert(url);
+            fresh.push_back(url);
+        }
+    }
+    if (fresh.empty()) return "";
+    return "skipped CRL DP " + join(fresh) + " (only http:// is fetched; first time seen)";
 }
 
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@ struct QueryInput {
     ResponderCache* responder_cache = nullptr;  // owned by the Checker, outlives the query
     // Owned by the Checker, outlives the query; null: GET refusals are not remembered.
     GetFallback* get_fallback = nullptr;
+    std::optional<Url> http_proxy;  // the profile's http_proxy; none: direct
 };
 
 using QueryCallback = std::function<void(QueryResult)>;
