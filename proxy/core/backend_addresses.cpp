@@ -72,7 +72,8 @@ void BackendAddresses::forget() {
 struct BackendResolution::Pending {
     uv_getaddrinfo_t req{};
     std::shared_ptr<BackendAddresses> addresses;
-    Done done;  // cleared by ~BackendResolution
+    Done done;                             // cleared by ~BackendResolution
+    BackendResolution* handle = nullptr;   // unlinked by either side when it ends
 
     static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* found) noexcept;
 };
@@ -100,6 +101,7 @@ Result<AddressList> collect(const BackendAddresses& backend, int status, const a
 
 void BackendResolution::Pending::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* found) noexcept {
     std::unique_ptr<Pending> self(static_cast<Pending*>(req->data));
+    if (self->handle != nullptr) self->handle->pending_ = nullptr;  // freed below
     Result<AddressList> list = collect(*self->addresses, status, found);
     uv_freeaddrinfo(found);
     if (status == UV_EAI_CANCELED) self->addresses->release_refresh();
@@ -126,12 +128,16 @@ Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* l
         pending->addresses->store(error);
         return std::move(error).error();
     }
-    return std::unique_ptr<BackendResolution>(new BackendResolution(pending.release()));
+    std::unique_ptr<BackendResolution> handle(new BackendResolution(pending.get()));
+    pending.release()->handle = handle.get();
+    return handle;
 }
 
 BackendResolution::~BackendResolution() {
+    if (pending_ == nullptr) return;  // finished: Pending is gone
     // libuv still calls back after a cancel (with UV_EAI_CANCELED), or after the lookup that
     // could no longer be cancelled; Pending frees itself then.
+    pending_->handle = nullptr;
     pending_->done = nullptr;
     uv_cancel(reinterpret_cast<uv_req_t*>(&pending_->req));
 }
