@@ -17,20 +17,50 @@ BackendAddresses::BackendAddresses(std::string listener, conf::Address backend, 
     addresses_.push_back(backend_.storage);
 }
 
-BackendAddresses::Snapshot BackendAddresses::current() {
+BackendAddresses::Snapshot BackendAddresses::current(ocsp::Mailbox& home, const std::shared_ptr<Wake>& wake) {
     std::lock_guard lock(mutex_);
-    if (!is_name()) return {addresses_, false};
-    bool stale = Clock::now() - resolved_at_ >= refresh_interval_;
-    // With none known the caller resolves (and waits) anyway; a claim would make others wait
-    // for nothing, so only a refresh of known addresses is claimed.
-    if (addresses_.empty() || !stale || refreshing_) return {addresses_, false};
-    refreshing_ = true;
-    return {addresses_, true};
+    Snapshot snapshot;
+    snapshot.addresses = addresses_;
+    if (!is_name()) return snapshot;
+    if (!addresses_.empty()) {
+        bool stale = Clock::now() - resolved_at_ >= refresh_interval_;
+        snapshot.refresh = stale && !refreshing_;
+        refreshing_ = refreshing_ || snapshot.refresh;
+        return snapshot;
+    }
+    if (!resolving_) {
+        resolving_ = snapshot.resolve = true;
+        return snapshot;
+    }
+    std::uint64_t id = next_waiter_++;
+    waiters_.emplace(id, Waiter{&home, wake});
+    snapshot.wait = std::make_unique<WaitToken>(shared_from_this(), id);
+    return snapshot;
 }
 
-void BackendAddresses::store(Result<AddressList> resolved) {
+BackendAddresses::WaitToken::~WaitToken() {
+    std::lock_guard lock(owner_->mutex_);
+    owner_->waiters_.erase(id_);
+}
+
+void BackendAddresses::wake_waiters(const std::string& error) {
+    for (auto& [id, waiter] : waiters_) {
+        waiter.home->post([wake = waiter.wake, error] {
+            if (auto alive = wake.lock()) (*alive)(error);  // on the waiter's own loop
+        });
+    }
+    waiters_.clear();
+}
+
+void BackendAddresses::release(bool waited) {
     std::lock_guard lock(mutex_);
-    refreshing_ = false;
+    (waited ? resolving_ : refreshing_) = false;
+    if (waited) wake_waiters("");  // one of them resolves instead
+}
+
+void BackendAddresses::store(Result<AddressList> resolved, bool waited) {
+    std::lock_guard lock(mutex_);
+    (waited ? resolving_ : refreshing_) = false;
     if (!resolved) {
         // Logged at every failed resolution: with known addresses that is once per interval.
         log::Record("backend_resolve_failed")
@@ -42,6 +72,9 @@ void BackendAddresses::store(Result<AddressList> resolved) {
         // Known addresses stay in use; the name is tried again an interval later, not at
         // every connection while the resolver is down.
         if (!addresses_.empty()) resolved_at_ = Clock::now();
+        // Those waiting get this error rather than each trying again (DNS down would
+        // otherwise cost a lookup per handshake); a failed refresh leaves them waiting.
+        if (waited) wake_waiters(resolved.error().message);
         return;
     }
     std::string now = describe(*resolved);
@@ -54,11 +87,7 @@ void BackendAddresses::store(Result<AddressList> resolved) {
     }
     addresses_ = std::move(resolved).value();
     resolved_at_ = Clock::now();
-}
-
-void BackendAddresses::release_refresh() {
-    std::lock_guard lock(mutex_);
-    refreshing_ = false;
+    wake_waiters("");
 }
 
 void BackendAddresses::forget() {
@@ -73,6 +102,7 @@ struct BackendResolution::Pending {
     uv_getaddrinfo_t req{};
     std::shared_ptr<BackendAddresses> addresses;
     Done done;                             // cleared by ~BackendResolution
+    bool waited = false;
     BackendResolution* handle = nullptr;   // unlinked by either side when it ends
 
     static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* found) noexcept;
@@ -104,18 +134,19 @@ void BackendResolution::Pending::on_resolved(uv_getaddrinfo_t* req, int status, 
     if (self->handle != nullptr) self->handle->pending_ = nullptr;  // freed below
     Result<AddressList> list = collect(*self->addresses, status, found);
     uv_freeaddrinfo(found);
-    if (status == UV_EAI_CANCELED) self->addresses->release_refresh();
-    else self->addresses->store(list);
+    if (status == UV_EAI_CANCELED) self->addresses->release(self->waited);
+    else self->addresses->store(list, self->waited);
     if (self->done) self->done(std::move(list));
 }
 
 Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* loop,
                                                                     std::shared_ptr<BackendAddresses> addresses,
-                                                                    Done done) {
+                                                                    bool waited, Done done) {
     auto pending = std::make_unique<Pending>();
     pending->req.data = pending.get();
     pending->addresses = std::move(addresses);
     pending->done = std::move(done);
+    pending->waited = waited;
     const conf::Address& backend = pending->addresses->backend();
     std::string service = std::to_string(backend.port);
     addrinfo hints{};
@@ -125,7 +156,7 @@ Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* l
     if (int rc = uv_getaddrinfo(loop, &pending->req, Pending::on_resolved, backend.host.c_str(), service.c_str(), &hints);
         rc != 0) {
         auto error = collect(*pending->addresses, rc, nullptr);
-        pending->addresses->store(error);
+        pending->addresses->store(error, waited);
         return std::move(error).error();
     }
     std::unique_ptr<BackendResolution> handle(new BackendResolution(pending.get()));

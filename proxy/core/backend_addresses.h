@@ -4,29 +4,32 @@
 // A name is resolved with uv_getaddrinfo (libuv's thread pool), never on a loop thread. The
 // addresses are kept for `backend_resolve_interval`; the first connection after that starts one
 // new resolution and, like every other connection meanwhile, still uses the previous addresses
-// (a lookup per handshake would put the resolver in every connection's path). A connection
-// that finds no addresses at all (first use, the last resolution failed, or every address
-// failed to connect: forget()) waits for its own resolution.
+// (a lookup per handshake would put the resolver in every connection's path). When no
+// addresses are known (first use, the last resolution failed, or every address failed to
+// connect: forget()), one connection resolves and the others wait for its outcome.
 #pragma once
 
 #include <sys/socket.h>
 #include <uv.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "conf/config.h"
+#include "ocsp/mailbox.h"
 #include "base/result.h"
 
 namespace ocspgate::proxy {
 
 using AddressList = std::vector<sockaddr_storage>;
 
-class BackendAddresses {
+class BackendAddresses : public std::enable_shared_from_this<BackendAddresses> {
 public:
     BackendAddresses(std::string listener, conf::Address backend, conf::Duration refresh_interval);
 
@@ -34,22 +37,38 @@ public:
     const std::string& listener() const { return listener_; }
     bool is_name() const { return !backend_.host.empty(); }
 
-    struct Snapshot {
-        AddressList addresses;  // empty: none known, the caller must resolve
-        bool refresh = false;   // true for the one caller that should resolve again now
-    };
-    // Thread-safe. A numeric backend always gives its one address.
-    Snapshot current();
+    // Runs on the waiter's loop once the resolution it waited for ended: with "" (ask
+    // current() again) or that resolution's error.
+    using Wake = std::function<void(const std::string& error)>;
+    class WaitToken;  // destroying it withdraws the waiter
 
-    // Thread-safe: the outcome of a resolution started after current() said so (or found none).
-    void store(Result<AddressList> resolved);
-    // Thread-safe: a resolution was cancelled before it ran; another caller may refresh.
-    void release_refresh();
+    struct Snapshot {
+        AddressList addresses;  // empty: none known yet
+        bool refresh = false;   // with addresses: this caller also starts a new resolution
+        bool resolve = false;   // none known: this caller resolves, the others wait for it
+        std::unique_ptr<WaitToken> wait;  // none known, another caller resolves: wait
+    };
+    // Thread-safe. A numeric backend always gives its one address. With none known, exactly
+    // one caller resolves at a time, so a burst of handshakes (start-up, DNS down) costs one
+    // lookup on the thread pool, not one each; `wake` is kept weakly and posted to `home`.
+    // Must be held through a shared_ptr (WaitToken keeps it alive).
+    Snapshot current(ocsp::Mailbox& home, const std::shared_ptr<Wake>& wake);
+
+    // Thread-safe: the outcome of a resolution started after current() said so; `waited`:
+    // one started for `resolve` (else for `refresh`).
+    void store(Result<AddressList> resolved, bool waited);
+    // Thread-safe: a resolution was cancelled before it ran; another caller may start one.
+    void release(bool waited);
     // Thread-safe: every address failed to connect; the next connection resolves first.
     void forget();
 
 private:
     using Clock = std::chrono::steady_clock;
+    struct Waiter {
+        ocsp::Mailbox* home;
+        std::weak_ptr<Wake> wake;
+    };
+    void wake_waiters(const std::string& error);  // under mutex_
 
     const std::string listener_;
     const conf::Address backend_;
@@ -58,6 +77,23 @@ private:
     AddressList addresses_;
     Clock::time_point resolved_at_{};
     bool refreshing_ = false;
+    bool resolving_ = false;
+    // Every waiter's connection (and so its worker and Mailbox) is alive while it is here:
+    // its WaitToken removes it under mutex_, so a post never reaches a dead Mailbox.
+    std::map<std::uint64_t, Waiter> waiters_;
+    std::uint64_t next_waiter_ = 1;
+};
+
+class BackendAddresses::WaitToken {
+public:
+    WaitToken(std::shared_ptr<BackendAddresses> owner, std::uint64_t id) : owner_(std::move(owner)), id_(id) {}
+    ~WaitToken();
+    WaitToken(const WaitToken&) = delete;
+    WaitToken& operator=(const WaitToken&) = delete;
+
+private:
+    std::shared_ptr<BackendAddresses> owner_;
+    std::uint64_t id_;
 };
 
 // One uv_getaddrinfo of the backend's name. Whatever happens to the handle, the result is
@@ -66,8 +102,10 @@ class BackendResolution {
 public:
     using Done = std::function<void(Result<AddressList>)>;
     // Fails only when libuv refuses the request; that failure is stored (and logged) too.
+    // `waited`: started for Snapshot::resolve (else for refresh), see BackendAddresses::store.
     static Result<std::unique_ptr<BackendResolution>> start(uv_loop_t* loop,
-                                                            std::shared_ptr<BackendAddresses> addresses, Done done);
+                                                            std::shared_ptr<BackendAddresses> addresses,
+                                                            bool waited, Done done);
     // Cancels the callback (the lookup itself may still finish on the thread pool and is then
     // freed by its own completion).
     ~BackendResolution();

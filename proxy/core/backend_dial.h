@@ -23,18 +23,24 @@ public:
 
     // `done` runs once, from a libuv callback, never from start(); it may destroy this object
     // (nothing here touches it after `done` returns).
-    static std::unique_ptr<BackendDial> start(uv_loop_t* loop, std::shared_ptr<BackendAddresses> addresses, Done done);
+    // `home`: the connection's loop's Mailbox, through which a wait for another connection's
+    // resolution ends.
+    static std::unique_ptr<BackendDial> start(ocsp::Mailbox& home, std::shared_ptr<BackendAddresses> addresses, Done done);
 
 private:
-    BackendDial(uv_loop_t* loop, std::shared_ptr<BackendAddresses> addresses, Done done);
+    BackendDial(ocsp::Mailbox& home, std::shared_ptr<BackendAddresses> addresses, Done done);
     void begin();
+    void on_woken(const std::string& error);
     void on_resolved(Result<AddressList> resolved);
     void on_connected(Result<uv_os_sock_t> socket);
     void report(Result<uv_os_sock_t> result);  // the caller's last use of `this`
 
+    ocsp::Mailbox& home_;
     uv_loop_t* loop_;
     std::shared_ptr<BackendAddresses> addresses_;
     Done done_;
+    std::shared_ptr<BackendAddresses::Wake> wake_;  // held weakly by BackendAddresses
+    std::unique_ptr<BackendAddresses::WaitToken> wait_;  // while another connection resolves
     std::unique_ptr<BackendResolution> refresh_;     // renews stale addresses; nobody waits for it
     std::unique_ptr<BackendResolution> resolution_;  // the one this connection waits for
     std::unique_ptr<StaggeredConnect> connect_;

@@ -229,7 +229,7 @@ void Connection::connect_backend() {
     ++open_handles_;
     arm_timer(static_cast<std::uint64_t>(settings_->conf.connect_timeout.count()));
     // Resolution (host-name backends) and the staggered attempts live in backend_dial.cpp.
-    backend_dial_ = BackendDial::start(worker_.loop(), settings_->backend_addresses,
+    backend_dial_ = BackendDial::start(worker_.mailbox(), settings_->backend_addresses,
                                        [this](Result<uv_os_sock_t> socket) { on_backend_connected(std::move(socket)); });
 }
 

@@ -293,3 +293,30 @@ def test_backend_tls_checks_the_backend_name_when_no_server_name_is_set(tmp_path
             assert c.recv(16) == b""
         assert gate.wait_event("close")[0]["reason"] == "backend certificate rejected: name mismatch"
     gate.stop_cleanly()
+
+
+def test_back_to_back_handshakes_on_a_fresh_start_all_reach_the_backend(tmp_path, pki, peers):
+    # Twelve clients connect back to back while nothing is known of the name yet: whichever
+    # of them resolve, wait for another's resolution or find the addresses, each is forwarded.
+    # (With a files-only resolver the lookups rarely overlap; that one caller resolves while
+    # the others wait is unit-tested in tests/proxy/core/backend_addresses_test.cpp.)
+    echo = Echo("127.0.0.3")
+    peers.append(echo)
+    port = free_port()
+    gate = NamespacedOcspgate(tmp_path, config_for(pki, port, f"sip-core.test:{echo.port}"),
+                              "127.0.0.3 sip-core.test\n")
+    sockets = [tls_connect(pki, port, timeout=10) for _ in range(12)]
+    results = []
+
+    def exchange(c):
+        with c:
+            c.sendall(b"hello\n")
+            results.append(recv_exactly(c, 6))
+    threads = [threading.Thread(target=exchange, args=(c,)) for c in sockets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert results == [b"hello\n"] * 12
+    assert len(gate.events("backend_resolved")) == 1
+    gate.stop_cleanly()
