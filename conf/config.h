@@ -19,12 +19,16 @@ namespace ocspgate::conf {
 
 using Duration = std::chrono::milliseconds;
 
-// A numeric socket address ("127.0.0.1:5061", "[::1]:5061"). Host names are not accepted:
-// resolving them would need DNS at start-up and on reload, which we keep out of the loop.
+// A socket address: numeric ("127.0.0.1:5061", "[::1]:5061", "[fe80::1%eth0]:5061") or, for a
+// backend only, a DNS name and port ("sip-core.corp.internal:5060"). A name is resolved by the
+// worker that connects (uv_getaddrinfo, off the loop; proxy/core/backend_addresses.h), never
+// while the configuration loads: DNS may be slow or down at start-up and on reload.
 struct Address {
     std::string text;             // as written, for logs
-    sockaddr_storage storage{};   // parsed
+    sockaddr_storage storage{};   // parsed; empty (length 0) when `host` names a DNS name
     socklen_t length = 0;
+    std::string host;             // a DNS name to resolve; empty for a numeric address
+    std::uint16_t port = 0;
 };
 
 enum class LogFormat { text, json };
@@ -79,6 +83,7 @@ struct Listener {
     Address listen;
     Address backend;
     Duration connect_timeout{5000};
+    Duration backend_resolve_interval{30000};  // a backend given by name is resolved again after this
     TlsSettings tls;
     std::optional<std::string> revocation;  // name of a [revocation.NAME] profile
     bool proxy_protocol = false;            // send a PROXY v2 header first to the backend

@@ -194,14 +194,28 @@ Section<Listener> make_listener_section() {
                       "\"ldap-starttls\": plain LDAP until the client's StartTLS request."),
             value_key("listen", &Listener::listen, AddressValue{},
                       "The numeric address and port that accept client connections, e.g. "
-                      "\"0.0.0.0:5061\" or \"[::]:5061\". Unique across listeners.",
+                      "\"0.0.0.0:5061\", \"[::]:5061\" or, with a zone id, \"[fe80::1%eth0]:5061\". "
+                      "Unique across listeners.",
                       required),
-            value_key("backend", &Listener::backend, AddressValue{},
-                      "The numeric address and port that decrypted traffic is forwarded to, "
-                      "over plain TCP (or TLS with backend_tls = true).",
+            value_key("backend", &Listener::backend, AddressValue{.allow_names = true},
+                      "The address and port that decrypted traffic is forwarded to, over plain "
+                      "TCP (or TLS with backend_tls = true): numeric (\"10.0.0.5:5060\", "
+                      "\"[fe80::1%eth0]:5060\") or a host name (\"sip-core.corp.internal:5060\"). "
+                      "A name is resolved by the system resolver (/etc/hosts, DNS) off the event "
+                      "loop when a connection needs it, again every backend_resolve_interval and "
+                      "after a connect to every address failed; its addresses are tried in turn, "
+                      "the next one 250 ms after the previous attempt started if that is still "
+                      "pending (RFC 8305), the first to connect wins. --check-config warns about a "
+                      "name that does not resolve.",
                       required),
             value_key("connect_timeout", &Listener::connect_timeout, DurationValue{true},
-                      "Longest wait for the backend to accept a connection."),
+                      "Longest wait for the backend to accept a connection (host name "
+                      "resolution and every address tried included)."),
+            value_key("backend_resolve_interval", &Listener::backend_resolve_interval, DurationValue{true},
+                      "How long the addresses of a backend given by host name are used before "
+                      "the name is resolved again (the next connection after that resolves it, "
+                      "while the others keep the previous addresses). No effect on a numeric "
+                      "backend."),
             value_key("revocation", &Listener::revocation, OptionalValue<NameValue>{},
                       "The [revocation.NAME] profile that checks client certificates. Unset: "
                       "client certificates are verified against client_ca but their revocation "
@@ -227,7 +241,7 @@ Section<Listener> make_listener_section() {
             value_key("backend_server_name", &Listener::backend_server_name, ServerNameValue{},
                       "The DNS name or IP address that the backend's certificate must carry "
                       "(subjectAltName); a DNS name is also sent as SNI.")
-                .with_default_text("the backend's IP address"),
+                .with_default_text("the backend's host name, or its IP address"),
             value_key("backend_revocation", &Listener::backend_revocation, OptionalValue<NameValue>{},
                       "The [revocation.NAME] profile that checks the backend's certificate during "
                       "the backend handshake (needs backend_tls). Unset: the backend's certificate "

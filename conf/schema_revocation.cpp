@@ -2,6 +2,7 @@
 #include "conf/schema.h"
 #include "conf/validate.h"
 #include "conf/values.h"
+#include "ocsp/url.h"
 
 namespace ocspgate::conf {
 namespace {
@@ -13,6 +14,21 @@ using Kind = FileValue::Kind;
 constexpr std::size_t most_cache_entries = 10'000'000;
 constexpr std::size_t largest_ocsp_response = std::size_t{16} * 1024 * 1024;
 constexpr std::size_t largest_crl = std::size_t{1024} * 1024 * 1024;
+
+// "http://HOST:PORT" of an HTTP proxy: no https (the proxy hop itself is plain, as with curl's
+// http:// proxies), no path.
+struct HttpProxyValue {
+    std::optional<std::string> parse(const toml::node& node, Context& context) const {
+        std::optional<std::string> text = UrlValue{}.parse(node, context);
+        if (!text) return std::nullopt;
+        auto url = ocsp::parse_url(*text);
+        if (url && url->scheme == "http" && url->path == "/") return text;
+        context.error(node, quote(*text) + " is not an HTTP proxy: write \"http://HOST:PORT\", without a path");
+        return std::nullopt;
+    }
+    std::string type() const { return "http:// URL"; }
+    std::string show(const std::string& value) const { return quote(value); }
+};
 
 Section<RevocationProfile> make_profile_section() {
     return {
@@ -39,6 +55,14 @@ Section<RevocationProfile> make_profile_section() {
                       "0.8-1.0 of the interval, so connections opened together do not query "
                       "together. Entries stay cached up to ocsp.max_cache_ttl: keep it at or below "
                       "the interval for a fresh answer each time. \"0s\": only during the handshake."),
+            value_key("http_proxy", &RevocationProfile::http_proxy, HttpProxyValue{},
+                      "An HTTP proxy (\"http://proxy.corp:3128\") that OCSP requests and CRL "
+                      "downloads of this profile go through, for networks where only a proxy "
+                      "reaches the responders: http:// requests are sent to it in absolute form, "
+                      "https:// responders through a CONNECT tunnel (TLS and its checks run end "
+                      "to end inside it). The proxy's host name is resolved off the event loop. "
+                      "No proxy authentication.")
+                .with_default_text("unset: direct"),
             table_key("ocsp", &RevocationProfile::ocsp, ocsp_section(), "OCSP settings."),
             table_key("crl", &RevocationProfile::crl, crl_section(), "CRL settings."),
         },

@@ -70,7 +70,7 @@ std::optional<std::string> AccountValue::parse(const toml::node& node, Context& 
 std::optional<Address> AddressValue::parse(const toml::node& node, Context& context) const {
     std::optional<std::string> text = expect_string(node, context);
     if (!text) return std::nullopt;
-    Result<Address> address = parse_address(*text);
+    Result<Address> address = allow_names ? parse_backend_address(*text) : parse_address(*text);
     if (!address) {
         context.error(node, address.error().message);
         return std::nullopt;

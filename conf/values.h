@@ -115,8 +115,10 @@ struct AccountValue {
 };
 
 struct AddressValue {
+    bool allow_names = false;  // "NAME:PORT" too (backends), resolved when connecting
+
     std::optional<Address> parse(const toml::node& node, Context& context) const;
-    std::string type() const { return "numeric address"; }
+    std::string type() const { return allow_names ? "address or host name" : "numeric address"; }
     std::string show(const Address& value) const { return quote(value.text); }
 };
 

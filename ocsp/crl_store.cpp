@@ -19,6 +19,12 @@ namespace {
 // first judgement runs on libuv's thread pool (a 20 MB CRL takes ~10 ms to verify).
 constexpr std::size_t kLargeCrlBytes = 256 * 1024;
 
+std::string join(const std::vector<std::string>& texts) {
+    std::string out;
+    for (const auto& t : texts) out += (out.empty() ? "" : ", ") + t;
+    return out;
+}
+
 }  // namespace
 
 // Parses and prepares (sorted entries, scanned extensions): the work a large CRL costs once.
@@ -40,8 +46,8 @@ Result<CrlStore::Held> CrlStore::read_file(const std::filesystem::path& path) {
     return held;
 }
 
-CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew)
-    : settings_(settings), clock_skew_(clock_skew) {}
+CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy)
+    : settings_(settings), clock_skew_(clock_skew), http_proxy_(std::move(http_proxy)) {}
 
 Result<Ok> CrlStore::load_files() {
     for (const auto& path : settings_.signers) {
@@ -178,6 +184,7 @@ public:
         HttpRequest req;
         req.method = HttpRequest::Method::get;
         req.url = url;
+        req.proxy = store.http_proxy_;
         FetchLimits limits;
         limits.timeout = store.settings_.timeout;
         limits.max_body = store.settings_.max_size;
@@ -288,7 +295,38 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::
         r.detail += "; not downloaded: " + download_errors;
     if (r.kind == MethodResult::Kind::error && held.empty() && download_errors.empty())
         r.detail = "no CRL for this issuer (no file, no URL, no CRL DP)";
+    if (auto skipped = skipped_for(cert); !skipped.empty()) {
+        if (urls_for(cert).empty() && held.empty()) {
+            r.detail = "no CRL for this issuer: the certificate's CRL distribution points are not http:// (" +
+                       join(skipped) + "; only http:// is fetched)";
+        } else if (std::string note = note_skipped(skipped); !note.empty()) {
+            r.detail += (r.detail.empty() ? "" : "; ") + note;
+        }
+    }
     return r;
+}
+
+std::vector<std::string> CrlStore::skipped_for(X509* cert) const {
+    std::vector<std::string> skipped;
+    if (!settings_.urls.empty()) return skipped;  // configured URLs replace the CRL DP
+    for (auto& text : crl_urls(cert))
+        if (auto u = parse_url(text); !u || u->scheme != "http") skipped.push_back(std::move(text));
+    return skipped;
+}
+
+std::string CrlStore::note_skipped(const std::vector<std::string>& skipped) {
+    constexpr std::size_t kMaxSkippedNoted = 64;  // beyond it, noted every time rather than grow
+    std::vector<std::string> fresh;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& url : skipped) {
+            if (skipped_noted_.contains(url)) continue;
+            if (skipped_noted_.size() < kMaxSkippedNoted) skipped_noted_.insert(url);
+            fresh.push_back(url);
+        }
+    }
+    if (fresh.empty()) return "";
+    return "skipped CRL DP " + join(fresh) + " (only http:// is fetched; first time seen)";
 }
 
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {

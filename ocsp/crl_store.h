@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,7 +39,8 @@ namespace ocspgate::ocsp {
 
 class CrlStore {
 public:
-    CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew);
+    // `http_proxy`: downloads go through it (the profile's http_proxy); none: direct.
+    CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy = {});
 
     // Loads every configured CRL file and CRL signer file; call at start-up (not on a loop
     // thread).
@@ -52,6 +54,11 @@ public:
     // signed by a separate signer are not used).
     std::optional<MethodResult> lookup_cached(X509* cert, X509* issuer, X509* anchor = nullptr);
     std::vector<Url> urls_for(X509* cert) const;
+    // The certificate's CRL distribution points that are not fetched (ldap://, file://, ...;
+    // Microsoft AD CS lists an ldap:// one first): its http:// ones are used instead.
+    std::vector<std::string> skipped_for(X509* cert) const;
+    // "skipped ldap://…" for the URLs not noted before (so each is logged once), or "".
+    std::string note_skipped(const std::vector<std::string>& skipped);
 
     // Downloads the CRLs that `cert`'s URLs lack (one download per URL across every lookup
     // in flight), then judges `cert` alone against everything held and reports on `home`'s
@@ -97,11 +104,13 @@ private:
 
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
+    const std::optional<Url> http_proxy_;
     // crl.signers, read once by load_files(); immutable afterwards, so read without a lock.
     std::vector<tls::X509Ptr> signers_;
     std::vector<X509*> signer_ptrs_;
     CrlHistory history_;  // thread-safe
     std::mutex mutex_;
+    std::set<std::string> skipped_noted_;  // under mutex_; bounded by kMaxSkippedNoted
     std::vector<FileCrl> files_;                       // guarded by mutex_
     std::unordered_map<std::string, Held> fetched_;   // by URL; guarded by mutex_
     // Downloads in flight by URL, with the lookups waiting for each; guarded by mutex_.

@@ -61,12 +61,19 @@ Result<Ok> validate(uv_loop_t* loop, const HttpRequest& request, const FetchLimi
             return misuse("connect_to holds an address that is neither IPv4 nor IPv6");
         }
     }
+    if (request.proxy) {
+        if (request.proxy->scheme != "http") return misuse("the proxy must be an http:// URL: " + request.proxy->text);
+        if (auto valid = validate_url(*request.proxy); !valid) return valid;
+    }
     return validate_url(request.url);
 }
 
 std::vector<std::uint8_t> serialize(const HttpRequest& request) {
     const bool post = request.method == HttpRequest::Method::post;
     std::string head = post ? "POST " : "GET ";
+    // Through a proxy, plain http names the whole URL (RFC 9112 section 3.2.2, absolute-form);
+    // https goes through a CONNECT tunnel and is origin-form inside it.
+    if (request.proxy && request.url.scheme == "http") head += "http://" + host_header(request.url);
     head += request.url.path + " HTTP/1.1\r\nHost: " + host_header(request.url) + "\r\n";
     if (post && !request.content_type.empty()) head += "Content-Type: " + request.content_type + "\r\n";
     if (post) head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
@@ -158,13 +165,78 @@ private:
     std::unique_ptr<tls::Engine> engine_;
 };
 
+// https through an HTTP proxy: "CONNECT host:port" first (RFC 9110 section 9.3.6); once the
+// proxy answers 2xx, the bytes are the inner (TLS) transport's both ways. Until then the inner
+// transport's output (the ClientHello) is held back, and the proxy's answer never reaches it.
+class TunnelTransport final : public Transport {
+public:
+    TunnelTransport(std::unique_ptr<Transport> inner, const Url& target) : inner_(std::move(inner)) {
+        std::string authority = host_header_with_port(target);
+        std::string head = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+        connect_request_.assign(head.begin(), head.end());
+    }
+
+    Result<Ok> clear_in(std::span<const std::uint8_t> bytes) override { return inner_->clear_in(bytes); }
+    Result<Ok> enc_in(std::span<const std::uint8_t> bytes) override {
+        if (open_) return inner_->enc_in(bytes);
+        answer_.insert(answer_.end(), bytes.begin(), bytes.end());
+        const std::string_view text(reinterpret_cast<const char*>(answer_.data()), answer_.size());
+        const auto end = text.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+            if (answer_.size() > max_connect_answer) return make_error(Errc::parse, "the proxy's answer to CONNECT is too long");
+            return Ok{};
+        }
+        const std::string_view status_line = text.substr(0, text.find("\r\n"));
+        // "HTTP/1.1 200 Connection established": any 2xx opens the tunnel.
+        if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 || status_line[9] != '2') {
+            return make_error(Errc::unavailable, "the proxy refused CONNECT: " + printable_line(status_line));
+        }
+        open_ = true;
+        std::vector<std::uint8_t> rest(answer_.begin() + static_cast<std::ptrdiff_t>(end + 4), answer_.end());
+        answer_ = {};
+        // The ClientHello waits in the inner transport; Fetch flushes it after this call.
+        return rest.empty() ? Result<Ok>(Ok{}) : inner_->enc_in(rest);
+    }
+    Result<Ok> enc_eof() override {
+        if (!open_) return make_error(Errc::unavailable, "the proxy closed the connection before answering CONNECT");
+        return inner_->enc_eof();
+    }
+    void clear_out(std::vector<std::uint8_t>& into) override {
+        if (open_) inner_->clear_out(into);
+    }
+    void enc_out(std::vector<std::uint8_t>& into) override {
+        if (!connect_request_.empty()) return move_bytes(connect_request_, into);
+        if (open_) inner_->enc_out(into);
+    }
+
+private:
+    static constexpr std::size_t max_connect_answer = 16 * 1024;
+
+    static std::string host_header_with_port(const Url& url) {
+        const std::string host = is_ipv6_literal(url) ? "[" + url.host + "]" : url.host;
+        return host + ":" + std::to_string(url.port);
+    }
+    static std::string printable_line(std::string_view line) {
+        std::string out;
+        for (char c : line.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+        return out;
+    }
+
+    std::unique_ptr<Transport> inner_;
+    std::vector<std::uint8_t> connect_request_;  // sent first, once
+    std::vector<std::uint8_t> answer_;           // the proxy's answer, until its blank line
+    bool open_ = false;
+};
+
 Result<std::unique_ptr<Transport>> make_transport(const HttpRequest& request) {
     if (request.url.scheme != "https") return std::unique_ptr<Transport>(std::make_unique<PlainTransport>());
     if (request.tls_context == nullptr)
         return make_error(Errc::invalid_argument, "https needs a TLS client context: " + request.url.text);
     auto engine = tls::Engine::create_client(request.tls_context, request.url.host);
     if (!engine) return std::move(engine).error();
-    return std::unique_ptr<Transport>(std::make_unique<TlsTransport>(std::move(engine).value()));
+    std::unique_ptr<Transport> tls = std::make_unique<TlsTransport>(std::move(engine).value());
+    if (!request.proxy) return tls;
+    return std::unique_ptr<Transport>(std::make_unique<TunnelTransport>(std::move(tls), request.url));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,9 +280,9 @@ uv_handle_t* as_handle(auto* handle) noexcept { return reinterpret_cast<uv_handl
 // before the tcp handle's close callback.
 class Fetch {
 public:
-    Fetch(uv_loop_t* loop, Url url, std::vector<std::uint8_t> request_bytes, FetchLimits limits,
+    Fetch(uv_loop_t* loop, Url url, Url dial, std::vector<std::uint8_t> request_bytes, FetchLimits limits,
           FetchCallback done, std::unique_ptr<Transport> transport) noexcept
-        : loop_(loop), url_(std::move(url)), limits_(limits), done_(std::move(done)),
+        : loop_(loop), url_(std::move(url)), dial_(std::move(dial)), limits_(limits), done_(std::move(done)),
           request_bytes_(std::move(request_bytes)), transport_(std::move(transport)),
           parser_(limits.max_body, limits.max_header_bytes) {}
     Fetch(const Fetch&) = delete;  // libuv handles point back here
@@ -259,6 +331,7 @@ private:
 
     uv_loop_t* const loop_;
     const Url url_;
+    const Url dial_;  // where the socket goes: url_, or the proxy
     const FetchLimits limits_;
     FetchCallback done_;             // emptied when delivered or cancelled
     FetchHandle* handle_ = nullptr;  // the requester's token; null once unlinked
@@ -289,7 +362,8 @@ private:
 FetchHandle Fetch::launch(uv_loop_t* loop, HttpRequest request, FetchLimits limits, FetchCallback done,
                           std::unique_ptr<Transport> transport) {
     auto bytes = serialize(request);
-    auto* fetch = new Fetch(loop, std::move(request.url), std::move(bytes), limits, std::move(done),
+    Url dial = request.proxy ? *request.proxy : request.url;
+    auto* fetch = new Fetch(loop, std::move(request.url), std::move(dial), std::move(bytes), limits, std::move(done),
                             std::move(transport));
     fetch->addresses_ = std::move(request.connect_to);
     if (fetch->addresses_.size() > max_addresses_per_host) fetch->addresses_.resize(max_addresses_per_host);
@@ -308,7 +382,7 @@ void Fetch::start() noexcept {
     uv_timer_start(&deadline_, on_deadline, static_cast<std::uint64_t>(limits_.timeout.count()), 0);
 
     if (addresses_.empty()) {
-        if (auto address = numeric_address(url_)) addresses_.push_back(*address);
+        if (auto address = numeric_address(dial_)) addresses_.push_back(*address);
     }
     if (addresses_.empty()) return resolve();
     connect_next();
@@ -319,10 +393,10 @@ void Fetch::resolve() noexcept {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    const auto service = std::to_string(url_.port);
+    const auto service = std::to_string(dial_.port);
     const int rc =
-        uv_getaddrinfo(loop_, &resolve_req_, on_resolved, url_.host.c_str(), service.c_str(), &hints);
-    if (rc < 0) return fail(Errc::unavailable, "cannot resolve " + url_.host + ": " + describe_uv(rc));
+        uv_getaddrinfo(loop_, &resolve_req_, on_resolved, dial_.host.c_str(), service.c_str(), &hints);
+    if (rc < 0) return fail(Errc::unavailable, "cannot resolve " + dial_.host + ": " + describe_uv(rc));
     resolve_req_.data = this;
     resolve_pending_ = true;
 }
@@ -332,7 +406,7 @@ void Fetch::on_resolved(uv_getaddrinfo_t* request, int status, addrinfo* address
     auto& self = *static_cast<Fetch*>(request->data);
     self.resolve_pending_ = false;
     if (self.state_ == State::Closing) return self.release_if_unused();  // nobody wants it now
-    const auto& host = self.url_.host;
+    const auto& host = self.dial_.host;
     if (status < 0) {
         return self.fail(Errc::unavailable, "cannot resolve " + host + ": " + describe_uv(status));
     }
@@ -367,7 +441,8 @@ void Fetch::on_connected(uv_connect_t* request, int status) noexcept {
 
 void Fetch::on_connect_failed(int status) noexcept {
     if (next_address_ >= addresses_.size()) {
-        std::string what = "cannot connect to " + format_address(addresses_[next_address_ - 1]);
+        std::string what = std::string(dial_.text == url_.text ? "" : "proxy: ") + "cannot connect to " +
+                           format_address(addresses_[next_address_ - 1]);
         const auto count = addresses_.size();
         if (count > 1) what += " (the last of " + std::to_string(count) + " addresses)";
         return fail(Errc::unavailable, what + ": " + describe_uv(status));

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct HttpRequest {
     // of resolving url.host, which still names the Host header. Tried in order, as resolved
     // addresses are; at most the first 8 are used.
     std::vector<sockaddr_storage> connect_to;
+    // Optional: an HTTP proxy ("http://HOST:PORT") to go through. An http:// request is sent
+    // to it in absolute form ("GET http://host/path"); for https:// it is asked to CONNECT to
+    // the URL's host and port first, and TLS (verified against url.host) runs inside the
+    // tunnel. connect_to, when set, then names the proxy's addresses.
+    std::optional<Url> proxy;
 };
 
 // Bounds on one exchange. Defaults are placeholders: callers pass their configured values.

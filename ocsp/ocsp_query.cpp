@@ -36,6 +36,7 @@ private:
         HttpRequest http;
         http.url = url;
         http.tls_context = input_.https_context;
+        http.proxy = input_.http_proxy;
         std::optional<std::string> get_path_text;
         if (try_get) {
             get_path_text = get_path(request_, url.path);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,7 @@ struct QueryInput {
     // The attempts end by then: each gets min(timeout, time left / attempts left), and those
     // left no time are skipped (a handshake's share of its budget, ocsp/budget.h).
     Deadline deadline = no_deadline;
+    std::optional<Url> http_proxy;  // the profile's http_proxy; none: direct
 };
 
 using QueryCallback = std::function<void(QueryResult)>;

@@ -63,6 +63,14 @@ std::string get_refusals_note(const std::vector<GetRefusal>& refusals) {
     return note;
 }
 
+// conf/ has checked the text; none when empty (or, defensively, unparsable: then direct).
+std::optional<Url> proxy_url(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    auto url = parse_url(text);
+    if (!url) return std::nullopt;
+    return std::move(url).value();
+}
+
 }  // namespace
 
 RevocationChecker::RevocationChecker(const RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
@@ -70,7 +78,8 @@ RevocationChecker::RevocationChecker(const RevocationProfile& profile, std::shar
     : profile_(profile),
       cache_owner_(std::move(cache)),
       cache_(*cache_owner_),
-      crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew)),
+      crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew),
+            proxy_url(profile_.http_proxy)),
       stats_owner_(std::move(stats)),
       stats_(*stats_owner_) {}
 
@@ -237,7 +246,8 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
     }
     stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
-                     https_context_.get(), &responder_cache_, &get_fallback_, share_ends};
+                     https_context_.get(), &responder_cache_, &get_fallback_, share_ends,
+                     proxy_url(profile_.http_proxy)};
     CertId id = pair.id;
     start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
                      [this, id, key](QueryResult result) {

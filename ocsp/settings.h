@@ -79,6 +79,9 @@ struct RevocationProfile {
     Duration recheck_interval{0};
     OcspSettings ocsp;
     CrlSettings crl;
+    // "http://HOST:PORT": OCSP requests and CRL downloads go through this HTTP proxy (CONNECT
+    // for https:// responders); empty = direct.
+    std::string http_proxy;
     bool operator==(const RevocationProfile&) const = default;  // reload: unchanged profiles keep their cache
 };
 

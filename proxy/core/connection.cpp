@@ -1,5 +1,7 @@
 #include "proxy/core/connection.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include <fmt/format.h>
@@ -38,7 +40,6 @@ Connection::Connection(Worker& worker, std::shared_ptr<const ListenerSettings> s
     client_.data = this;
     backend_.data = this;
     timer_.data = this;
-    connect_req_.data = this;
     client_shutdown_req_.data = this;
     backend_shutdown_req_.data = this;
 }
@@ -270,15 +271,23 @@ void Connection::connect_backend() {
     backend_initialized_ = true;
     ++open_handles_;
     arm_timer(static_cast<std::uint64_t>(settings_->conf.connect_timeout.count()));
-    const auto* addr = reinterpret_cast<const sockaddr*>(&settings_->conf.backend.storage);
-    if (int rc = uv_tcp_connect(&connect_req_, &backend_, addr, on_backend_connected); rc != 0)
-        fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(rc));
+    // Resolution (host-name backends) and the staggered attempts live in backend_dial.cpp.
+    backend_dial_ = BackendDial::start(worker_.mailbox(), settings_->backend_addresses,
+                                       [this](Result<uv_os_sock_t> socket) { on_backend_connected(std::move(socket)); });
 }
 
-void Connection::on_backend_connected(uv_connect_t* req, int status) noexcept {
-    auto* self = static_cast<Connection*>(req->data);
-    if (status == UV_ECANCELED || self->state_ == ConnState::closing || self->state_ == ConnState::answering_for_backend) return;
-    if (status < 0) return self->fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(status));
+void Connection::on_backend_connected(Result<uv_os_sock_t> socket) {
+    if (state_ == ConnState::closing || state_ == ConnState::answering_for_backend) {
+        if (socket) ::close(*socket);
+        return;
+    }
+    if (!socket) return fail_backend(BackendFailure::unreachable, "backend unreachable: " + socket.error().message);
+    backend_dial_.reset();  // its last handles close; safe from inside its callback (backend_dial.h)
+    if (int rc = uv_tcp_open(&backend_, *socket); rc != 0) {
+        ::close(*socket);
+        return fail_backend(BackendFailure::unreachable, std::string("backend unreachable: ") + uv_err_name(rc));
+    }
+    Connection* self = this;  // the lines below were written for a static callback
     self->backend_connected_ = true;
     uv_tcp_nodelay(&self->backend_, 1);
     if (self->settings_->conf.proxy_protocol) self->write(Side::backend, std::move(self->proxy_header_));  // before any TLS byte

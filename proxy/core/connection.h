@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "ocsp/checker.h"
+#include "proxy/core/backend_dial.h"
 #include "proxy/front/front.h"
 #include "proxy/core/await_slot.h"
 #include "proxy/core/backend_failure.h"
@@ -105,7 +106,7 @@ private:
 
     // Backend side.
     void connect_backend();
-    static void on_backend_connected(uv_connect_t* req, int status) noexcept;
+    void on_backend_connected(Result<uv_os_sock_t> socket);
     static void on_backend_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
     void deliver_backend_plaintext(std::span<const std::uint8_t> data);
     void handle_backend_eof();
@@ -173,7 +174,7 @@ private:
     uv_tcp_t client_{};
     uv_tcp_t backend_{};
     uv_timer_t timer_{};
-    uv_connect_t connect_req_{};
+    std::unique_ptr<BackendDial> backend_dial_;  // until the backend socket is connected
     uv_shutdown_t client_shutdown_req_{};
     uv_shutdown_t backend_shutdown_req_{};
     int open_handles_ = 0;

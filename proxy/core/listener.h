@@ -12,6 +12,7 @@
 #include "ocsp/checker.h"
 #include "ocsp/latency_histogram.h"
 #include "proxy/core/backend_failure.h"
+#include "proxy/core/backend_addresses.h"
 #include "tls/ossl.h"
 #include "base/result.h"
 #include "base/verdict.h"
@@ -49,6 +50,8 @@ struct ListenerSettings {
     tls::SslCtxPtr backend_ctx;        // client side toward the backend; null without backend_tls
     std::string backend_server_name;   // checked in the backend's certificate (backend_tls)
     std::shared_ptr<ocsp::Checker> backend_checker;  // backend_revocation; null: not checked
+    // The backend's addresses, resolved when it is a host name; shared by every worker.
+    std::shared_ptr<BackendAddresses> backend_addresses;
     // The only mutable part, written by every worker. Shared with the listener of the same
     // name in the Runtimes before and after a reload, so the counts never go back.
     std::shared_ptr<ListenerCounters> counters_owner;

@@ -59,15 +59,17 @@ Result<std::shared_ptr<const ListenerSettings>> build_listener(const conf::Liste
     auto settings = std::make_shared<ListenerSettings>(counters_for(l.name, previous));
     settings->conf = l;
     settings->ssl_ctx = std::move(ctx).value();
+    settings->backend_addresses = std::make_shared<BackendAddresses>(l.name, l.backend, l.backend_resolve_interval);
     if (l.revocation) settings->checker = checkers.at(*l.revocation);
     if (l.revocation) settings->recheck_interval = config_profiles.at(*l.revocation).recheck_interval;
     if (l.backend_tls) {
         auto backend_ctx = tls::make_client_context(l.backend_ca, l.backend_revocation.has_value());
         if (!backend_ctx) return make_error(Errc::config, "listener " + l.name + ": " + backend_ctx.error().message);
         settings->backend_ctx = std::move(backend_ctx).value();
-        settings->backend_server_name = l.backend_server_name.empty()
-                                            ? format_host(reinterpret_cast<const sockaddr*>(&l.backend.storage))
-                                            : l.backend_server_name;
+        settings->backend_server_name = !l.backend_server_name.empty() ? l.backend_server_name
+                                        : !l.backend.host.empty()
+                                            ? l.backend.host
+                                            : format_host(reinterpret_cast<const sockaddr*>(&l.backend.storage));
         if (l.backend_revocation) settings->backend_checker = checkers.at(*l.backend_revocation);
     }
     return std::shared_ptr<const ListenerSettings>(std::move(settings));

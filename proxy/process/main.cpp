@@ -1,5 +1,7 @@
 // ocspgate: TLS front for SIP and LDAP that enforces certificate revocation inline.
 #include <CLI/CLI.hpp>
+#include <netdb.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -52,10 +54,33 @@ void print_diagnostics(const conf::LoadResult& result) {
     for (const auto& w : result.warnings) std::cerr << conf::format(w) << '\n';
 }
 
+// Backends given by host name, resolved once now: loading never touches the network, and
+// --check-config runs on no event loop, so a blocking lookup is fine here. A name that does not
+// resolve is a warning, not an error: it may resolve where and when ocspgate runs.
+void warn_unresolved_backends(const std::string& path, const conf::Config& config) {
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const conf::Address& backend = config.listeners[i].backend;
+        if (backend.host.empty()) continue;
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        int rc = ::getaddrinfo(backend.host.c_str(), nullptr, &hints, &found);
+        if (found != nullptr) ::freeaddrinfo(found);
+        if (rc == 0) continue;
+        conf::Diagnostic warning{.file = path,
+                                 .message = "listener[" + std::to_string(i) + "].backend: \"" + backend.host +
+                                            "\" does not resolve here now (" + ::gai_strerror(rc) +
+                                            "); connections to this listener fail until it does",
+                                 .severity = conf::Severity::warning};
+        std::cerr << conf::format(warning) << '\n';
+    }
+}
+
 int check_config(const std::string& path) {
     conf::LoadResult result = conf::load_file(path);
     print_diagnostics(result);
     if (!result.ok()) return kExitFailed;
+    warn_unresolved_backends(path, *result.config);
     std::cout << path << ": configuration is valid\n";
     return kExitOk;
 }

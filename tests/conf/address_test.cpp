@@ -1,6 +1,8 @@
 #include "conf/address.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 
 namespace ocspgate::conf {
@@ -38,8 +40,32 @@ TEST(ParseAddress, AcceptsTheHighestPort) {
 
 TEST(ParseAddress, RejectsHostNames) {
     EXPECT_EQ(error_of("localhost:5061"),
-              "\"localhost:5061\" is not a valid address: numeric addresses only; host names are "
-              "not resolved (write e.g. \"127.0.0.1:5061\" or \"[::1]:5061\")");
+              "\"localhost:5061\" is not a valid address: numeric addresses only here (write e.g. "
+              "\"127.0.0.1:5061\" or \"[::1]:5061\")");
+}
+
+TEST(ParseBackendAddress, KeepsAHostNameUnresolved) {
+    Result<Address> address = parse_backend_address("sip-core.corp.internal:5060");
+    ASSERT_TRUE(address) << address.error().message;
+    EXPECT_EQ(address->host, "sip-core.corp.internal");
+    EXPECT_EQ(address->port, 5060);
+    EXPECT_EQ(address->length, 0u);
+    EXPECT_EQ(address->text, "sip-core.corp.internal:5060");
+}
+
+TEST(ParseBackendAddress, TakesNumericAddressesAsParseAddressDoes) {
+    Result<Address> address = parse_backend_address("127.0.0.1:5060");
+    ASSERT_TRUE(address);
+    EXPECT_TRUE(address->host.empty());
+    EXPECT_TRUE(same_endpoint(*address, *parse_address("127.0.0.1:5060")));
+}
+
+TEST(ParseBackendAddress, RejectsCharactersNoHostNameHas) {
+    Result<Address> address = parse_backend_address("sip core:5060");
+    ASSERT_FALSE(address);
+    EXPECT_NE(address.error().message.find("is not a host name"), std::string::npos);
+    EXPECT_FALSE(parse_backend_address("-x:5060"));
+    EXPECT_FALSE(parse_backend_address("1.2.3.256:5060"));  // looks numeric: not taken for a name
 }
 
 TEST(ParseAddress, RejectsMalformedIpv4) {
@@ -76,8 +102,18 @@ TEST(ParseAddress, RejectsUnbracketedIpv6) {
     EXPECT_NE(error_of("::1:5061").find("needs brackets"), std::string::npos);
 }
 
-TEST(ParseAddress, RejectsIpv6ZoneIds) {
-    EXPECT_NE(error_of("[fe80::1%eth0]:5061").find("is not an IPv6 address"), std::string::npos);
+TEST(ParseAddress, AcceptsAnIpv6ZoneIdOfAnExistingInterface) {
+    Result<Address> address = parse_address("[fe80::1%lo]:5061");
+    ASSERT_TRUE(address) << address.error().message;
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address->storage);
+    EXPECT_EQ(v6.sin6_scope_id, if_nametoindex("lo"));
+    EXPECT_EQ(ntohs(v6.sin6_port), 5061);
+    EXPECT_FALSE(same_endpoint(*address, *parse_address("[fe80::1]:5061")));
+}
+
+TEST(ParseAddress, RejectsAZoneIdOfNoInterface) {
+    EXPECT_NE(error_of("[fe80::1%nosuchif0]:5061").find("with a zone id of an interface of this host"),
+              std::string::npos);
 }
 
 TEST(SameEndpoint, ComparesAddressAndPortNotText) {
