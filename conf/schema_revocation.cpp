@@ -129,7 +129,9 @@ std::vector<Field<OcspSettings>> ocsp_cache_fields() {
                   IntegerValue<std::size_t>{1, most_cache_entries},
                   "Most responses kept in memory; the least recently used go first."),
         value_key("max_cache_ttl", &OcspSettings::max_cache_ttl, DurationValue{},
-                  "A response is cached until its nextUpdate, but never longer than this."),
+                  "A response is cached until its nextUpdate (without one: its thisUpdate + "
+                  "max_age), and no longer than the max-age of the responder's HTTP Cache-Control "
+                  "header (no-cache, no-store: not kept), but never longer than this."),
         value_key("error_cache_ttl", &OcspSettings::error_cache_ttl, DurationValue{},
                   "How long a failure to get a response is remembered before the responders are "
                   "asked again."),

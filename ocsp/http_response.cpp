@@ -14,7 +14,48 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
            std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
 }
 
+std::string_view trimmed(std::string_view text) noexcept {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// delta-seconds (RFC 9111 §1.2.2), quoted or not (§5.2: senders must not quote it, but
+// recipients should accept the quoted form). Values past a year saturate: nothing here caches
+// longer than its own bounds anyway.
+std::optional<std::chrono::seconds> delta_seconds(std::string_view text) noexcept {
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+    if (text.empty()) return std::nullopt;
+    constexpr long long cap = 366LL * 24 * 3600;
+    long long value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = std::min(cap, value * 10 + (c - '0'));
+    }
+    return std::chrono::seconds(value);
+}
+
 }  // namespace
+
+std::optional<std::chrono::seconds> cache_control_max_age(std::string_view value) noexcept {
+    std::optional<std::chrono::seconds> bound;
+    auto lower = [&](std::chrono::seconds s) { bound = bound ? std::min(*bound, s) : s; };
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        const std::string_view directive = trimmed(value.substr(0, comma));
+        value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+        const auto equals = directive.find('=');
+        const std::string_view name = trimmed(directive.substr(0, equals));
+        if (iequals(name, "no-store") || iequals(name, "no-cache")) {
+            lower(std::chrono::seconds(0));
+        } else if (iequals(name, "max-age")) {
+            std::optional<std::chrono::seconds> seconds;
+            if (equals != std::string_view::npos) seconds = delta_seconds(trimmed(directive.substr(equals + 1)));
+            lower(seconds.value_or(std::chrono::seconds(0)));  // invalid freshness is stale
+        }
+    }
+    return bound;
+}
 
 const llhttp_settings_t& ResponseParser::settings() noexcept {
     static const llhttp_settings_t table = [] {
@@ -62,6 +103,8 @@ int ResponseParser::on_header_field_complete(llhttp_t* parser) noexcept {
     // A repeated Content-Type is invalid (RFC 9110 §5.3); keep the first, as Node does.
     p.in_content_type_ = !p.headers_done_ && !p.content_type_seen_ && iequals(p.field_, "content-type");
     p.content_type_seen_ = p.content_type_seen_ || p.in_content_type_;
+    p.in_cache_control_ = !p.headers_done_ && iequals(p.field_, "cache-control");
+    if (p.in_cache_control_ && !p.cache_control_.empty()) p.cache_control_ += ',';  // one list (RFC 9110 §5.3)
     p.field_.clear();
     return 0;
 }
@@ -70,6 +113,7 @@ int ResponseParser::on_header_value(llhttp_t* parser, const char* at, std::size_
     auto& p = self(parser);
     if (p.charge_header_bytes(length) != 0) return -1;
     if (p.in_content_type_) p.response_.content_type.append(at, length);
+    if (p.in_cache_control_) p.cache_control_.append(at, length);
     return 0;
 }
 
@@ -80,6 +124,7 @@ int ResponseParser::on_header_value_complete(llhttp_t* parser) noexcept {
         value.erase(value.find_last_not_of(" \t") + 1);  // llhttp keeps trailing whitespace
     }
     p.in_content_type_ = false;
+    p.in_cache_control_ = false;
     return 0;
 }
 
@@ -92,10 +137,12 @@ int ResponseParser::on_headers_complete(llhttp_t* parser) noexcept {
         p.interim_ = true;
         p.content_type_seen_ = false;
         p.response_.content_type.clear();
+        p.cache_control_.clear();
         return 0;
     }
     p.headers_done_ = true;
     p.response_.status = status;
+    p.response_.max_age = cache_control_max_age(p.cache_control_);
     // A declared length over the cap fails now, before a byte of the body is read.
     if ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > p.max_body_) {
         return p.stop(Errc::limit, "the response body (" + std::to_string(parser->content_length) +

@@ -8,11 +8,13 @@
 
 #include <llhttp.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -25,7 +27,15 @@ struct HttpResponse {
     int status = 0;
     std::string content_type;         // as sent, parameters included; empty if absent
     std::vector<std::uint8_t> body;   // decoded (de-chunked)
+    // How long the server lets the response be cached (Cache-Control, RFC 9111 §5.2.2): the
+    // smallest max-age, zero for no-cache, no-store or an invalid max-age (RFC 9111 §4.2.1:
+    // invalid freshness is stale); nullopt when the final response's headers say neither.
+    // An OCSP client takes it as an upper bound on its own caching (RFC 5019 §6.2).
+    std::optional<std::chrono::seconds> max_age;
 };
+
+// The max_age above for the value of one Cache-Control header (or several, comma-joined).
+std::optional<std::chrono::seconds> cache_control_max_age(std::string_view value) noexcept;
 
 // Errors: Errc::limit when the headers (reason phrase, header names and values, trailers and
 // chunk extensions together) exceed max_header_bytes or the body exceeds max_body; Errc::parse
@@ -87,6 +97,8 @@ private:
     std::string field_;                // the header name being read; bounded by max_header_bytes_
     bool in_content_type_ = false;     // the value being read is the (first) Content-Type
     bool content_type_seen_ = false;
+    bool in_cache_control_ = false;    // the value being read is a Cache-Control
+    std::string cache_control_;        // every Cache-Control value, comma-joined
     bool headers_done_ = false;        // the final response's headers are complete: trailers follow
     bool interim_ = false;             // parsing a 1xx response, which is skipped
     bool complete_ = false;

@@ -96,6 +96,7 @@ private:
         result_.answered = true;
         result_.answer = std::get<Answer>(v);
         result_.source = url.text;
+        result_.http_max_age = response->max_age;
         if (result_.answer.nonce == NonceEcho::missing) result_.nonce_missing_from.push_back(url.text);
         finish_now();
     }

@@ -36,6 +36,9 @@ struct QueryResult {
     bool answered = false;      // a valid answer arrived (see answer); else see errors
     Answer answer;
     std::string source;         // the responder URL that answered
+    // The answering HTTP response's Cache-Control max-age (see HttpResponse::max_age): an
+    // upper bound on how long the answer may be cached (RFC 5019 §6.2). nullopt: none given.
+    std::optional<std::chrono::seconds> http_max_age;
     std::string errors;         // "URL: what failed; URL: ..." for every failed attempt
     std::vector<std::string> error_kinds;  // one short kind per failed attempt, for counters
     std::vector<std::string> failed_responders;  // the URL of each failed attempt ("-": none), as error_kinds

@@ -270,9 +270,11 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
                                                        : CachedStatus::Kind::unknown;
         entry.source = result.source;
         entry.revoked = {a.revocation_time, a.revocation_reason};
-        // Fresh until nextUpdate (or thisUpdate + max_age without one), at most max_cache_ttl.
+        // Fresh until nextUpdate (or thisUpdate + max_age without one: RFC 5019 §4, never
+        // forever), at most max_cache_ttl, and at most the HTTP max-age (RFC 5019 §6.2).
         auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
         entry.fresh_until = std::min(until, now + o.max_cache_ttl);
+        if (result.http_max_age) entry.fresh_until = std::min(entry.fresh_until, now + *result.http_max_age);
         entry.stale_until = entry.fresh_until + o.stale_if_error;
         if (a.nonce == NonceEcho::missing) entry.detail = without_nonce_note(a);  // true of every use of it
     } else {

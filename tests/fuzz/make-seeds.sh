@@ -23,9 +23,18 @@ mkdir -p "$ocsp_dir" "$crl_dir" "$config_dir"
 respond() {
     local name=$1 client=$2 signer=$3
     shift 3
-    openssl ocsp -issuer "$P/issuing-ca.pem" -cert "$P/$client.pem" -reqout "$work/$name.req" 2>/dev/null
+    respond_to "$name" "-cert $P/$client.pem" "$signer" -nmin 5 "$@"
+}
+# respond_to NAME REQUEST-OPTIONS SIGNER [EXTRA...]: the same for a request built with
+# REQUEST-OPTIONS (word-split: -cert A -cert B for several certificates, -sha256 before the
+# -cert it applies to) and no nonce, as pre-signing responders answer; no -nmin unless given.
+respond_to() {
+    local name=$1 request=$2 signer=$3
+    shift 3
+    # shellcheck disable=SC2086 # REQUEST-OPTIONS is a list of options
+    openssl ocsp -issuer "$P/issuing-ca.pem" $request -no_nonce -reqout "$work/$name.req" 2>/dev/null
     openssl ocsp -index "$P/index.txt" -CA "$P/issuing-ca.pem" -rsigner "$P/$signer.pem" \
-        -rkey "$P/$signer.key" -nmin 5 -reqin "$work/$name.req" -respout "$ocsp_dir/$name.der" "$@" 2>/dev/null
+        -rkey "$P/$signer.key" -reqin "$work/$name.req" -respout "$ocsp_dir/$name.der" "$@" 2>/dev/null
 }
 respond good-delegated client-good ocsp-signer
 respond revoked-delegated client-revoked ocsp-signer
@@ -34,8 +43,22 @@ respond good-by-ca client-good issuing-ca
 respond good-sha256-certid client-good ocsp-signer -rcid sha256
 respond good-by-key client-good ocsp-signer -resp_key_id
 respond good-no-certs client-good ocsp-signer -resp_no_certs
-# responseStatus tryLater (3): OCSPResponse ::= SEQUENCE { ENUMERATED 3 }
+# The shapes of #19 point 3 that tests/integration/test_revocation_shapes.py serves to the
+# binary: several SingleResponses in either order, a SHA-256 CertID pre-signed for a SHA-256
+# request, extra certificates (-rother) with the responder named by key, no nextUpdate.
+respond_to several-ours-first "-cert $P/client-good.pem -cert $P/client-revoked.pem" ocsp-signer -nmin 5
+respond_to several-ours-last "-cert $P/client-revoked.pem -cert $P/client-good.pem" ocsp-signer -nmin 5
+respond_to sha256-request-presigned "-sha256 -cert $P/client-good.pem" ocsp-signer -nmin 5
+cat "$P/issuing-ca.pem" "$P/root-ca.pem" >"$work/other.pem"
+respond_to extra-certs-by-key "-cert $P/client-good.pem" ocsp-signer -nmin 5 -rother "$work/other.pem" -resp_key_id
+respond_to no-next-update "-cert $P/client-good.pem" issuing-ca -resp_no_certs
+# Status-only responses: OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED }, no
+# responseBytes, as `openssl ocsp` and CA responders send them.
+printf '\x30\x03\x0a\x01\x01' >"$ocsp_dir/malformed-request.der"
+printf '\x30\x03\x0a\x01\x02' >"$ocsp_dir/internal-error.der"
 printf '\x30\x03\x0a\x01\x03' >"$ocsp_dir/try-later.der"
+printf '\x30\x03\x0a\x01\x05' >"$ocsp_dir/sig-required.der"
+printf '\x30\x03\x0a\x01\x06' >"$ocsp_dir/unauthorized.der"
 
 cp "$P/issuing-ca.crl.der" "$crl_dir/issuing-ca.der"
 cp "$P/issuing-ca.crl.pem" "$crl_dir/issuing-ca.pem"

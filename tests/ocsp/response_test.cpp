@@ -314,6 +314,14 @@ TEST_F(ResponseTest, Sha256CertIdIsMatched) {
     EXPECT_EQ(answer_of(validate(spec)).status, CertStatus::good);
 }
 
+// The reverse (#19): asked with a SHA-256 CertID, answered with SHA-1, as responders that keep
+// one index by SHA-1 do. The real-DER shapes: tests/integration/test_revocation_shapes.py.
+TEST_F(ResponseTest, Sha1CertIdAnswerToASha256RequestIsMatched) {
+    in_.id = make_cert_id(in_.cert, in_.issuer, EVP_sha256()).value();
+    ASSERT_EQ(in_.id.hash_nid, NID_sha256);
+    EXPECT_EQ(answer_of(validate(leaf_response())).status, CertStatus::good);
+}
+
 TEST_F(ResponseTest, ResponseForAnotherSerialHasNoMatchingResponse) {
     auto spec = leaf_response();
     spec.singles[0].cert = pki().other_leaf.get();

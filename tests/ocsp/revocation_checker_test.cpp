@@ -227,6 +227,52 @@ TEST_F(RevocationCheckerTest, FailedQueryIsCachedAsAnErrorAndCounted) {
     EXPECT_EQ(stats().responder_errors, (std::map<std::string, std::uint64_t>{{"http_status", 1}}));
 }
 
+// --- HTTP Cache-Control max-age (#19, RFC 5019 §6.2): an upper bound on caching ---------
+
+// "good" for pki().leaf (nextUpdate an hour or more away) with `cache_control` as a header.
+testing::CannedReply good_leaf_with_cache_control(const std::string& cache_control) {
+    auto reply = http_ok(testing::response_now(pki().leaf, pki().issuing, V_OCSP_CERTSTATUS_GOOD, pki().issuing));
+    reply.bytes.insert(reply.bytes.find("\r\n") + 2, "Cache-Control: " + cache_control + "\r\n");
+    return reply;
+}
+
+TEST_F(RevocationCheckerTest, HttpMaxAgeShortensHowLongAnAnswerIsCached) {
+    auto& server = runner_.serve({good_leaf_with_cache_control("public, max-age=2")});
+    profile_.ocsp.responders = {server.url()};
+    make_checker();
+    std::optional<Decision> decision;
+    auto handle = check(decision);
+    ASSERT_TRUE(runner_.run_until([&] { return decision.has_value(); }));
+    EXPECT_EQ(decision->verdict, ChainVerdict::accept);
+    const CertId id = cert_id(pki().leaf, pki().issuing);
+    EXPECT_TRUE(checker_->cache().find_fresh(id, Clock::now()).has_value());
+    EXPECT_FALSE(checker_->cache().find_fresh(id, Clock::now() + 3s).has_value()) << "cached past max-age";
+}
+
+TEST_F(RevocationCheckerTest, HttpMaxAgeNeverLengthensCaching) {
+    auto& server = runner_.serve({good_leaf_with_cache_control("max-age=31536000")});
+    profile_.ocsp.responders = {server.url()};
+    profile_.ocsp.max_cache_ttl = 60s;
+    make_checker();
+    std::optional<Decision> decision;
+    auto handle = check(decision);
+    ASSERT_TRUE(runner_.run_until([&] { return decision.has_value(); }));
+    const CertId id = cert_id(pki().leaf, pki().issuing);
+    EXPECT_TRUE(checker_->cache().find_fresh(id, Clock::now() + 50s).has_value());
+    EXPECT_FALSE(checker_->cache().find_fresh(id, Clock::now() + 61s).has_value()) << "max_cache_ttl still bounds";
+}
+
+TEST_F(RevocationCheckerTest, HttpNoCacheLeavesNothingFreshForTheNextHandshake) {
+    auto& server = runner_.serve({good_leaf_with_cache_control("no-cache")});
+    profile_.ocsp.responders = {server.url()};
+    make_checker();
+    std::optional<Decision> decision;
+    auto handle = check(decision);
+    ASSERT_TRUE(runner_.run_until([&] { return decision.has_value(); }));
+    EXPECT_EQ(decision->verdict, ChainVerdict::accept) << "the answer itself is used";
+    EXPECT_FALSE(checker_->decide_cached(chain_.get()).has_value());
+}
+
 // --- responder quirks (#19): missing nonces, refused GETs ------------------------------
 
 TEST_F(RevocationCheckerTest, AnswerWithoutNonceIsCountedPerResponderAndSaidInTheDetail) {
