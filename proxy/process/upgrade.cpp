@@ -189,7 +189,7 @@ void Upgrade::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) n
 
 void Upgrade::on_timeout(uv_timer_t* timer) noexcept {
     auto* self = static_cast<Upgrade*>(timer->data);
-    kill(self->pid_, SIGTERM);
+    if (!self->reaped_) kill(self->pid_, SIGTERM);
     self->finish(make_error(Errc::timeout, fmt::format("new process {} not listening after {} ms; sent SIGTERM",
                                                        self->pid_, kReadyTimeoutMs)));
 }
@@ -197,13 +197,13 @@ void Upgrade::on_timeout(uv_timer_t* timer) noexcept {
 // Reaps the new process when it exits while this one still runs (a failed start).
 void Upgrade::on_sigchld(uv_signal_t* handle, int /*signum*/) noexcept {
     auto* self = static_cast<Upgrade*>(handle->data);
-    if (self->pid_ <= 0) return;
+    if (self->pid_ <= 0 || self->reaped_) return;
     int status = 0;
     if (waitpid(self->pid_, &status, WNOHANG) != self->pid_) return;
     log::Record("upgrade_child_exited").field("pid", static_cast<std::int64_t>(self->pid_))
         .field("status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))
         .emit(conf::LogLevel::warn);
-    self->pid_ = -1;
+    self->reaped_ = true;
 }
 
 int take_upgrade_ready_fd() {

@@ -64,6 +64,7 @@ private:
     pid_t pid_ = -1;
     Done done_;
     bool finished_ = false;
+    bool reaped_ = false;  // the new process exited and was waited for
     int open_handles_ = 3;
     std::string received_;
     char read_buffer_[64]{};

@@ -188,16 +188,22 @@ def run_upgrade(tmp_path, pki, echo_backend, old_workers, new_workers):
         old.config_path.write_text(upgrade_config(pki, port, echo_backend.port, admin_port, new_workers))
     new_pid = None
     load = Load(pki, port)
+    held = tls_connect(pki, port, cert="client-good")  # open across the upgrade: drained, not cut
     try:
         wait_until(lambda: load.ok >= 20, 20, "load before the upgrade")
         old.proc.send_signal(signal.SIGUSR2)
         ready = old.wait_event("upgrade_ready", timeout=30)[0]
         new_pid = ready["pid"]
         assert new_pid != old.pid
+        old.wait_event("drain")
+        held.sendall(b"still here")
+        assert recv_exactly(held, 10) == b"still here"  # the old process finishes what it has
+        held.close()
         # The old process drains and exits by itself, cleanly.
         old.proc.wait(30)
         old_exit = time.monotonic()
         assert old.proc.returncode == 0, old.output()[-4000:]
+        assert old.events("stopped")
         # Clients keep being served, now by the new process alone.
         served_before = load.ok
         wait_until(lambda: load.ok >= served_before + 40, 30, "load after the old process exited")
@@ -214,6 +220,7 @@ def run_upgrade(tmp_path, pki, echo_backend, old_workers, new_workers):
         return old, new_pid
     finally:
         load.finish()
+        held.close()
         if new_pid and pid_alive(new_pid):
             os.kill(new_pid, signal.SIGTERM)
             wait_until(lambda: not pid_alive(new_pid), 15, "the new process to exit")
