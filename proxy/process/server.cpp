@@ -387,14 +387,14 @@ void Server::on_sigusr2(uv_signal_t* handle, int /*signum*/) noexcept {
     static_cast<Server*>(handle->data)->upgrade("SIGUSR2");
 }
 
-// What the new process gets: every worker's socket for every listener (named after it), then
-// the admin endpoint's. A socket a worker closed since (a failed reload step) is left out.
+// What the new process gets: every worker's socket for every listener (the new one matches
+// them by address), then the admin endpoint's (by its name, "admin"). A socket a worker closed since (a failed reload step) is left out.
 std::vector<HandedSocket> Server::sockets_to_hand_over() const {
     std::vector<HandedSocket> out;
     for (const auto& settings : runtime_->listeners) {
         auto it = listener_fds_.find(listener_key(settings->conf));
         if (it == listener_fds_.end()) continue;
-        for (int fd : it->second) out.push_back({fd, settings->conf.name});
+        for (int fd : it->second) out.push_back({fd, "listener"});  // a fixed name: a listener may be called "admin"
     }
     if (admin_ && admin_->fd() >= 0) out.push_back({admin_->fd(), "admin"});
     return out;

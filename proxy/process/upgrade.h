@@ -31,7 +31,7 @@ namespace ocspgate::proxy::process {
 
 struct HandedSocket {
     int fd;            // stays open in this process
-    std::string name;  // in LISTEN_FDNAMES: the listener's name, or "admin"
+    std::string name;  // in LISTEN_FDNAMES: "listener", or "admin"
 };
 
 class Upgrade {
