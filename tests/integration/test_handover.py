@@ -4,6 +4,8 @@ at fd 3 and execs ocspgate in the same process) and the SIGUSR2 binary upgrade (
 process starts the binary again with its sockets and drains once the new one listens).
 """
 import os
+import shutil
+import tempfile
 import signal
 import socket
 import sys
@@ -11,6 +13,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from harness import (Ocspgate, Process, free_port, listener_config, ocspgate_binary, recv_exactly, round_trip,
                      tls_connect, wait_until)
@@ -171,8 +175,8 @@ class Load:
             t.join(30)
 
 
-def upgrade_config(pki, port, backend_port, admin_port, workers):
-    return listener_config(pki, port, backend_port, extra_server=f"workers = {workers}") + \
+def upgrade_config(pki, port, backend_port, admin_port, workers, extra_server=""):
+    return listener_config(pki, port, backend_port, extra_server=f"workers = {workers}\n{extra_server}") + \
         f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n'
 
 
@@ -181,11 +185,13 @@ def readyz(admin_port):
         return r.status
 
 
-def run_upgrade(tmp_path, pki, echo_backend, old_workers, new_workers):
+def run_upgrade(tmp_path, pki, echo_backend, old_workers, new_workers, extra_server=""):
     port, admin_port = free_port(), free_port()
-    old = Ocspgate(tmp_path, upgrade_config(pki, port, echo_backend.port, admin_port, old_workers), name="old")
+    old = Ocspgate(tmp_path, upgrade_config(pki, port, echo_backend.port, admin_port, old_workers, extra_server),
+                   name="old")
     if new_workers != old_workers:  # the new process reads the file as it is at the upgrade
-        old.config_path.write_text(upgrade_config(pki, port, echo_backend.port, admin_port, new_workers))
+        old.config_path.write_text(upgrade_config(pki, port, echo_backend.port, admin_port, new_workers,
+                                                  extra_server))
     new_pid = None
     load = Load(pki, port)
     held = tls_connect(pki, port, cert="client-good")  # open across the upgrade: drained, not cut
@@ -281,3 +287,21 @@ def test_the_load_sees_the_refusals_of_a_plain_restart(tmp_path, pki, echo_backe
         load.finish()
     assert load.failures, "a plain restart refused nobody: the load cannot tell"
     new.stop_cleanly()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_binary_upgrade_after_a_privilege_drop(pki, echo_backend):
+    """Started as root with [server] user: the new process starts as that user already (the
+    old one dropped root before SIGUSR2) and must not fail trying to drop again."""
+    public = Path(tempfile.mkdtemp(prefix="ocspgate-public-"))
+    try:
+        os.chmod(public, 0o755)
+        copy = public / "pki"
+        shutil.copytree(pki, copy)
+        for path in [copy, *copy.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        old, new_pid = run_upgrade(public, copy, echo_backend, 2, 2, 'user = "nobody"\ngroup = "nogroup"')
+        drops = old.events("privileges_dropped")
+        assert len(drops) == 2 and drops[1].get("text") == "already running as these ids", drops
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
