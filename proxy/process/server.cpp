@@ -285,6 +285,8 @@ void Server::reload(std::string trigger, ReloadDone done) {
     };
     if (stopping_) return refuse_now("shutting down");
     if (reloading_) return refuse_now("a reload is already running");
+    // The new process reads the file itself; a listener added here would not be handed to it.
+    if (upgrade_) return refuse_now("a binary upgrade is running");
     reloading_ = true;
     reload_trigger_ = std::move(trigger);
     log::Record("reload").field("trigger", reload_trigger_).field("config", runtime_->config.source.string())
