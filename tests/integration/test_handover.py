@@ -223,6 +223,12 @@ def run_upgrade(tmp_path, pki, echo_backend, old_workers, new_workers, extra_ser
         inherited = old.events("listener_inherited")
         assert inherited and inherited[0]["sockets"] == old_workers, inherited
         assert not old.events("inherited_socket_unused")
+        # The new process drains and stops cleanly too (it writes to the same log).
+        os.kill(new_pid, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(new_pid), 15, "the new process to exit")
+        wait_until(lambda: len(old.events("stopped")) == 2, 10, "the new process's stopped line")
+        out = old.output()
+        assert "AddressSanitizer" not in out and "runtime error:" not in out and "LeakSanitizer" not in out, out[-4000:]
         return old, new_pid
     finally:
         load.finish()
