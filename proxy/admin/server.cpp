@@ -1,6 +1,11 @@
 #include "proxy/admin/server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
+#include <cstring>
 #include <span>
 
 #include "proxy/admin/request.h"
@@ -155,7 +160,33 @@ AdminServer::AdminServer(uv_loop_t* loop, const conf::Admin& settings, Handler h
 
 AdminServer::~AdminServer() = default;
 
-Result<std::unique_ptr<AdminServer>> AdminServer::create(uv_loop_t* loop, const conf::Admin& settings, Handler handler) {
+namespace {
+
+// Whether `fd` is bound to exactly `want` (family, address, port).
+bool bound_to(int fd, const sockaddr_storage& want) {
+    sockaddr_storage have{};
+    socklen_t length = sizeof have;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&have), &length) != 0 || have.ss_family != want.ss_family) return false;
+    if (want.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(have);
+        const auto& b = reinterpret_cast<const sockaddr_in&>(want);
+        return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+    }
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(have);
+    const auto& b = reinterpret_cast<const sockaddr_in6&>(want);
+    return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
+}
+
+}  // namespace
+
+int AdminServer::fd() const {
+    uv_os_fd_t fd = -1;
+    if (closed_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&listener_), &fd) != 0) return -1;
+    return fd;
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::create(uv_loop_t* loop, const conf::Admin& settings, Handler handler,
+                                                         int inherited_fd) {
     std::unique_ptr<AdminServer> server(new AdminServer(loop, settings, std::move(handler)));
     sockaddr_storage storage = settings.listen.storage;
     if (settings.listen.length == 0) {  // the documented default
@@ -164,7 +195,13 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(uv_loop_t* loop, const 
     }
     uv_tcp_init(loop, &server->listener_);
     server->listener_.data = server.get();
-    int rc = uv_tcp_bind(&server->listener_, reinterpret_cast<const sockaddr*>(&storage), 0);
+    if (inherited_fd >= 0 && !bound_to(inherited_fd, storage)) {
+        ::close(inherited_fd);
+        inherited_fd = -1;
+    }
+    int rc = inherited_fd >= 0 ? uv_tcp_open(&server->listener_, inherited_fd)
+                               : uv_tcp_bind(&server->listener_, reinterpret_cast<const sockaddr*>(&storage), 0);
+    if (rc != 0 && inherited_fd >= 0) ::close(inherited_fd);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server->listener_), 64, on_connection);
     if (rc != 0) {
         // The handle is already registered with the loop: it frees the server once closed.

@@ -44,7 +44,11 @@ public:
     static constexpr std::size_t kMaxConnections = 64;
 
     // Binds and listens on `loop` (the main loop). Only called on the loop's thread.
-    static Result<std::unique_ptr<AdminServer>> create(uv_loop_t* loop, const conf::Admin& settings, Handler handler);
+    // `inherited_fd` (owned from now on): a socket already listening, handed over by socket
+    // activation or a binary upgrade; used instead of binding when its address is the
+    // configured one, closed otherwise.
+    static Result<std::unique_ptr<AdminServer>> create(uv_loop_t* loop, const conf::Admin& settings, Handler handler,
+                                                       int inherited_fd = -1);
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
@@ -54,6 +58,8 @@ public:
     void close();
 
     const std::string& address() const { return address_; }
+    // The listening socket, to hand to a binary upgrade (-1 once closed).
+    int fd() const;
 
     // AdminConnection callbacks.
     void release(AdminConnection* connection);

@@ -56,7 +56,10 @@ struct Shared {
 };
 
 // Bound listening sockets for one worker, by listener_key(); the worker owns them once handed over.
-using ListenerSockets = std::map<std::string, int>;
+// Usually one per listener; more when a binary upgrade handed over more sockets per address
+// than this process has workers (each is kept: closing one would drop the connections queued
+// in its backlog).
+using ListenerSockets = std::multimap<std::string, int>;
 
 // A new configuration for a running worker.
 struct RuntimeUpdate {

@@ -39,6 +39,16 @@ Result<Target> resolve(const std::string& user_name, const std::string& group_na
     return target;
 }
 
+// Whether the supplementary groups are at most `gid` (what setgroups(1, &gid) leaves).
+bool only_group(gid_t gid) {
+    gid_t groups[64];
+    int n = getgroups(64, groups);
+    if (n < 0) return false;
+    for (int i = 0; i < n; ++i)
+        if (groups[i] != gid) return false;
+    return true;
+}
+
 }  // namespace
 
 Result<Ok> drop_privileges(const std::string& user, const std::string& group) {
@@ -47,6 +57,15 @@ Result<Ok> drop_privileges(const std::string& user, const std::string& group) {
     if (!target) return std::move(target).error();
     const auto [uid, gid] = *target;
 
+    // Already there: the new process of a binary upgrade (upgrade.h) is started by the old
+    // one after its drop, and may no longer call setgroups().
+    if (geteuid() != 0 && getuid() == uid && getgid() == gid && getegid() == gid &&
+        (user.empty() || geteuid() == uid) && only_group(gid)) {
+        log::Record("privileges_dropped").field("user", user.empty() ? std::string("(unchanged)") : user)
+            .field("uid", static_cast<std::uint64_t>(getuid())).field("gid", static_cast<std::uint64_t>(getgid()))
+            .field("text", "already running as these ids").emit(conf::LogLevel::info);
+        return Ok{};
+    }
     // Groups first: once the uid is gone, changing them is no longer allowed.
     if (setgroups(1, &gid) != 0) return failure("setgroups(" + std::to_string(gid) + ")");
     if (setgid(gid) != 0) return failure("setgid(" + std::to_string(gid) + ")");

@@ -14,7 +14,8 @@ namespace ocspgate::proxy::process {
 // `group`: setgroups() to the one group, setgid(), setuid(), in that order. An empty `group`
 // means the user's primary group; an empty `user` changes the groups only. Both empty: nothing
 // happens. Afterwards it checks that the ids took effect and that root cannot be regained;
-// any failure is an Errc::config error and the caller must not go on.
+// any failure is an Errc::config error and the caller must not go on. A process already
+// running as exactly these ids (not root; the new process of a binary upgrade) is left as it is.
 Result<Ok> drop_privileges(const std::string& user, const std::string& group);
 
 }  // namespace ocspgate::proxy::process

@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -95,7 +96,9 @@ Server::~Server() {
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&reload_applied_)))
         uv_close(reinterpret_cast<uv_handle_t*>(&reload_applied_), nullptr);
     // Start-up failed after the handlers were installed: run() never ran to close them.
-    for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_})
+    Upgrade::destroy(std::move(upgrade_));
+    if (upgrade_ready_fd_ >= 0) ::close(upgrade_ready_fd_);  // start-up failed: the old process keeps serving
+    for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_, &sigusr2_})
         if (signals_installed_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(handle)))
             uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -103,13 +106,26 @@ Server::~Server() {
 }
 
 Result<std::unique_ptr<Server>> Server::create(conf::Config config) {
+    // First: the inherited descriptors must be claimed before anything could close them, and
+    // the variables removed before anything could pass them on.
+    InheritedSockets inherited = InheritedSockets::from_environment();
+    int ready_fd = take_upgrade_ready_fd();
     auto runtime = build_runtime(std::move(config), nullptr);
-    if (!runtime) return std::move(runtime).error();
+    if (!runtime) {
+        if (ready_fd >= 0) ::close(ready_fd);
+        return std::move(runtime).error();
+    }
     std::unique_ptr<Server> server(new Server(std::move(runtime).value()));
+    server->inherited_ = std::move(inherited);
+    server->upgrade_ready_fd_ = ready_fd;
+    server->binary_path_ = own_binary_path();
     if (auto r = server->start_admin(); !r) return std::move(r).error();
     if (auto r = server->start_expiry(); !r) return std::move(r).error();
     server->install_signal_handlers();
     if (auto r = server->start_workers(); !r) return std::move(r).error();
+    server->inherited_.close_unused();
+    // Listening: the process that started this one may stop accepting now.
+    send_upgrade_ready(std::exchange(server->upgrade_ready_fd_, -1));
     return server;
 }
 
@@ -118,7 +134,7 @@ Result<std::unique_ptr<Server>> Server::create(conf::Config config) {
 // error naming it (address_owner.h), checked before our SO_REUSEPORT sockets are bound; a
 // single worker binds without SO_REUSEPORT. With share_listen_ports every socket has it, so
 // processes that all set it spread the clients between them.
-Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& next, const Runtime* current) const {
+Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& next, const Runtime* current) {
     unsigned count = worker_count(runtime_->config.server.workers);
     bool share = next.config.server.share_listen_ports;
     std::vector<ListenerSockets> per_worker(count);
@@ -128,6 +144,10 @@ Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& n
     for (const auto& settings : next.listeners) {
         std::string key = listener_key(settings->conf);
         if (current && current->listener_at(key)) continue;  // keeps its socket
+        if (!current && adopt_inherited(key, per_worker)) {
+            ours.push_back(&settings->conf);
+            continue;
+        }
         if (!share && !overlaps_own_listener(settings->conf, ours)) {
             if (auto free = check_address_unowned(settings->conf); !free) {
                 close_sockets(per_worker);
@@ -147,9 +167,33 @@ Result<std::vector<ListenerSockets>> Server::bind_new_listeners(const Runtime& n
     return per_worker;
 }
 
+// At start-up: the sockets handed over for `key` (inherited_sockets.h), instead of binding.
+// Worker i takes sockets i, i+workers, ... so none is closed (which would drop the
+// connections in its queue); a worker left without one listens on a duplicate of another
+// (same socket: the kernel hands each connection to one of the workers waiting on it).
+bool Server::adopt_inherited(const std::string& key, std::vector<ListenerSockets>& per_worker) {
+    std::vector<int> fds = inherited_.take_address(key);
+    if (fds.empty()) return false;
+    for (std::size_t i = 0; i < fds.size(); ++i) per_worker[i % per_worker.size()].emplace(key, fds[i]);
+    for (std::size_t i = fds.size(); i < per_worker.size(); ++i) {
+        int copy = fcntl(fds[i % fds.size()], F_DUPFD_CLOEXEC, 0);
+        if (copy >= 0) per_worker[i].emplace(key, copy);
+    }
+    log::Record("listener_inherited").field("address", key).field("sockets", static_cast<std::uint64_t>(fds.size()))
+        .field("workers", static_cast<std::uint64_t>(per_worker.size())).emit(conf::LogLevel::info);
+    return true;
+}
+
+void Server::remember_sockets(const std::vector<ListenerSockets>& per_worker) {
+    std::erase_if(listener_fds_, [&](const auto& entry) { return !runtime_->listener_at(entry.first); });
+    for (const auto& sockets : per_worker)
+        for (const auto& [key, fd] : sockets) listener_fds_[key].push_back(fd);
+}
+
 Result<Ok> Server::start_workers() {
     auto sockets = bind_new_listeners(*runtime_, nullptr);
     if (!sockets) return std::move(sockets).error();
+    remember_sockets(*sockets);
     for (unsigned i = 0; i < sockets->size(); ++i) {
         auto worker = std::make_unique<Worker>(i, shared_, runtime_);
         worker->set_on_finished([this] {
@@ -202,7 +246,8 @@ Result<Ok> Server::start_admin() {
     auto admin = admin::AdminServer::create(&loop_, runtime_->config.admin,
                                      [this](std::string_view method, std::string_view path, admin::AdminServer::Reply reply) {
                                          answer_admin(method, path, std::move(reply));
-                                     });
+                                     },
+                                     inherited_.take_named("admin"));
     if (!admin) return std::move(admin).error();
     admin_ = std::move(admin).value();
     log::Record("admin listening").field("address", admin_->address()).emit(conf::LogLevel::info);
@@ -240,6 +285,8 @@ void Server::reload(std::string trigger, ReloadDone done) {
     };
     if (stopping_) return refuse_now("shutting down");
     if (reloading_) return refuse_now("a reload is already running");
+    // The new process reads the file itself; a listener added here would not be handed to it.
+    if (upgrade_) return refuse_now("a binary upgrade is running");
     reloading_ = true;
     reload_trigger_ = std::move(trigger);
     log::Record("reload").field("trigger", reload_trigger_).field("config", runtime_->config.source.string())
@@ -268,6 +315,7 @@ void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const Re
     log_reload_changes(reload_changes(*runtime_, *next), reload_trigger_);
     for (const auto& [name, checker] : runtime_->checkers) retired_checkers_.push_back(checker);
     runtime_ = std::move(next);
+    remember_sockets(*sockets);
     if (expiry_) {
         if (auto r = expiry_->reconfigure(runtime_->config, runtime_->watched_certificates); !r)
             log::Record("expiry_reload_failed").field("error", r.error().message).emit(conf::LogLevel::error);
@@ -301,10 +349,12 @@ void Server::install_signal_handlers() {
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
     uv_signal_init(&loop_, &sighup_);
-    sigterm_.data = sigint_.data = sighup_.data = this;
+    uv_signal_init(&loop_, &sigusr2_);
+    sigterm_.data = sigint_.data = sighup_.data = sigusr2_.data = this;
     uv_signal_start(&sigterm_, on_signal, SIGTERM);
     uv_signal_start(&sigint_, on_signal, SIGINT);
     uv_signal_start(&sighup_, on_sighup, SIGHUP);
+    uv_signal_start(&sigusr2_, on_sigusr2, SIGUSR2);
     signals_installed_ = true;
 }
 
@@ -323,11 +373,64 @@ int Server::run() {
 // A second one: close every connection now.
 void Server::on_signal(uv_signal_t* handle, int signum) noexcept {
     auto* self = static_cast<Server*>(handle->data);
-    bool now = self->stopping_;
-    self->stopping_ = true;
-    log::Record("signal").field("signal", signum == SIGTERM ? "SIGTERM" : "SIGINT").field("action", now ? "stop now" : "drain")
-        .emit(conf::LogLevel::info);
-    for (auto& worker : self->workers_) now ? worker->request_stop_now() : worker->request_drain();
+    self->drain(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+// The first call drains (stop accepting, let connections finish until drain_timeout); the
+// next closes every connection now.
+void Server::drain(const char* why) {
+    bool now = stopping_;
+    stopping_ = true;
+    log::Record("signal").field("signal", why).field("action", now ? "stop now" : "drain").emit(conf::LogLevel::info);
+    for (auto& worker : workers_) now ? worker->request_stop_now() : worker->request_drain();
+}
+
+void Server::on_sigusr2(uv_signal_t* handle, int /*signum*/) noexcept {
+    static_cast<Server*>(handle->data)->upgrade("SIGUSR2");
+}
+
+// What the new process gets: every worker's socket for every listener (the new one matches
+// them by address), then the admin endpoint's (by its name, "admin"). A socket a worker closed since (a failed reload step) is left out.
+std::vector<HandedSocket> Server::sockets_to_hand_over() const {
+    std::vector<HandedSocket> out;
+    for (const auto& settings : runtime_->listeners) {
+        auto it = listener_fds_.find(listener_key(settings->conf));
+        if (it == listener_fds_.end()) continue;
+        for (int fd : it->second) out.push_back({fd, "listener"});  // a fixed name: a listener may be called "admin"
+    }
+    if (admin_ && admin_->fd() >= 0) out.push_back({admin_->fd(), "admin"});
+    return out;
+}
+
+void Server::upgrade(std::string trigger) {
+    auto refuse = [&](const std::string& why) {
+        log::Record("upgrade_failed").field("trigger", trigger).field("error", why).emit(conf::LogLevel::error);
+    };
+    if (stopping_) return refuse("shutting down");
+    if (reloading_) return refuse("a reload is running; try again once it is done");
+    if (upgrade_) return refuse(fmt::format("an upgrade already started process {}", upgrade_->pid()));
+    auto sockets = sockets_to_hand_over();
+    auto started = Upgrade::start(&loop_, binary_path_, runtime_->config.source.string(), sockets,
+                                  [this](Result<pid_t> ready) { on_upgrade_done(std::move(ready)); });
+    if (!started) return refuse(started.error().message);
+    upgrade_ = std::move(started).value();
+    log::Record("upgrade").field("trigger", trigger).field("binary", binary_path_)
+        .field("pid", static_cast<std::int64_t>(upgrade_->pid()))
+        .field("sockets", static_cast<std::uint64_t>(sockets.size())).emit(conf::LogLevel::info);
+}
+
+// The new process listens on the same sockets: stop accepting here and drain. The admin
+// endpoint stops at once, so probes and `ocspgate status` reach the new process only.
+void Server::on_upgrade_done(Result<pid_t> ready) {
+    if (!ready) {
+        log::Record("upgrade_failed").field("error", ready.error().message).emit(conf::LogLevel::error);
+        Upgrade::destroy(std::move(upgrade_));  // this process serves on; another upgrade may be tried
+        return;
+    }
+    log::Record("upgrade_ready").field("pid", static_cast<std::int64_t>(*ready))
+        .field("text", "the new process is listening; this one drains").emit(conf::LogLevel::info);
+    if (admin_) admin_->close();
+    if (!stopping_) drain("upgrade");
 }
 
 // Runs on the main loop each time a worker's loop has ended; the last one ends the main loop.
@@ -337,11 +440,14 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->sighup_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->sigusr2_), nullptr);
+    Upgrade::destroy(std::move(self->upgrade_));
     // Closing the handles restores the default action, under which a late second SIGTERM
     // would kill a process that has already shut down cleanly: the work is done, ignore it.
     std::signal(SIGTERM, SIG_IGN);
     std::signal(SIGINT, SIG_IGN);
     std::signal(SIGHUP, SIG_IGN);
+    std::signal(SIGUSR2, SIG_IGN);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_finished_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->reload_applied_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);

@@ -24,6 +24,8 @@
 #include "proxy/expiry/peer_certificates.h"
 #include "proxy/core/runtime.h"
 #include "proxy/core/worker.h"
+#include "proxy/process/inherited_sockets.h"
+#include "proxy/process/upgrade.h"
 #include "base/result.h"
 
 namespace ocspgate::proxy::process {
@@ -45,12 +47,22 @@ public:
     // triggers take this one path and log the same events.
     void reload(std::string trigger, ReloadDone done);
 
+    // Binary upgrade (SIGUSR2, upgrade.h): starts the binary at this one's path with every
+    // listening socket; once it is listening, this process drains as on SIGTERM.
+    void upgrade(std::string trigger);
+
 private:
     explicit Server(std::shared_ptr<const Runtime> runtime);
     Result<Ok> start_workers();
     Result<Ok> start_admin();
     Result<Ok> start_expiry();
-    Result<std::vector<ListenerSockets>> bind_new_listeners(const Runtime& next, const Runtime* current) const;
+    Result<std::vector<ListenerSockets>> bind_new_listeners(const Runtime& next, const Runtime* current);
+    bool adopt_inherited(const std::string& key, std::vector<ListenerSockets>& per_worker);
+    void remember_sockets(const std::vector<ListenerSockets>& per_worker);
+    std::vector<HandedSocket> sockets_to_hand_over() const;
+    void on_upgrade_done(Result<pid_t> ready);
+    void drain(const char* why);
+    static void on_sigusr2(uv_signal_t* handle, int signum) noexcept;
     void apply_reload(Result<std::shared_ptr<const Runtime>> built, const ReloadDone& done);
     void answer_admin(std::string_view method, std::string_view path, admin::AdminServer::Reply reply);
     void install_signal_handlers();
@@ -76,6 +88,7 @@ private:
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};
+    uv_signal_t sigusr2_{};
     bool signals_installed_ = false;
     uv_async_t worker_finished_{};
     uv_timer_t housekeeping_{};
@@ -83,6 +96,14 @@ private:
     std::unique_ptr<expiry::PeerCertificates> peer_certificates_;  // null without include_peer_certificates
     std::unique_ptr<expiry::ExpiryMonitor> expiry_;  // null with [expiry] enabled = false; on the main loop
     std::atomic<unsigned> finished_workers_{0};
+    // Sockets handed over by socket activation or an upgrade; emptied once start-up took them.
+    InheritedSockets inherited_;
+    int upgrade_ready_fd_ = -1;  // this process is the new one of an upgrade: report "ready" here
+    std::string binary_path_;    // what an upgrade starts
+    std::unique_ptr<Upgrade> upgrade_;  // the upgrade running, or the one that succeeded
+    // Every worker's listening socket by listener_key(), for an upgrade to hand over (the
+    // workers own them; main thread only, kept in step with start-up and reloads).
+    std::map<std::string, std::vector<int>> listener_fds_;
     bool stopping_ = false;
 };
 
