@@ -4,8 +4,10 @@
 //   "alert <name>"  a fatal alert was read (JSSE: "Received fatal alert: <name>")
 //   "reset <msg>"   the connection was reset or the write hit a closed socket (the reason lost)
 //   "open"          the handshake completed and the first read got data or end of stream
+//   "echo <text>"   with the optional 8th argument `echo`: the handshake completed and the
+//                   "ping" written came back as <text> (the interop suite's proof of forwarding)
 //   "other <msg>"   anything else
-// Arguments: host port client.p12 p12-password trust.pem protocol (TLSv1.2|TLSv1.3) attempts.
+// Arguments: host port client.p12 p12-password trust.pem protocol (TLSv1.2|TLSv1.3) attempts [echo].
 // The trust anchors are read from PEM here, since a PKCS#12 truststore written by OpenSSL 3.0
 // lacks the attribute that makes JSSE trust its certificates.
 import java.io.FileInputStream;
@@ -27,6 +29,7 @@ public class RefusalClient {
         char[] password = args[3].toCharArray();
         String protocol = args[5];
         int attempts = Integer.parseInt(args[6]);
+        boolean echo = args.length > 7 && args[7].equals("echo");
 
         KeyStore keys = KeyStore.getInstance("PKCS12");
         try (InputStream in = new FileInputStream(args[2])) { keys.load(in, password); }
@@ -45,10 +48,10 @@ public class RefusalClient {
 
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        for (int i = 0; i < attempts; i++) System.out.println(attempt(context, host, port, protocol));
+        for (int i = 0; i < attempts; i++) System.out.println(attempt(context, host, port, protocol, echo));
     }
 
-    static String attempt(SSLContext context, String host, int port, String protocol) {
+    static String attempt(SSLContext context, String host, int port, String protocol, boolean echo) {
         try (Socket raw = new Socket()) {
             raw.connect(new InetSocketAddress(host, port), 5000);
             raw.setSoTimeout(10000);
@@ -57,8 +60,12 @@ public class RefusalClient {
                 s.startHandshake();
                 s.getOutputStream().write("ping".getBytes());
                 s.getOutputStream().flush();
-                s.getInputStream().read();  // TLS 1.3: the refusal arrives after the client's Finished
-                return "open";
+                if (!echo) {
+                    s.getInputStream().read();  // TLS 1.3: the refusal arrives after the client's Finished
+                    return "open";
+                }
+                byte[] back = s.getInputStream().readNBytes(4);
+                return "echo " + new String(back);
             }
         } catch (Exception e) {
             return classify(e);
