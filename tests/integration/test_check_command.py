@@ -1,0 +1,92 @@
+"""`ocspgate check` (#19 point 5): the real binary runs a listener's revocation profile on one
+certificate against a real `openssl ocsp` responder and prints the verdict in the log's words;
+exit 0 accept, 1 revoked, 2 unknown or undetermined, 3 usage or config error."""
+import json
+import subprocess
+
+import pytest
+
+from harness import free_port, ocspgate_binary, revocation_config
+
+
+def check(*args, timeout=30):
+    return subprocess.run([ocspgate_binary(), "check", *map(str, args)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, text=True)
+
+
+def config_for(tmp_path, pki, responders, **kw):
+    path = tmp_path / "gate.toml"
+    path.write_text(revocation_config(pki, free_port(), free_port(), responders=responders, **kw))
+    return path
+
+
+def fields(text):
+    """`key: value` lines into a dict (the responder lines are left out)."""
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(": ")
+        if key != "responder":
+            out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("cert, code, verdict, status", [
+    ("client-good", 0, "accept", "good"),
+    ("client-revoked", 1, "revoked", "revoked"),
+    ("client-unknown", 2, "unknown", "unknown"),
+])
+def test_check_prints_the_verdict_the_listener_would_reach(tmp_path, pki, peers, cert, code, verdict, status):
+    responder = peers.responder()
+    config = config_for(tmp_path, pki, [responder.url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem")
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    out = fields(r.stdout)
+    assert out["verdict"] == verdict and out["revocation"] == status, r.stdout
+    assert out["revocation_method"] == "ocsp" and out["revocation_source"] == responder.url, r.stdout
+    assert out["profile"] == "r" and f"CN={cert}" in out["subject"], r.stdout
+    assert f"responder: {responder.url} answered=1 failed=0" in r.stdout, r.stdout
+    if verdict == "revoked":
+        assert out["revocation_reason"] == "keyCompromise" and out["revocation_time"].endswith("Z"), r.stdout
+
+
+def test_json_output_and_an_explicit_chain(tmp_path, pki, peers):
+    responder = peers.responder()
+    config = config_for(tmp_path, pki, [responder.url])
+    r = check("--config", config, "--profile", "r", "--cert", pki / "client-revoked.pem",
+              "--chain", pki / "issuing-ca.pem", "--json")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "revoked" and out["revocation_reason"] == "keyCompromise", out
+    assert out["responders"] == [{"responder": responder.url, "answered": 1, "failed": 0}], out
+
+
+def test_a_responder_that_is_down_gives_undetermined_and_exit_2(tmp_path, pki):
+    url = f"http://127.0.0.1:{free_port()}"
+    config = config_for(tmp_path, pki, [url], timeout="500ms")
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "undetermined" and out["revocation"] == "undetermined", out
+    assert out["responders"][0]["responder"] == url and out["responders"][0]["failed"] >= 1, out
+    assert out["revocation_detail"], "says why no method answered"
+
+
+def test_usage_and_config_errors_exit_3(tmp_path, pki):
+    config = config_for(tmp_path, pki, ["http://127.0.0.1:9"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[server]\nworkers = "two"\n')
+    cert = pki / "client-good.pem"
+    cases = [
+        ("--config", config, "--listener", "test"),                               # --cert missing
+        ("--config", config, "--listener", "nope", "--cert", cert),               # no such listener
+        ("--config", config, "--profile", "nope", "--cert", cert),                # no such profile
+        ("--config", bad, "--listener", "test", "--cert", cert),                  # invalid config
+        ("--config", config, "--listener", "test", "--cert", tmp_path / "none"),  # unreadable cert
+        ("--config", config, "--profile", "r", "--cert", cert),                   # no issuer known
+        ("--listener", "test", "--cert", cert),                                   # --config missing
+        ("--config", config, "--no-such-option"),
+    ]
+    for args in cases:
+        r = check(*args)
+        assert r.returncode == 3, (args, r.returncode, r.stdout, r.stderr)
+        assert r.stderr.strip(), ("says what is wrong", args)
