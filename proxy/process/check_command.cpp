@@ -4,7 +4,9 @@
 #include <uv.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "ocsp/budget.h"
 #include "ocsp/cert_status.h"
 #include "ocsp/revocation_checker.h"
+#include "proxy/process/check_response.h"
 #include "tls/certificate.h"
 #include "tls/ossl.h"
 
@@ -176,23 +179,68 @@ void print_text(const Json& out) {
     }
 }
 
-int exit_code_for(ChainVerdict verdict) {
-    switch (verdict) {
-        case ChainVerdict::accept: return kCheckAccept;
-        case ChainVerdict::revoked: return kCheckRevoked;
-        default: return kCheckNoAnswer;
+int exit_code_for(const std::string& verdict) {
+    if (verdict == to_string(ChainVerdict::accept)) return kCheckAccept;
+    if (verdict == to_string(ChainVerdict::revoked)) return kCheckRevoked;
+    return kCheckNoAnswer;
+}
+
+int print(const Json& out, bool json) {
+    if (json)
+        std::cout << out.dump() << '\n';
+    else
+        print_text(out);
+    return exit_code_for(out["verdict"].get<std::string>());
+}
+
+// A saved response (RFC 6960 responses are a few KiB; 1 MiB is far beyond any real one).
+Result<std::string> read_response(const std::string& path) {
+    constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(Errc::io, "cannot read " + path);
+    std::string der;
+    der.resize(kMaxResponseBytes + 1);
+    in.read(der.data(), static_cast<std::streamsize>(der.size()));
+    der.resize(static_cast<std::size_t>(in.gcount()));
+    if (der.empty() || der.size() > kMaxResponseBytes)
+        return make_error(Errc::io, path + ": empty or larger than 1 MiB");
+    return der;
+}
+
+// Offline: --response judged against --cert and its issuer; a config is optional (its profile
+// gives clock_skew, max_age and max_response_age, else the defaults).
+int check_saved_response(const CheckOptions& options, const conf::Config* config) {
+    std::optional<Target> target;
+    if (config != nullptr) {
+        auto picked = pick_target(*config, options);
+        if (!picked) return usage(picked.error().message);
+        target = *picked;
     }
+    auto chain = build_chain(options, target ? target->client_ca : std::string());
+    if (!chain) return usage(chain.error().message);
+    auto der = read_response(options.response);
+    if (!der) return usage(der.error().message);
+    ocsp::OcspSettings defaults;
+    const ocsp::OcspSettings& settings = target ? target->profile->ocsp : defaults;
+    Json out = judge_saved_response(*der, sk_X509_value(chain->get(), 0), sk_X509_value(chain->get(), 1), settings);
+    if (target) out["profile"] = target->profile_name;
+    out["revocation_source"] = options.response;
+    return print(out, options.json);
 }
 
 }  // namespace
 
 int run_check_command(const CheckOptions& options) {
-    if (options.config_path.empty()) return usage("--config is required");
     if (options.cert.empty()) return usage("--cert is required");
     if (!options.listener.empty() && !options.profile.empty()) return usage("--listener and --profile exclude each other");
+    if (options.config_path.empty()) {
+        if (!options.response.empty()) return check_saved_response(options, nullptr);
+        return usage("--config is required (or --response to judge a saved response)");
+    }
     conf::LoadResult loaded = conf::load_file(options.config_path);
     for (const auto& d : loaded.diagnostics) std::cerr << conf::format(d) << '\n';
     if (!loaded.ok()) return kCheckUsage;
+    if (!options.response.empty()) return check_saved_response(options, &*loaded.config);
     auto target = pick_target(*loaded.config, options);
     if (!target) return usage(target.error().message);
     auto chain = build_chain(options, target->client_ca);
@@ -202,12 +250,7 @@ int run_check_command(const CheckOptions& options) {
     // The handshake's budget less the alert's reserve, as a connection gives it (proxy/core).
     auto deadline = ocsp::SteadyClock::now() + target->budget - ocsp::alert_reserve(target->budget);
     ocsp::Decision decision = decide(**checker, chain->get(), deadline);
-    Json out = describe(*target, sk_X509_value(chain->get(), 0), decision, **checker);
-    if (options.json)
-        std::cout << out.dump() << '\n';
-    else
-        print_text(out);
-    return exit_code_for(decision.verdict);
+    return print(describe(*target, sk_X509_value(chain->get(), 0), decision, **checker), options.json);
 }
 
 }  // namespace ocspgate::proxy::process

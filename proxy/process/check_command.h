@@ -21,6 +21,7 @@ struct CheckOptions {
     std::string profile;   // or a [revocation.NAME] directly
     std::string cert;      // the certificate to judge (PEM, the first one in the file)
     std::string chain;     // its issuer and further CAs (PEM), leaf side first
+    std::string response;  // a saved OCSP response (DER) to judge offline instead of asking
     bool json = false;
 };
 

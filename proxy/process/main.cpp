@@ -129,6 +129,8 @@ int main(int argc, char** argv) {
     check->add_option("--cert", check_options.cert, "the certificate to check (PEM)")->required();
     check->add_option("--chain,--issuer", check_options.chain,
                       "its issuer and further CAs (PEM); default: found in the listener's client_ca");
+    check->add_option("--response", check_options.response,
+                      "judge this saved OCSP response (DER) offline instead of asking; --config optional");
     check->add_flag("--json", check_options.json, "print one JSON object");
     check->fallthrough();  // --config before or after `check`
     app.footer(kExitCodesHelp);

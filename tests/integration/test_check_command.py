@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import free_port, ocspgate_binary, revocation_config
+from harness import fetch_ocsp_response, free_port, ocspgate_binary, revocation_config
 
 
 def check(*args, timeout=30):
@@ -90,3 +90,41 @@ def test_usage_and_config_errors_exit_3(tmp_path, pki):
         r = check(*args)
         assert r.returncode == 3, (args, r.returncode, r.stdout, r.stderr)
         assert r.stderr.strip(), ("says what is wrong", args)
+
+
+# --- Offline: `ocspgate check --cert LEAF --issuer CA --response resp.der` judges a saved response. ---
+
+@pytest.mark.parametrize("cert, code, verdict", [("client-good", 0, "accept"), ("client-revoked", 1, "revoked"),
+                                                 ("client-unknown", 2, "unknown")])
+def test_a_saved_response_is_judged_offline_with_its_fields(tmp_path, pki, peers, cert, code, verdict):
+    responder = peers.responder()
+    saved = tmp_path / f"{cert}.der"
+    fetch_ocsp_response(pki, responder.url, saved, cert=cert, nonce=True)
+    before = responder.requests
+    r = check("--cert", pki / f"{cert}.pem", "--issuer", pki / "issuing-ca.pem", "--response", saved, "--json")
+    assert r.returncode == code, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["verdict"] == verdict and out["revocation_source"] == str(saved), out
+    assert out["response_status"] == "successful" and out["signer"] == "delegated", out
+    assert out["responder_id"].startswith(("byName ", "byKey ")), out
+    assert out["this_update"].endswith("Z") and out["next_update"].endswith("Z"), out  # -nmin 5
+    assert out["produced_at"].endswith("Z") and out["nonce_present"] is True, out
+    assert out["nonce"] == "not_sent", out  # nobody sent it a nonce now: a saved answer
+    if verdict == "revoked":
+        assert out["revocation_reason"] == "keyCompromise", out
+    assert responder.requests == before, "offline: the responder is not asked"
+
+
+def test_a_response_for_another_certificate_or_garbage_is_no_answer(tmp_path, pki, peers):
+    responder = peers.responder()
+    saved = tmp_path / "good.der"
+    fetch_ocsp_response(pki, responder.url, saved, cert="client-good")
+    r = check("--cert", pki / "client-revoked.pem", "--issuer", pki / "issuing-ca.pem", "--response", saved)
+    assert r.returncode == 2 and "verdict: undetermined" in r.stdout, (r.stdout, r.stderr)
+    assert "no_matching_response" in r.stdout, r.stdout
+    garbage = tmp_path / "garbage.der"
+    garbage.write_bytes(b"\x30\x03\x0a\x01")
+    r = check("--cert", pki / "client-good.pem", "--issuer", pki / "issuing-ca.pem", "--response", garbage)
+    assert r.returncode == 2 and "malformed" in r.stdout, (r.stdout, r.stderr)
+    r = check("--cert", pki / "client-good.pem", "--issuer", pki / "issuing-ca.pem", "--response", tmp_path / "none")
+    assert r.returncode == 3 and r.stderr.strip(), (r.stdout, r.stderr)
