@@ -32,7 +32,7 @@ constexpr const char* kExitCodesHelp =
     "     reachable or bad answer (status)\n"
     "  2  usage: bad command line (unknown option, --config missing, bad --admin); the config\n"
     "     file cannot be read (--print-admin-address, status)\n"
-    "`check` has its own (#19): 0 accept, 1 revoked, 2 unknown or undetermined (no answer),\n"
+    "check answers with the verdict: 0 accept, 1 revoked, 2 unknown or undetermined (no answer),\n"
     "  3 usage: bad command line, invalid config, no such listener/profile, unreadable --cert\n";
 
 // A secure-defaults warning, not an error: a key file the group or everyone may read.
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ocspgate: TLS front for SIP and LDAP with inline OCSP/CRL revocation checks"};
     std::string config_path;
     bool only_check = false;
-    app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status`");
+    app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status` and `check --response`");
     app.add_flag("--check-config", only_check, "validate the configuration and exit (0 when valid)");
     bool print_admin = false;
     app.add_flag("--print-admin-address", print_admin,

@@ -136,7 +136,7 @@ def help_tables():
     """({code: word} for every command, {code: word} for `check`) from --help's footer."""
     text = run("--help").stdout
     general = {int(c): w.lower() for c, w in re.findall(r"^  (\d)  (\w+):", text, re.M)}
-    own = text[text.index("`check` has its own"):]
+    own = text[text.index("check answers with the verdict"):]
     check = {int(c): w for c, w in re.findall(r"(\d) (\w+)", own) if w in VERDICT_WORDS}
     return general, check
 
