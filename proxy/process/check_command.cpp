@@ -126,6 +126,18 @@ ocsp::Decision decide(ocsp::RevocationChecker& checker, STACK_OF(X509) * chain, 
     return decision ? std::move(*decision) : ocsp::Decision{};
 }
 
+// Each OCSP attempt of this check in order, with when it ended after the check started
+// (consecutive attempts: the difference is the later one's time).
+Json steps_of(ocsp::RevocationChecker& checker, std::chrono::steady_clock::time_point started) {
+    Json steps = Json::array();
+    for (const auto& a : checker.stats().recent.attempts()) {
+        auto after = std::chrono::duration_cast<std::chrono::milliseconds>(a.at - started).count();
+        steps.push_back({{"method", "ocsp"}, {"responder", a.responder}, {"after_ms", after},
+                         {"outcome", a.failure.empty() ? std::string("answered") : a.failure}});
+    }
+    return steps;
+}
+
 Json describe(const Target& target, X509* leaf, const ocsp::Decision& d, ocsp::RevocationChecker& checker) {
     Json out;
     out["verdict"] = to_string(d.verdict);
@@ -161,7 +173,11 @@ Json describe(const Target& target, X509* leaf, const ocsp::Decision& d, ocsp::R
 
 void print_text(const Json& out) {
     for (const auto& [key, value] : out.items()) {
-        if (key == "responders") {
+        if (key == "steps") {
+            for (const auto& step : value)
+                std::cout << "step: " << step["method"].get<std::string>() << ' ' << step["responder"].get<std::string>()
+                          << ' ' << step["outcome"].get<std::string>() << " after " << step["after_ms"] << " ms\n";
+        } else if (key == "responders") {
             for (const auto& r : value) {
                 std::cout << "responder: " << r["responder"].get<std::string>() << " answered="
                           << r["answered"] << " failed=" << r["failed"];
@@ -249,8 +265,11 @@ int run_check_command(const CheckOptions& options) {
     if (!checker) return usage("profile " + target->profile_name + ": " + checker.error().message);
     // The handshake's budget less the alert's reserve, as a connection gives it (proxy/core).
     auto deadline = ocsp::SteadyClock::now() + target->budget - ocsp::alert_reserve(target->budget);
+    auto started = std::chrono::steady_clock::now();
     ocsp::Decision decision = decide(**checker, chain->get(), deadline);
-    return print(describe(*target, sk_X509_value(chain->get(), 0), decision, **checker), options.json);
+    Json out = describe(*target, sk_X509_value(chain->get(), 0), decision, **checker);
+    out["steps"] = steps_of(**checker, started);
+    return print(out, options.json);
 }
 
 }  // namespace ocspgate::proxy::process

@@ -128,3 +128,17 @@ def test_a_response_for_another_certificate_or_garbage_is_no_answer(tmp_path, pk
     assert r.returncode == 2 and "malformed" in r.stdout, (r.stdout, r.stderr)
     r = check("--cert", pki / "client-good.pem", "--issuer", pki / "issuing-ca.pem", "--response", tmp_path / "none")
     assert r.returncode == 3 and r.stderr.strip(), (r.stdout, r.stderr)
+
+
+def test_every_step_is_listed_in_order_with_its_time(tmp_path, pki, peers):
+    """A dead first responder, then a live one: both attempts, in order, with when they ended."""
+    down = f"http://127.0.0.1:{free_port()}"
+    responder = peers.responder()
+    config = config_for(tmp_path, pki, [down, responder.url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    steps = json.loads(r.stdout)["steps"]
+    assert [(s["responder"], s["outcome"]) for s in steps] == [(down, "transport"), (responder.url, "answered")], steps
+    assert 0 <= steps[0]["after_ms"] <= steps[1]["after_ms"] < 5000, steps
+    text = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem").stdout
+    assert f"step: ocsp {down} transport after " in text and f"step: ocsp {responder.url} answered after " in text, text
