@@ -142,3 +142,13 @@ def test_every_step_is_listed_in_order_with_its_time(tmp_path, pki, peers):
     assert 0 <= steps[0]["after_ms"] <= steps[1]["after_ms"] < 5000, steps
     text = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem").stdout
     assert f"step: ocsp {down} transport after " in text and f"step: ocsp {responder.url} answered after " in text, text
+
+
+def test_a_crl_profile_decides_from_its_crl_file(tmp_path, pki):
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_files=[pki / "issuing-ca.crl.pem"])
+    for cert, code, verdict in (("client-good", 0, "accept"), ("client-revoked", 1, "revoked")):
+        r = check("--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem", "--json")
+        assert r.returncode == code, (cert, r.stdout, r.stderr)
+        out = json.loads(r.stdout)
+        assert out["verdict"] == verdict and out["revocation_method"] == "crl", out
+        assert out["revocation_source"] == str(pki / "issuing-ca.crl.pem") and out["steps"] == [], out
