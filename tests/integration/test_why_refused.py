@@ -38,8 +38,10 @@ def test_the_readme_recipe_explains_a_revoked_phone(peers):
     status = ocspgate("status", "--config", gate.config_path)
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
-    responder_row = next(l for l in lines if responder.url in l and l.split()[0] == "r" and "ok" in l.split())
-    assert responder_row
+    profiles = lines[lines.index("Revocation profiles") + 1:]
+    assert profiles[0].split()[-1] == "REVOKED"
+    profile_row = next(l for l in profiles if l.split()[0] == "r")
+    assert responder.url in profile_row and "ok" in profile_row.split() and profile_row.split()[-1] == "1", profile_row
     listener_row = next(l for l in lines if l.startswith("demo "))
     assert listener_row.split()[4:7] == ["0", "0", "1"], listener_row  # active, accepted, rejected
 
