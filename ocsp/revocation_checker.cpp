@@ -305,9 +305,11 @@ void RevocationChecker::record_recent(const QueryResult& result) {
         const std::string& kind = result.error_kinds[i];
         const std::string& url = result.failed_responders[i];
         if (kind == "get_refused" || kind == "shutdown" || url == "-" || url == "request") continue;
-        stats_.recent.record_attempt(url, now, kind);
+        stats_.recent.record_attempt(url, i < result.failed_at.size() ? result.failed_at[i] : now, kind);
     }
-    if (result.answered) stats_.recent.record_attempt(result.source, now, "");
+    if (result.answered)
+        stats_.recent.record_attempt(
+            result.source, result.answered_at == std::chrono::steady_clock::time_point{} ? now : result.answered_at, "");
     stats_.recent.record_query(now, result.answered);
 }
 

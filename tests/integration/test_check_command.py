@@ -144,6 +144,21 @@ def test_every_step_is_listed_in_order_with_its_time(tmp_path, pki, peers):
     assert f"step: ocsp {down} transport after " in text and f"step: ocsp {responder.url} answered after " in text, text
 
 
+def test_each_step_has_its_own_time(tmp_path, pki, peers):
+    """A refused responder (at once), a hanging one (its 500 ms timeout), then a live one: each
+    attempt carries when it ended, not when the whole query did."""
+    down = f"http://127.0.0.1:{free_port()}"
+    hang = peers.fake("hang")
+    responder = peers.responder()
+    config = config_for(tmp_path, pki, [down, hang.url, responder.url], timeout="500ms")
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    steps = json.loads(r.stdout)["steps"]
+    assert [(s["responder"], s["outcome"]) for s in steps] == \
+        [(down, "transport"), (hang.url, "timeout"), (responder.url, "answered")], steps
+    assert steps[0]["after_ms"] < 300 <= 400 <= steps[1]["after_ms"] <= steps[2]["after_ms"] < 3000, steps
+
+
 def test_a_crl_profile_decides_from_its_crl_file(tmp_path, pki):
     config = config_for(tmp_path, pki, [], methods=("crl",), crl_files=[pki / "issuing-ca.crl.pem"])
     for cert, code, verdict in (("client-good", 0, "accept"), ("client-revoked", 1, "revoked")):
