@@ -3,7 +3,9 @@
 #include <openssl/pem.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -107,7 +109,9 @@ Result<tls::X509StackPtr> build_chain(const CheckOptions& options, const std::st
     return chain;
 }
 
-// Runs the profile's check on a loop of its own until the decision is in.
+// Runs the profile's check on a loop of its own until the decision is in. The engine decides
+// by `deadline`; a guard timer a second later ends the loop anyway (undetermined), so the
+// command never waits forever.
 ocsp::Decision decide(ocsp::RevocationChecker& checker, STACK_OF(X509) * chain, ocsp::Deadline deadline) {
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -115,15 +119,29 @@ ocsp::Decision decide(ocsp::RevocationChecker& checker, STACK_OF(X509) * chain, 
     {
         ocsp::Mailbox mailbox(&loop);
         std::unique_ptr<ocsp::CheckHandle> handle;
+        uv_timer_t guard;
+        uv_timer_init(&loop, &guard);
+        auto finish = [&] {
+            handle.reset();  // cancels a check still running
+            uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+            mailbox.close();  // aborts whatever lookup still runs, so the loop can end
+        };
         handle = checker.check(mailbox, chain, deadline, [&](ocsp::Decision d) {
             decision = std::move(d);
-            handle.reset();
-            mailbox.close();  // aborts whatever lookup still runs, so the loop can end
+            finish();
         });
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ocsp::SteadyClock::now());
+        guard.data = &finish;
+        uv_timer_start(&guard, [](uv_timer_t* t) { (*static_cast<decltype(finish)*>(t->data))(); },
+                       static_cast<std::uint64_t>(std::max<std::int64_t>(left.count(), 0)) + 1000, 0);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&loop);
-    return decision ? std::move(*decision) : ocsp::Decision{};
+    if (decision) return std::move(*decision);
+    ocsp::Decision none;
+    none.status = cert_status::undetermined;
+    none.detail = "no decision by the handshake's deadline";
+    return none;
 }
 
 // Each OCSP attempt of this check in order, with when it ended after the check started
