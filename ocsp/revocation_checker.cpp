@@ -280,8 +280,10 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
             r = from_cached(*stale, now);
             r.detail = "stale good answer used: responders failing (" + result.errors + ")";
         }
-    } else if (!result.get_refusals.empty()) {  // this lookup's story, not the cached answer's
-        r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
+    } else {
+        r.answer = result.answer;
+        if (!result.get_refusals.empty())  // this lookup's story, not the cached answer's
+            r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
     }
     r.config_problems = new_config_problems(result);  // also when a stale answer stands in
     return r;

@@ -173,6 +173,7 @@ Json describe(const Target& target, X509* leaf, const ocsp::Decision& d, ocsp::R
     }
     if (!d.detail.empty()) out["revocation_detail"] = d.detail;
     if (!d.serial.empty()) out["revocation_serial"] = d.serial;
+    if (d.answer) add_response_fields(out, *d.answer);  // the deciding OCSP response's own fields
     // Every responder asked, with what each attempt came to (the check's own history).
     Json tried = Json::array();
     auto now = std::chrono::steady_clock::now();

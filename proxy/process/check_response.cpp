@@ -78,13 +78,17 @@ void add_answer(Json& out, const ocsp::Answer& answer) {
         out["revocation_reason"] = reason ? std::string(reason) : std::to_string(answer.revocation_reason);
         if (answer.revocation_time) out["revocation_time"] = ocsp::to_iso8601(*answer.revocation_time);
     }
+    add_response_fields(out, answer);
+}
+
+}  // namespace
+
+void add_response_fields(Json& out, const ocsp::Answer& answer) {
     out["this_update"] = ocsp::to_iso8601(answer.this_update);
     out["next_update"] = answer.next_update ? ocsp::to_iso8601(*answer.next_update) : "";
     out["signer"] = ocsp::to_string(answer.signer);
     out["nonce"] = ocsp::to_string(answer.nonce);
 }
-
-}  // namespace
 
 Json judge_saved_response(const std::string& der, X509* cert, X509* issuer, const ocsp::OcspSettings& settings) {
     Json out;

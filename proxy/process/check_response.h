@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "ocsp/response.h"
 #include "ocsp/settings.h"
 #include "tls/ossl.h"
 
@@ -18,6 +19,9 @@ namespace ocspgate::proxy::process {
 // configured responder_trust is not loaded, so a response signed by such a pinned responder
 // (rule 2c of ocsp/response.h) is unauthorized_signer here. No nonce was sent for a saved
 // response, so none is required.
+// this_update, next_update, signer and nonce of a validated answer (online and offline).
+void add_response_fields(nlohmann::ordered_json& out, const ocsp::Answer& answer);
+
 nlohmann::ordered_json judge_saved_response(const std::string& der, X509* cert, X509* issuer,
                                             const ocsp::OcspSettings& settings);
 

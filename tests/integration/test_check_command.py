@@ -47,6 +47,10 @@ def test_check_prints_the_verdict_the_listener_would_reach(tmp_path, pki, peers,
     assert f"responder: {responder.url} answered=1 failed=0" in r.stdout, r.stdout
     if verdict == "revoked":
         assert out["revocation_reason"] == "keyCompromise" and out["revocation_time"].endswith("Z"), r.stdout
+    # The deciding response's own fields: openssl ocsp -nmin 5 gives nextUpdate, signs with the
+    # delegated ocsp-signer and echoes the nonce the profile ("prefer") sends.
+    assert out["this_update"].endswith("Z") and out["next_update"].endswith("Z"), r.stdout
+    assert out["signer"] == "delegated" and out["nonce"] == "echoed", r.stdout
 
 
 def test_json_output_and_an_explicit_chain(tmp_path, pki, peers):
