@@ -98,6 +98,7 @@ std::optional<Decision> ChainCheck::combined() const {
     d.detail = o.detail;
     d.age = o.age;
     d.revoked = o.revoked;
+    d.answer = o.answer;
     for (const auto& t : targets_)
         if (const auto& other = t.policy.outcome())
             d.config_problems.insert(d.config_problems.end(), other->config_problems.begin(), other->config_problems.end());

@@ -23,6 +23,7 @@
 #include "ocsp/cert_status.h"
 #include "ocsp/latency_histogram.h"
 #include "ocsp/mailbox.h"
+#include "ocsp/response.h"
 #include "tls/engine.h"
 
 namespace ocspgate::ocsp {
@@ -41,6 +42,9 @@ struct Decision {
     // (per profile, responder and kind, until the responder answers again or a reload).
     std::vector<ConfigProblem> config_problems;
     std::chrono::microseconds latency{0};
+    // The deciding OCSP response's fields when it was fetched for this decision (not from the
+    // cache): what `ocspgate check` shows.
+    std::optional<Answer> answer;
 };
 
 // What happened with one responder, for the metrics endpoint.

@@ -1,5 +1,7 @@
 #include "ocsp/exchange_history.h"
 
+#include <algorithm>
+
 namespace ocspgate::ocsp {
 
 std::string_view health_state(const RecentExchanges& recent) {
@@ -50,6 +52,17 @@ std::map<std::string, RecentExchanges> ExchangeHistory::responders(Clock::time_p
     std::lock_guard lock(mutex_);
     std::map<std::string, RecentExchanges> out;
     for (const auto& [url, ring] : by_responder_) out[url] = summarise(ring, now, window);
+    return out;
+}
+
+std::vector<ExchangeHistory::Attempt> ExchangeHistory::attempts() const {
+    std::vector<Attempt> out;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [url, ring] : by_responder_)
+            for (const auto& e : ring) out.push_back({url, e.at, e.failure});
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Attempt& a, const Attempt& b) { return a.at < b.at; });
     return out;
 }
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ocspgate::ocsp {
 
@@ -54,6 +55,15 @@ public:
     std::map<std::string, RecentExchanges> responders(Clock::time_point now, Clock::duration window) const;
     // The profile: its queries, with the failed attempts of all its responders as `failures`.
     RecentExchanges profile(Clock::time_point now, Clock::duration window) const;
+
+    // Every remembered attempt, in time order: `ocspgate check` lists the steps of its one
+    // check this way (at most kAttemptsPerResponder x kMaxResponders entries).
+    struct Attempt {
+        std::string responder;
+        Clock::time_point at;  // when the attempt ended
+        std::string failure;   // "" = answered
+    };
+    std::vector<Attempt> attempts() const;
 
 private:
     struct Exchange {

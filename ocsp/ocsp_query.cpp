@@ -94,6 +94,7 @@ private:
         }
         if (via_get_ && input_.get_fallback != nullptr) input_.get_fallback->record_success(url.text);
         result_.answered = true;
+        result_.answered_at = SteadyClock::now();
         result_.answer = std::get<Answer>(v);
         result_.source = url.text;
         result_.http_max_age = response->max_age;
@@ -146,6 +147,7 @@ private:
         result_.errors += url + ": " + message;
         result_.error_kinds.emplace_back(kind);
         result_.failed_responders.push_back(url);
+        result_.failed_at.push_back(SteadyClock::now());
         if (is_config_problem(kind)) result_.config_problems.push_back({url, kind, message});
     }
 

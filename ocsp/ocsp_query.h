@@ -42,6 +42,8 @@ struct QueryResult {
     std::string errors;         // "URL: what failed; URL: ..." for every failed attempt
     std::vector<std::string> error_kinds;  // one short kind per failed attempt, for counters
     std::vector<std::string> failed_responders;  // the URL of each failed attempt ("-": none), as error_kinds
+    std::vector<std::chrono::steady_clock::time_point> failed_at;  // when each failed attempt ended, as error_kinds
+    std::chrono::steady_clock::time_point answered_at{};  // when the answer arrived (answered)
     std::vector<GetRefusal> get_refusals;
     // Responders whose response lacked the nonce we sent, whether it was then accepted
     // (answer.nonce == NonceEcho::missing) or refused (error kind nonce_missing).

@@ -25,6 +25,7 @@ void CertPolicy::decide(ChainVerdict verdict, std::string status, const MethodRe
     o.detail = std::move(detail);
     if (r.from_cache) o.age = r.age;
     o.revoked = r.revoked;
+    o.answer = r.answer;
     o.config_problems = config_problems_;
     outcome_ = std::move(o);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ocsp/cert_status.h"
+#include "ocsp/response.h"
 #include "ocsp/settings.h"
 #include "tls/engine.h"
 
@@ -30,6 +31,8 @@ struct MethodResult {
     std::chrono::seconds age{0};  // from_cache: how long ago the answer (or failure) was obtained
     RevokedInfo revoked;          // revoked: when and why, as far as the answer says
     std::vector<ConfigProblem> config_problems;  // new ones only: each is reported once
+    // A fresh OCSP answer (not the cache's): the response's own fields, for `ocspgate check`.
+    std::optional<Answer> answer;
 };
 
 struct CertOutcome {
@@ -41,6 +44,7 @@ struct CertOutcome {
     std::optional<std::chrono::seconds> age;  // set when the deciding answer was remembered (cache)
     RevokedInfo revoked;
     std::vector<ConfigProblem> config_problems;  // of every method tried, the deciding one or not
+    std::optional<Answer> answer;  // the deciding method's fresh OCSP answer (MethodResult::answer)
 };
 
 const char* to_string(RevocationMethod method) noexcept;

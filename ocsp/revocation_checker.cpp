@@ -292,8 +292,10 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
             r = from_cached(*stale, now);
             r.detail = "stale good answer used: responders failing (" + result.errors + ")";
         }
-    } else if (!result.get_refusals.empty()) {  // this lookup's story, not the cached answer's
-        r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
+    } else {
+        r.answer = result.answer;
+        if (!result.get_refusals.empty())  // this lookup's story, not the cached answer's
+            r.detail = join_notes(r.detail, get_refusals_note(result.get_refusals));
     }
     r.config_problems = new_config_problems(result);  // also when a stale answer stands in
     return r;
@@ -317,9 +319,11 @@ void RevocationChecker::record_recent(const QueryResult& result) {
         const std::string& kind = result.error_kinds[i];
         const std::string& url = result.failed_responders[i];
         if (kind == "get_refused" || kind == "shutdown" || url == "-" || url == "request") continue;
-        stats_.recent.record_attempt(url, now, kind);
+        stats_.recent.record_attempt(url, i < result.failed_at.size() ? result.failed_at[i] : now, kind);
     }
-    if (result.answered) stats_.recent.record_attempt(result.source, now, "");
+    if (result.answered)
+        stats_.recent.record_attempt(
+            result.source, result.answered_at == std::chrono::steady_clock::time_point{} ? now : result.answered_at, "");
     stats_.recent.record_query(now, result.answered);
 }
 

@@ -9,6 +9,7 @@
 #include "conf/key_files.h"
 #include "conf/load.h"
 #include "proxy/log/log.h"
+#include "proxy/process/check_command.h"
 #include "proxy/process/descriptors.h"
 #include "proxy/process/server.h"
 #include "proxy/process/version.h"
@@ -32,7 +33,9 @@ constexpr const char* kExitCodesHelp =
     "     --check-config); no [admin] table (--print-admin-address); admin endpoint not\n"
     "     reachable or bad answer (status)\n"
     "  2  usage: bad command line (unknown option, --config missing, bad --admin); the config\n"
-    "     file cannot be read (--print-admin-address, status)\n";
+    "     file cannot be read (--print-admin-address, status)\n"
+    "check answers with the verdict: 0 accept, 1 revoked, 2 unknown or undetermined (no answer),\n"
+    "  3 usage: bad command line, invalid config, no such listener/profile, unreadable --cert\n";
 
 // A secure-defaults warning, not an error: a key file the group or everyone may read.
 void warn_about_loose_key_files(const conf::Config& config) {
@@ -127,7 +130,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ocspgate: TLS front for SIP and LDAP with inline OCSP/CRL revocation checks"};
     std::string config_path;
     bool only_check = false;
-    app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status`");
+    app.add_option("-c,--config", config_path, "configuration file (TOML); required except for `status` and `check --response`");
     app.add_flag("--check-config", only_check, "validate the configuration and exit (0 when valid)");
     bool print_admin = false;
     app.add_flag("--print-admin-address", print_admin,
@@ -142,12 +145,31 @@ int main(int argc, char** argv) {
                        "the admin endpoint, HOST:PORT (default: [admin] listen of --config, else 127.0.0.1:9901)");
     status->add_flag("--json", raw_json, "print the /status JSON as it is");
     status->fallthrough();  // `ocspgate status --config FILE` works as well as `ocspgate --config FILE status`
+    // `ocspgate check`: what the revocation profile decides about one certificate (check_command.h).
+    proxy::process::CheckOptions check_options;
+    CLI::App* check = app.add_subcommand("check", "run a listener's revocation profile on one certificate and "
+                                                  "print the verdict (exit 0 accept, 1 revoked, 2 no answer, 3 usage)");
+    check->add_option("--listener", check_options.listener, "the [[listener]] whose profile and client_ca to use");
+    check->add_option("--profile", check_options.profile, "a [revocation.NAME] profile instead of a listener's");
+    check->add_option("--cert", check_options.cert, "the certificate to check (PEM)")->required();
+    check->add_option("--chain,--issuer", check_options.chain,
+                      "its issuer and further CAs (PEM); default: found in the listener's client_ca");
+    check->add_option("--response", check_options.response,
+                      "judge this saved OCSP response (DER) offline instead of asking; --config optional");
+    check->add_flag("--json", check_options.json, "print one JSON object");
+    check->fallthrough();  // --config before or after `check`
     app.footer(kExitCodesHelp);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         // --help and --version end here with 0; CLI11's own codes (106, 109, ...) become 2.
-        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+        const int code = app.exit(e);
+        if (code == 0) return kExitOk;
+        return check->parsed() ? proxy::process::kCheckUsage : kExitUsage;
+    }
+    if (check->parsed()) {
+        check_options.config_path = config_path;
+        return proxy::process::run_check_command(check_options);
     }
     if (status->parsed()) return proxy::admin::run_status_command(admin_address, config_path, raw_json);
     if (config_path.empty()) {

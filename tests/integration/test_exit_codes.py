@@ -1,13 +1,17 @@
 """One table of exit codes for every command (README "Exit codes", docs/ocspgate.8 EXIT
-STATUS, --help): 0 done, 1 failed, 2 usage. And stock settings start without a warning:
-max_connections left out fits the open-file limit found at start."""
+STATUS, --help): 0 done, 1 failed, 2 usage; `check` the verdict's, 0 accept, 1 revoked, 2
+unknown or undetermined, 3 usage (#19 point 5). --help and the man page are parsed and compared
+with each other and with what the binary returns (#26 point 8). And stock settings start
+without a warning: max_connections left out fits the open-file limit found at start."""
 import json
+import re
 import resource
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from harness import Ocspgate, Process, free_port, listener_config, ocspgate_binary, wait_until
+from harness import Ocspgate, Process, free_port, listener_config, ocspgate_binary, revocation_config, wait_until
 
 
 def run(*args, timeout=20):
@@ -120,3 +124,54 @@ def test_a_configured_value_that_does_not_fit_says_what_to_change(tmp_path, pki,
     assert "set [server] max_connections = 384" in warning["text"] and "LimitNOFILE=" in warning["text"]
     assert not events(gate, "max_connections")
     assert gate.stop() == 0
+
+
+# --- One table, three places (#26 point 8): --help, the man page and the code agree. ---
+
+MAN_PAGE = Path(__file__).resolve().parents[2] / "docs" / "ocspgate.8"
+VERDICT_WORDS = ("accept", "revoked", "unknown", "usage")  # `check`: the verdict, or a usage error
+
+
+def help_tables():
+    """({code: word} for every command, {code: word} for `check`) from --help's footer."""
+    text = run("--help").stdout
+    general = {int(c): w.lower() for c, w in re.findall(r"^  (\d)  (\w+):", text, re.M)}
+    own = text[text.index("check answers with the verdict"):]
+    check = {int(c): w for c, w in re.findall(r"(\d) (\w+)", own) if w in VERDICT_WORDS}
+    return general, check
+
+
+def man_tables():
+    """The same two tables from docs/ocspgate.8's EXIT STATUS section."""
+    text = MAN_PAGE.read_text()
+    section = text[text.index(".SH EXIT STATUS"):text.index(".SH EXAMPLES")]
+    general = {int(c): w.lower() for c, w in re.findall(r"^\.TP\n\.B (\d)\n(\w+):", section, re.M)}
+    own = section[section.index(".B check\n"):]
+    check = {int(c): w for c, w in re.findall(r"(\d): (?:verdict )?(\w+)", own) if w in VERDICT_WORDS}
+    return general, check
+
+
+def test_help_and_man_page_give_the_same_exit_codes():
+    help_general, help_check = help_tables()
+    man_general, man_check = man_tables()
+    assert help_general == man_general == {0: "done", 1: "failed", 2: "usage"}, (help_general, man_general)
+    assert help_check == man_check == {0: "accept", 1: "revoked", 2: "unknown", 3: "usage"}, (help_check, man_check)
+
+
+def test_the_code_returns_the_documented_exit_codes(tmp_path, pki, peers):
+    general, check = help_tables()
+    code_of = {word: code for code, word in general.items()}
+    assert run("--check-config", "--config", valid_config(tmp_path, pki)).returncode == code_of["done"]
+    assert run("--check-config", "--config", invalid_config(tmp_path)).returncode == code_of["failed"]
+    assert run("--no-such-option").returncode == code_of["usage"]
+    assert run("status", "--admin", f"127.0.0.1:{free_port()}").returncode == code_of["failed"]
+    # `check`: each verdict's documented code, from the real engine and a real responder.
+    check_code = {word: code for code, word in check.items()}
+    responder = peers.responder()
+    config = tmp_path / "check.toml"
+    config.write_text(revocation_config(pki, free_port(), free_port(), responders=[responder.url]))
+    for cert, verdict in (("client-good", "accept"), ("client-revoked", "revoked"), ("client-unknown", "unknown")):
+        r = run("check", "--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem", "--json")
+        assert json.loads(r.stdout)["verdict"] == verdict and r.returncode == check_code[verdict], (cert, r)
+    assert run("check", "--config", config, "--listener", "nope", "--cert", pki / "client-good.pem").returncode \
+        == check_code["usage"]

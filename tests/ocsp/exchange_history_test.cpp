@@ -76,5 +76,18 @@ TEST(ExchangeHistory, ResponderUrlsAreBounded) {
     EXPECT_EQ(responders.at("other").answered, 10u);
 }
 
+TEST(ExchangeHistory, AttemptsComeInTimeOrderAcrossResponders) {
+    ExchangeHistory history;
+    history.record_attempt(b, t0 + 2s, "");
+    history.record_attempt(a, t0, "timeout");
+    history.record_attempt(a, t0 + 3s, "");
+    auto attempts = history.attempts();
+    ASSERT_EQ(attempts.size(), 3u);
+    EXPECT_EQ(attempts[0].responder, a);
+    EXPECT_EQ(attempts[0].failure, "timeout");
+    EXPECT_EQ(attempts[1].responder, b);
+    EXPECT_EQ(attempts[2].at, t0 + 3s);
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp
