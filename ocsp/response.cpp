@@ -214,6 +214,7 @@ Validation validate_basic(OCSP_BASICRESP* basic, const ValidationInput& in) {
         if (auto failure = freshness_failure(*answer, in)) return *failure;
         if (auto failure = unbound_age_failure(*answer, in)) return *failure;
         answer->signer = std::get<SignerKind>(signer);
+        if (const ASN1_GENERALIZEDTIME* produced = OCSP_resp_get0_produced_at(basic)) answer->produced_at = to_time_point(produced);
     }
     return result;
 }

@@ -89,6 +89,7 @@ struct Answer {
     CertStatus status = CertStatus::unknown;
     std::chrono::system_clock::time_point this_update;
     std::optional<std::chrono::system_clock::time_point> next_update;      // absent: no promise
+    std::optional<std::chrono::system_clock::time_point> produced_at;      // the response's, for operators
     std::optional<std::chrono::system_clock::time_point> revocation_time;  // when revoked
     int revocation_reason = -1;  // CRLReason (RFC 5280 §5.3.1) when revoked and given, else -1
     SignerKind signer = SignerKind::issuer;

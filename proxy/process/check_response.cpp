@@ -86,6 +86,7 @@ void add_answer(Json& out, const ocsp::Answer& answer) {
 void add_response_fields(Json& out, const ocsp::Answer& answer) {
     out["this_update"] = ocsp::to_iso8601(answer.this_update);
     out["next_update"] = answer.next_update ? ocsp::to_iso8601(*answer.next_update) : "";
+    if (answer.produced_at) out["produced_at"] = ocsp::to_iso8601(*answer.produced_at);
     out["signer"] = ocsp::to_string(answer.signer);
     out["nonce"] = ocsp::to_string(answer.nonce);
 }

@@ -50,6 +50,7 @@ def test_check_prints_the_verdict_the_listener_would_reach(tmp_path, pki, peers,
     # The deciding response's own fields: openssl ocsp -nmin 5 gives nextUpdate, signs with the
     # delegated ocsp-signer and echoes the nonce the profile ("prefer") sends.
     assert out["this_update"].endswith("Z") and out["next_update"].endswith("Z"), r.stdout
+    assert out["produced_at"].endswith("Z"), r.stdout
     assert out["signer"] == "delegated" and out["nonce"] == "echoed", r.stdout
 
 
