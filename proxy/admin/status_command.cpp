@@ -25,6 +25,10 @@ constexpr std::size_t kMaxCellWidth = 56;  // longer subjects are cut, so a row 
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 
+// A member of a /status object, or null when absent: the page may come from an older or newer
+// ocspgate, and operator[] on a const object asserts on a missing key.
+Json field(const Json& object, const char* key) { return object.is_object() ? object.value(key, Json()) : Json(); }
+
 struct Fd {
     int fd = -1;
     ~Fd() {
@@ -173,13 +177,13 @@ std::string certificates_table(const Json& status) {
         };
         std::stable_sort(of_role.begin(), of_role.end(), [&](const Json* a, const Json* b) { return left(a) < left(b); });
         for (const Json* c : of_role)
-            rows.push_back({role, cell((*c)["subject"]), cell((*c)["issuer"]), cell((*c)["serial"]),
-                            cell((*c)["not_after"]), cell(c->value("left", Json())), cell((*c)["state"]),
+            rows.push_back({role, cell(field((*c), "subject")), cell(field((*c), "issuer")), cell(field((*c), "serial")),
+                            cell(field((*c), "not_after")), cell(c->value("left", Json())), cell(field((*c), "state")),
                             handshake_text(*c)});
     }
     std::string out = "Certificates (" + std::to_string(certificates.size()) + " shown";
     if (status.contains("peer_certificates_tracked"))
-        out += "; client certificates tracked: " + status["peer_certificates_tracked"].dump();
+        out += "; client certificates tracked: " + field(status, "peer_certificates_tracked").dump();
     out += ")\n";
     return out + table({"ROLE", "SUBJECT", "ISSUER", "SERIAL", "NOT AFTER", "LEFT", "STATE", "HANDSHAKE"}, rows,
                        {false, false, false, false, false, true, false, false});
@@ -198,14 +202,14 @@ std::string health_text(const Json& health) {
 
 std::string window_text(const Json& status) {
     for (const Json& p : status.value("revocation_profiles", Json::array()))
-        if (p.contains("health")) return std::to_string(p["health"].value("window_seconds", 0)) + " s";
+        if (p.contains("health")) return std::to_string(field(p, "health").value("window_seconds", 0)) + " s";
     return "-";
 }
 
 // "12 s ago (answered)", or "-" with nothing inside the window.
 std::string last_exchange(const Json& health) {
     if (!health.contains("last_age_seconds")) return "-";
-    return health["last_age_seconds"].dump() + " s ago (" + health.value("last_result", "?") + ")";
+    return field(health, "last_age_seconds").dump() + " s ago (" + health.value("last_result", "?") + ")";
 }
 
 std::string responders_table(const Json& status) {
@@ -213,7 +217,7 @@ std::string responders_table(const Json& status) {
     for (const Json& p : status.value("revocation_profiles", Json::array())) {
         const Json health = p.value("health", Json::object());
         for (const Json& r : health.value("responders", Json::array()))
-            rows.push_back({cell(p["name"]), cell(r["responder"]), health_text(r), cell(r.value("answered", Json(0))),
+            rows.push_back({cell(field(p, "name")), cell(field(r, "responder")), health_text(r), cell(r.value("answered", Json(0))),
                             cell(r.value("failed", Json(0))), last_exchange(r)});
     }
     std::string window = window_text(status);
@@ -227,7 +231,7 @@ std::string responders_table(const Json& status) {
 std::string responder_quirks(const Json& status) {
     std::string out;
     for (const Json& p : status.value("revocation_profiles", Json::array())) {
-        const std::string name = cell(p["name"]);
+        const std::string name = cell(field(p, "name"));
         for (const Json& url : p.value("post_only_responders", Json::array()))
             out += "  " + name + ": " + (url.is_string() ? url.get<std::string>() : url.dump()) +
                    " refused GET; asked by POST only for now\n";
@@ -248,7 +252,7 @@ std::string profiles_table(const Json& status) {
         const Json& counters = p.value("counters", Json::object());
         std::string responders;
         for (const Json& r : p.value("responders", Json::array())) responders += (responders.empty() ? "" : " ") + cell(r);
-        rows.push_back({cell(p["name"]), responders.empty() ? "(AIA/CRL only)" : responders, health_text(p.value("health", Json())),
+        rows.push_back({cell(field(p, "name")), responders.empty() ? "(AIA/CRL only)" : responders, health_text(p.value("health", Json())),
                         cell(counters.value("responder_queries", Json(0))), cell(p.value("cache_entries", Json(0))),
                         cell(counters.value("cache_hits", Json(0))), cell(counters.value("cache_misses", Json(0))),
                         cell(counters.value("verdicts", Json::object()).value("revoked", Json(0)))});
@@ -262,8 +266,8 @@ std::string profiles_table(const Json& status) {
 std::string listeners_table(const Json& status) {
     std::vector<std::vector<std::string>> rows;
     for (const Json& l : status.value("listeners", Json::array()))
-        rows.push_back({cell(l["name"]), cell(l["address"]), cell(l["protocol"]), cell(l["revocation"]),
-                        cell(l["active_connections"]), cell(l["accepted"]), cell(l["rejected"]),
+        rows.push_back({cell(field(l, "name")), cell(field(l, "address")), cell(field(l, "protocol")), cell(field(l, "revocation")),
+                        cell(field(l, "active_connections")), cell(field(l, "accepted")), cell(field(l, "rejected")),
                         cell(l.value("backend_failed", Json(0)))});
     return "Listeners (active connections: " + status.value("active_connections", Json(0)).dump() + ")\n" +
            table({"LISTENER", "ADDRESS", "PROTOCOL", "REVOCATION", "ACTIVE", "ACCEPTED", "REJECTED", "BACKEND FAILED"},
@@ -279,7 +283,7 @@ std::string held_crls_table(const Json& status) {
     for (const Json& c : held) {
         const Json& due_in = c.value("next_update_in_seconds", Json());
         std::string due = due_in.is_number() ? (due_in.get<std::int64_t>() < 0 ? "overdue" : "in " + due_in.dump() + " s") : "-";
-        rows.push_back({cell(c["profile"]), cell(c["crl"]), cell(c["this_update"]), cell(c["age_seconds"]),
+        rows.push_back({cell(field(c, "profile")), cell(field(c, "crl")), cell(field(c, "this_update")), cell(field(c, "age_seconds")),
                         cell(c.value("next_update", Json())), due});
     }
     return "\nCRLs held\n" + table({"PROFILE", "CRL", "THIS_UPDATE", "AGE_S", "NEXT_UPDATE", "NEXT_DUE"}, rows,
