@@ -17,6 +17,21 @@ void append_uris(const GENERAL_NAMES* names, std::vector<std::string>& out) {
     }
 }
 
+// The URIs of the distribution points that name their own location in full (fullName), for
+// every reason and with no separate CRL issuer: the ones whose CRL covers the certificate as
+// crl.h can judge it.
+std::vector<std::string> point_urls(STACK_OF(DIST_POINT)* raw) {
+    tls::DistPointStackPtr points(raw);
+    std::vector<std::string> out;
+    for (int i = 0; i < sk_DIST_POINT_num(points.get()); ++i) {
+        const DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
+        if (point->CRLissuer != nullptr || point->reasons != nullptr) continue;
+        if (point->distpoint == nullptr || point->distpoint->type != 0) continue;  // 0: fullName
+        append_uris(point->distpoint->name.fullname, out);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> ocsp_urls(X509* cert) {
@@ -29,17 +44,20 @@ std::vector<std::string> ocsp_urls(X509* cert) {
 }
 
 std::vector<std::string> crl_urls(X509* cert) {
-    std::vector<std::string> out;
-    if (cert == nullptr) return out;
-    tls::DistPointStackPtr points(static_cast<STACK_OF(DIST_POINT)*>(
+    if (cert == nullptr) return {};
+    return point_urls(static_cast<STACK_OF(DIST_POINT)*>(
         X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr)));
-    for (int i = 0; i < sk_DIST_POINT_num(points.get()); ++i) {
-        const DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
-        if (point->CRLissuer != nullptr || point->reasons != nullptr) continue;
-        if (point->distpoint == nullptr || point->distpoint->type != 0) continue;  // 0: fullName
-        append_uris(point->distpoint->name.fullname, out);
-    }
-    return out;
+}
+
+std::vector<std::string> freshest_crl_urls(X509* cert) {
+    if (cert == nullptr) return {};
+    return point_urls(static_cast<STACK_OF(DIST_POINT)*>(X509_get_ext_d2i(cert, NID_freshest_crl, nullptr, nullptr)));
+}
+
+std::vector<std::string> freshest_crl_urls(X509_CRL* crl) {
+    if (crl == nullptr) return {};
+    return point_urls(
+        static_cast<STACK_OF(DIST_POINT)*>(X509_CRL_get_ext_d2i(crl, NID_freshest_crl, nullptr, nullptr)));
 }
 
 }  // namespace ocspgate::ocsp

@@ -18,4 +18,9 @@ std::vector<std::string> ocsp_urls(X509* cert);
 // crl.h cannot use what they point to.
 std::vector<std::string> crl_urls(X509* cert);
 
+// Where the delta CRLs are (the Freshest CRL extension, RFC 5280 §4.2.1.15 in a certificate,
+// §5.2.6 in a complete CRL): URI fullNames, with the same skips as crl_urls().
+std::vector<std::string> freshest_crl_urls(X509* cert);
+std::vector<std::string> freshest_crl_urls(X509_CRL* crl);
+
 }  // namespace ocspgate::ocsp

@@ -19,6 +19,15 @@ namespace {
 // first judgement runs on libuv's thread pool (a 20 MB CRL takes ~10 ms to verify).
 constexpr std::size_t kLargeCrlBytes = 256 * 1024;
 
+// A fetched CRL is fetched again in the background once less than a tenth of its validity
+// period (thisUpdate to nextUpdate) is left, at most an hour before its nextUpdate: CAs
+// publish the next CRL before the current one expires, and lookups then never wait for the
+// download. While the server keeps answering with the same CRL (304 Not Modified, or the same
+// one again), it is asked again every eighth of that margin, and not more often than every
+// 10 seconds.
+constexpr auto kMaxRefreshMargin = std::chrono::hours(1);
+constexpr auto kMinRefreshSpacing = std::chrono::seconds(10);
+
 std::string join(const std::vector<std::string>& texts) {
     std::string out;
     for (const auto& t : texts) out += (out.empty() ? "" : ", ") + t;
@@ -32,8 +41,12 @@ std::string join(const std::vector<std::string>& texts) {
 Result<CrlStore::Held> CrlStore::prepare(std::span<const std::uint8_t> bytes) {
     auto crl = parse_crl(bytes);
     if (!crl) return std::move(crl).error();
-    Held held{CrlRef(std::move(crl).value().release(), X509_CRL_free), std::make_shared<CrlMemo>(), bytes.size()};
+    Held held;
+    held.crl = CrlRef(std::move(crl).value().release(), X509_CRL_free);
+    held.memo = std::make_shared<CrlMemo>();
+    held.bytes = bytes.size();
     held.memo->prepare(held.crl.get(), bytes.size());
+    held.deltas = freshest_crl_urls(held.crl.get());
     return held;
 }
 
@@ -121,16 +134,39 @@ public:
 
     Mailbox& home() { return home_; }
 
+    // A download this lookup waits for; it is not started again by follow_deltas().
+    void attempting(const std::string& url) { attempted_.insert(url); }
+
     void on_download(const std::string& error) {
         if (!error.empty()) errors_ += (errors_.empty() ? "" : "; ") + error;
         if (remaining_ > 0 && --remaining_ > 0) return;
         if (!done_) return;
-        if (!store_.needs_first_verification(cert_.get(), issuer_.get(), store_.urls_for(cert_.get())))
+        if (follow_deltas()) return;
+        if (!store_.needs_first_verification(cert_.get(), issuer_.get(), store_.sources_for(cert_.get())))
             return deliver(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
         judge_off_loop();
     }
 
 private:
+    // The complete CRLs just downloaded may name delta CRLs (freshestCRL) that are not held:
+    // one more round of downloads for those, once (a delta names no further CRLs, §5.2.6).
+    bool follow_deltas() {
+        if (followed_) return false;
+        followed_ = true;
+        const auto sources = store_.sources_for(cert_.get());
+        std::vector<const Url*> more;
+        for (const Url* url : store_.missing(sources))
+            if (!attempted_.contains(url->text)) more.push_back(url);
+        if (more.empty()) return false;
+        remaining_ = more.size();
+        std::size_t joined = 0;
+        for (const Url* url : more) {
+            attempting(url->text);
+            store_.join_download(home_, *url, shared_from_this(), joined);
+        }
+        return true;
+    }
+
     void deliver(MethodResult result) {
         auto done = std::move(done_);
         if (done) done(std::move(result));
@@ -168,6 +204,8 @@ private:
     std::function<void(MethodResult)> done_;
     std::size_t remaining_;
     std::string errors_;  // "URL: what failed; ..."
+    std::set<std::string> attempted_;  // URLs downloaded (or tried) for this lookup
+    bool followed_ = false;            // follow_deltas() has run
 };
 
 // One CRL download on the loop of the lookup that started it; owns itself until done. The
@@ -185,6 +223,14 @@ public:
         req.method = HttpRequest::Method::get;
         req.url = url;
         req.proxy = store.http_proxy_;
+        {
+            std::lock_guard lock(store.mutex_);
+            if (auto it = store.fetched_.find(url.text); it != store.fetched_.end() && it->second.crl) {
+                req.if_none_match = it->second.etag;
+                req.if_modified_since = it->second.last_modified;
+            }
+        }
+        d->conditional_ = !req.if_none_match.empty() || !req.if_modified_since.empty();
         FetchLimits limits;
         limits.timeout = store.settings_.timeout;
         limits.max_body = store.settings_.max_size;
@@ -199,7 +245,10 @@ private:
 
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
+        if (r->status == 304 && conditional_) return finish(Held{});  // the CRL held is still the current one
         if (r->status != 200) return finish(make_error(Errc::io, fmt::format("HTTP status {}", r->status)));
+        etag_ = std::move(r->etag);
+        last_modified_ = std::move(r->last_modified);
         // Parsing and preparing a 20 MB CRL takes a while: on libuv's thread pool, so that
         // the loop keeps serving handshakes meanwhile.
         body_ = std::move(r->body);
@@ -229,6 +278,10 @@ private:
     void finish(Result<Held> result) {
         if (finished_) return;
         finished_ = true;
+        if (result && result->crl) {
+            result->etag = std::move(etag_);
+            result->last_modified = std::move(last_modified_);
+        }
         home_.remove_close_hook(close_hook_);
         store_.on_downloaded(url_, std::move(result));
         if (!working_) delete this;
@@ -244,6 +297,8 @@ private:
     Result<Held> prepared_ = make_error(Errc::io, "not prepared");
     bool working_ = false;   // work_ is queued or running
     bool finished_ = false;  // on_downloaded has been told
+    bool conditional_ = false;         // validators of a held copy were sent
+    std::string etag_, last_modified_;  // the server's validators for this body
 };
 
 // The files of the certificate's issuer and, for judging a separate CRL signer's own
@@ -283,7 +338,7 @@ std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
 }
 
 MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors) {
-    auto held = held_for(cert, urls_for(cert));
+    auto held = held_for(cert, sources_for(cert));
     CrlJudgeInput in{cert, issuer, std::chrono::system_clock::now(), clock_skew_};
     in.grace = std::chrono::duration_cast<std::chrono::seconds>(settings_.grace);
     in.delta_required = settings_.delta_required;
@@ -330,8 +385,9 @@ std::string CrlStore::note_skipped(const std::vector<std::string>& skipped) {
 }
 
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {
-    const auto urls = urls_for(cert);
+    const auto urls = sources_for(cert);
     if (!missing(urls).empty()) return std::nullopt;  // download first
+    if (refresh_due(urls)) return std::nullopt;       // lookup_async starts the refresh
     if (needs_first_verification(cert, issuer, urls)) return std::nullopt;  // on the thread pool
     return judge(cert, issuer, anchor, "");
 }
@@ -352,14 +408,40 @@ std::vector<Url> CrlStore::urls_for(X509* cert) const {
     return urls;
 }
 
+std::vector<Url> CrlStore::sources_for(X509* cert) {
+    auto urls = urls_for(cert);
+    if (!settings_.urls.empty()) return urls;  // configured URLs replace what certificates name
+    std::vector<std::string> named = freshest_crl_urls(cert);
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& f : files_)
+            if (X509_NAME_cmp(X509_CRL_get_issuer(f.held.crl.get()), X509_get_issuer_name(cert)) == 0)
+                named.insert(named.end(), f.held.deltas.begin(), f.held.deltas.end());
+        for (std::size_t i = 0, bases = urls.size(); i < bases; ++i)
+            if (auto it = fetched_.find(urls[i].text); it != fetched_.end())
+                named.insert(named.end(), it->second.deltas.begin(), it->second.deltas.end());
+    }
+    for (const auto& text : named) {
+        auto u = parse_url(text);
+        if (!u || u->scheme != "http") continue;
+        if (std::none_of(urls.begin(), urls.end(), [&](const Url& have) { return have.text == u->text; }))
+            urls.push_back(std::move(u).value());
+    }
+    return urls;
+}
+
 std::size_t CrlStore::lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
                                    std::function<void(MethodResult)> done, tls::X509Ptr anchor) {
-    const auto urls = urls_for(cert.get());
+    const auto urls = sources_for(cert.get());
     const auto needed = missing(urls);
     auto lookup = std::make_shared<Lookup>(*this, home, std::move(cert), std::move(issuer), std::move(anchor),
                                            std::move(done), needed.size());
     std::size_t joined = 0;
-    for (const Url* url : needed) join_download(home, *url, lookup, joined);
+    for (const Url* url : needed) {
+        lookup->attempting(url->text);
+        join_download(home, *url, lookup, joined);
+    }
+    start_refreshes(home, urls);
     if (needed.empty()) home.post([lookup] { lookup->on_download(""); });  // held meanwhile
     return joined;
 }
@@ -374,12 +456,56 @@ void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Look
     Download::start(*this, home, url);
 }
 
+bool CrlStore::due(const Held& held, std::chrono::system_clock::time_point now,
+                   std::chrono::steady_clock::time_point mono) const {
+    const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(held.crl.get());
+    if (next_time == nullptr) return false;
+    auto next = to_time_point(next_time);
+    if (!next || *next < now - clock_skew_) return false;  // expired: missing() fetches it, and lookups wait
+    const auto period = *next - this_update_of(held.crl.get());
+    const auto margin = std::min<std::chrono::system_clock::duration>(std::max(period / 10, decltype(period){}),
+                                                                      kMaxRefreshMargin);
+    if (now < *next - margin) return false;
+    const auto spacing = std::max<std::chrono::steady_clock::duration>(margin / 8, kMinRefreshSpacing);
+    return held.refresh_started == std::chrono::steady_clock::time_point{} || mono - held.refresh_started >= spacing;
+}
+
+bool CrlStore::refresh_due(const std::vector<Url>& urls) {
+    const auto now = std::chrono::system_clock::now();
+    const auto mono = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    for (const auto& url : urls)
+        if (auto it = fetched_.find(url.text); it != fetched_.end() && it->second.crl && !downloads_.contains(url.text) &&
+                                                due(it->second, now, mono))
+            return true;
+    return false;
+}
+
+void CrlStore::start_refreshes(Mailbox& home, const std::vector<Url>& urls) {
+    const auto now = std::chrono::system_clock::now();
+    const auto mono = std::chrono::steady_clock::now();
+    std::vector<const Url*> starting;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& url : urls) {
+            auto it = fetched_.find(url.text);
+            if (it == fetched_.end() || !it->second.crl || downloads_.contains(url.text) || !due(it->second, now, mono))
+                continue;
+            it->second.refresh_started = mono;
+            downloads_[url.text];  // in flight, no lookup waiting
+            starting.push_back(&url);
+        }
+    }
+    for (const Url* url : starting) Download::start(*this, home, *url);
+}
+
 void CrlStore::on_downloaded(const std::string& url, Result<Held> crl) {
     std::string error;
-    if (crl)
-        keep_fetched(url, std::move(crl).value());
-    else
+    if (!crl)
         error = url + ": " + crl.error().message;
+    else if (crl->crl)
+        keep_fetched(url, std::move(crl).value());
+    // else 304 Not Modified: the CRL held stays
     std::vector<std::shared_ptr<Lookup>> waiting;
     {
         std::lock_guard lock(mutex_);
@@ -401,6 +527,7 @@ void CrlStore::keep_fetched(const std::string& url, Held crl) {
     if (held.crl && is_current(held.crl.get(), now, clock_skew_) &&
         this_update_of(held.crl.get()) > this_update_of(crl.crl.get()))
         return;
+    crl.refresh_started = held.refresh_started;
     held = std::move(crl);
 }
 

@@ -1,7 +1,10 @@
 // CRLs the CRL method decides with: local files (loaded at start, reloaded when changed) and
-// CRLs fetched over HTTP from configured URLs or the certificate's CRL Distribution Points,
-// kept until their nextUpdate. Shared by every loop; CRL objects are reference-counted so a
-// reload never frees one that a lookup is using.
+// CRLs fetched over HTTP from configured URLs or the certificate's CRL Distribution Points
+// (and the delta CRLs that the certificate or those CRLs name in freshestCRL), kept until
+// their nextUpdate. A fetched CRL is fetched again in the background shortly before its
+// nextUpdate, conditionally (If-None-Match / If-Modified-Since), so lookups seldom wait for a
+// download. Shared by every loop; CRL objects are reference-counted so a reload never frees
+// one that a lookup is using.
 //
 // What is shared and what is not: the store holds signed CRLs, keyed by file or URL, and one
 // download per URL serves every lookup waiting for it. A verdict is never shared: each lookup
@@ -14,6 +17,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -54,6 +58,10 @@ public:
     // signed by a separate signer are not used).
     std::optional<MethodResult> lookup_cached(X509* cert, X509* issuer, X509* anchor = nullptr);
     std::vector<Url> urls_for(X509* cert) const;
+    // urls_for() and, when those are the certificate's own distribution points (no crl.urls
+    // configured), the delta CRLs named in freshestCRL by the certificate and by the complete
+    // CRLs held for it: every URL whose CRL a lookup of `cert` waits for.
+    std::vector<Url> sources_for(X509* cert);
     // The certificate's CRL distribution points that are not fetched (ldap://, file://, ...;
     // Microsoft AD CS lists an ldap:// one first): its http:// ones are used instead.
     std::vector<std::string> skipped_for(X509* cert) const;
@@ -82,6 +90,12 @@ private:
         CrlRef crl;
         std::shared_ptr<CrlMemo> memo;
         std::size_t bytes = 0;  // its size as read
+        std::vector<std::string> deltas;  // the URLs of its freshestCRL, read once
+        // The server's validators for it, sent back on the next download of its URL.
+        std::string etag, last_modified;
+        // When a refresh ahead of its nextUpdate last started; carried over to the CRL that
+        // replaces it, so an unchanged CRL is not asked for again at once.
+        std::chrono::steady_clock::time_point refresh_started{};
     };
     struct FileCrl {
         std::filesystem::path path;
@@ -95,6 +109,12 @@ private:
     std::vector<const Url*> missing(const std::vector<Url>& urls);
     MethodResult judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors);
     void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
+    // Whether a held CRL of `urls` is near enough its nextUpdate to be fetched again now
+    // (refresh_due), and starting those downloads in the background, with no lookup waiting.
+    bool refresh_due(const std::vector<Url>& urls);
+    void start_refreshes(Mailbox& home, const std::vector<Url>& urls);
+    bool due(const Held& held, std::chrono::system_clock::time_point now,
+             std::chrono::steady_clock::time_point mono) const;  // under mutex_
     // Whether judging `cert` now would verify a large CRL's signature for the first time (a
     // pass over all of it): then lookup_cached() leaves it to lookup_async(), which judges on
     // the thread pool.

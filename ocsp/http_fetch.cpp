@@ -56,6 +56,8 @@ Result<Ok> validate(uv_loop_t* loop, const HttpRequest& request, const FetchLimi
         return misuse("a GET request carries no body");
     }
     if (!is_header_value_safe(request.content_type)) return misuse("the content type has control characters");
+    if (!is_header_value_safe(request.if_none_match) || !is_header_value_safe(request.if_modified_since))
+        return misuse("a conditional request's validator has control characters");
     for (const auto& address : request.connect_to) {
         if (address.ss_family != AF_INET && address.ss_family != AF_INET6) {
             return misuse("connect_to holds an address that is neither IPv4 nor IPv6");
@@ -77,6 +79,8 @@ std::vector<std::uint8_t> serialize(const HttpRequest& request) {
     head += request.url.path + " HTTP/1.1\r\nHost: " + host_header(request.url) + "\r\n";
     if (post && !request.content_type.empty()) head += "Content-Type: " + request.content_type + "\r\n";
     if (post) head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    if (!request.if_none_match.empty()) head += "If-None-Match: " + request.if_none_match + "\r\n";
+    if (!request.if_modified_since.empty()) head += "If-Modified-Since: " + request.if_modified_since + "\r\n";
     // One exchange per connection: the server may delimit the body by closing.
     head += "Connection: close\r\n\r\n";
 

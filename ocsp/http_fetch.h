@@ -48,6 +48,11 @@ struct HttpRequest {
     // the URL's host and port first, and TLS (verified against url.host) runs inside the
     // tunnel. connect_to, when set, then names the proxy's addresses.
     std::optional<Url> proxy;
+    // A conditional GET (RFC 9110 §13.1.1, §13.1.3): the validators of the copy held, as the
+    // server sent them; the server answers 304 with no body when that copy is still its
+    // current one. Empty: unconditional.
+    std::string if_none_match;
+    std::string if_modified_since;
 };
 
 // Bounds on one exchange. Defaults are placeholders: callers pass their configured values.

@@ -105,6 +105,10 @@ int ResponseParser::on_header_field_complete(llhttp_t* parser) noexcept {
     p.content_type_seen_ = p.content_type_seen_ || p.in_content_type_;
     p.in_cache_control_ = !p.headers_done_ && iequals(p.field_, "cache-control");
     if (p.in_cache_control_ && !p.cache_control_.empty()) p.cache_control_ += ',';  // one list (RFC 9110 §5.3)
+    p.in_validator_ = nullptr;
+    if (!p.headers_done_ && iequals(p.field_, "etag") && p.response_.etag.empty()) p.in_validator_ = &p.response_.etag;
+    if (!p.headers_done_ && iequals(p.field_, "last-modified") && p.response_.last_modified.empty())
+        p.in_validator_ = &p.response_.last_modified;
     p.field_.clear();
     return 0;
 }
@@ -114,6 +118,7 @@ int ResponseParser::on_header_value(llhttp_t* parser, const char* at, std::size_
     if (p.charge_header_bytes(length) != 0) return -1;
     if (p.in_content_type_) p.response_.content_type.append(at, length);
     if (p.in_cache_control_) p.cache_control_.append(at, length);
+    if (p.in_validator_ != nullptr) p.in_validator_->append(at, length);
     return 0;
 }
 
@@ -123,8 +128,10 @@ int ResponseParser::on_header_value_complete(llhttp_t* parser) noexcept {
         auto& value = p.response_.content_type;
         value.erase(value.find_last_not_of(" \t") + 1);  // llhttp keeps trailing whitespace
     }
+    if (p.in_validator_ != nullptr) p.in_validator_->erase(p.in_validator_->find_last_not_of(" \t") + 1);
     p.in_content_type_ = false;
     p.in_cache_control_ = false;
+    p.in_validator_ = nullptr;
     return 0;
 }
 
@@ -137,6 +144,8 @@ int ResponseParser::on_headers_complete(llhttp_t* parser) noexcept {
         p.interim_ = true;
         p.content_type_seen_ = false;
         p.response_.content_type.clear();
+        p.response_.etag.clear();
+        p.response_.last_modified.clear();
         p.cache_control_.clear();
         return 0;
     }

@@ -32,6 +32,10 @@ struct HttpResponse {
     // invalid freshness is stale); nullopt when the final response's headers say neither.
     // An OCSP client takes it as an upper bound on its own caching (RFC 5019 §6.2).
     std::optional<std::chrono::seconds> max_age;
+    // The validators of the body (RFC 9110 §8.8), as sent, for a conditional request that
+    // fetches it again only when it changed (a CRL client's refresh); empty if absent.
+    std::string etag;
+    std::string last_modified;
 };
 
 // The max_age above for the value of one Cache-Control header (or several, comma-joined).
@@ -98,6 +102,7 @@ private:
     bool in_content_type_ = false;     // the value being read is the (first) Content-Type
     bool content_type_seen_ = false;
     bool in_cache_control_ = false;    // the value being read is a Cache-Control
+    std::string* in_validator_ = nullptr;  // the (first) ETag or Last-Modified being read
     std::string cache_control_;        // every Cache-Control value, comma-joined
     bool headers_done_ = false;        // the final response's headers are complete: trailers follow
     bool interim_ = false;             // parsing a 1xx response, which is skipped

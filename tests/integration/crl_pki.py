@@ -134,3 +134,17 @@ def delta_of(base_number: int) -> str:
 def naming_deltas(url: str = "http://127.0.0.1:9/delta.crl") -> str:
     """crl_ext line announcing delta CRLs (freshestCRL)."""
     return f"freshestCRL = URI:{url}\n"
+
+
+def issue_client(pki: Path, name: str, extensions: str) -> None:
+    """A client certificate from issuing-ca with `extensions` (lines of an openssl.cnf
+    extension section, e.g. crlDistributionPoints naming a test's own server), written as
+    PKI/NAME.pem, .key and -chain.pem, where the harness looks for clients."""
+    key, csr, ext, pem = (pki / f"{name}{suffix}" for suffix in (".key", ".csr", ".ext", ".pem"))
+    ext.write_text("basicConstraints = CA:FALSE\nkeyUsage = digitalSignature\nextendedKeyUsage = clientAuth\n"
+                   + extensions)
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", f"/O=ocspgate test/CN={name}")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", pki / "issuing-ca.pem", "-CAkey", pki / "issuing-ca.key",
+        "-CAcreateserial", "-CAserial", pki / f"{name}.srl", "-days", "30", "-sha256", "-extfile", ext, "-out", pem)
+    (pki / f"{name}-chain.pem").write_bytes(pem.read_bytes() + (pki / "issuing-ca.pem").read_bytes())

@@ -9,7 +9,7 @@ import os
 import shutil
 
 from concurrent_clients import attempt
-from crl_pki import HOLD, KEY_COMPROMISE, REMOVE, CrlMaker, delta_of, naming_deltas, now, only_some_reasons
+from crl_pki import HOLD, KEY_COMPROMISE, REMOVE, CrlMaker, delta_of, issue_client, naming_deltas, now, only_some_reasons
 from harness import expect_accept, expect_reject, wait_until
 
 REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
@@ -97,6 +97,55 @@ def test_base_and_delta_downloaded_from_configured_urls(peers):
     gate = peers.proxy(methods=["crl"], crl_urls=[base_server.url + "/base.crl", delta_server.url + "/delta.crl"])
     assert expect_reject(gate, "client-revoked", REVOKED)["revocation_source"] == delta_server.url + "/delta.crl"
     expect_accept(gate, "client-good")
+    gate.stop_cleanly()
+
+
+# --- delta CRLs found through freshestCRL (§5.2.6, §4.2.1.15) -------------------------------
+# With no crl.urls configured, the certificate's distribution points are downloaded, and the
+# delta CRLs that the certificate or the complete CRL names in freshestCRL are followed.
+
+def crl_server(peers, path):
+    return peers.fake("body", body=path.read_bytes(), content_type="application/pkix-crl")
+
+
+def test_the_delta_that_the_downloaded_base_names_is_fetched_and_revokes(peers):
+    m = maker(peers)
+    delta_server = peers.fake("body", body=b"", content_type="application/pkix-crl")  # its body comes below
+    base = m.crl("base", number=30, extensions=naming_deltas(delta_server.url + "/delta.crl"))
+    base_server = crl_server(peers, base)
+    for name in ("client-delta-named", "client-delta-good"):
+        issue_client(peers.pki, name, f"crlDistributionPoints = URI:{base_server.url}/base.crl\n")
+    delta = m.crl("delta", number=31, revoked={"client-delta-named": KEY_COMPROMISE}, extensions=delta_of(30))
+    delta_server.body = delta.read_bytes()
+    gate = peers.proxy(methods=["crl"])
+    assert expect_reject(gate, "client-delta-named", REVOKED)["revocation_source"] == delta_server.url + "/delta.crl"
+    good = expect_accept(gate, "client-delta-good")
+    assert good["revocation_source"] == f"{base_server.url}/base.crl + {delta_server.url}/delta.crl", good
+    assert (base_server.requests, delta_server.requests) == (1, 1)
+    gate.stop_cleanly()
+
+
+def test_the_delta_that_the_certificate_names_is_fetched_and_revokes(peers):
+    m = maker(peers)
+    base_server = crl_server(peers, m.crl("base", number=40))
+    delta_server = peers.fake("body", body=b"", content_type="application/pkix-crl")
+    issue_client(peers.pki, "client-names-delta", f"crlDistributionPoints = URI:{base_server.url}/base.crl\n"
+                                                  f"freshestCRL = URI:{delta_server.url}/delta.crl\n")
+    delta = m.crl("delta", number=41, revoked={"client-names-delta": KEY_COMPROMISE}, extensions=delta_of(40))
+    delta_server.body = delta.read_bytes()
+    gate = peers.proxy(methods=["crl"])
+    assert expect_reject(gate, "client-names-delta", REVOKED)["revocation_source"] == delta_server.url + "/delta.crl"
+    gate.stop_cleanly()
+
+
+def test_a_delta_named_by_the_base_that_cannot_be_fetched_is_no_answer(peers):
+    m = maker(peers)
+    missing = peers.fake("status", status=404)
+    base_server = crl_server(peers, m.crl("base", number=50, extensions=naming_deltas(missing.url + "/delta.crl")))
+    issue_client(peers.pki, "client-delta-missing", f"crlDistributionPoints = URI:{base_server.url}/base.crl\n")
+    gate = peers.proxy(methods=["crl"])
+    close = no_answer(gate, "client-delta-missing", "delta_missing")
+    assert f"not downloaded: {missing.url}/delta.crl: HTTP status 404" in close["revocation_detail"], close
     gate.stop_cleanly()
 
 

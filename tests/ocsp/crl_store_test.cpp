@@ -284,6 +284,77 @@ TEST_F(CrlStoreTest, HeldCrlPastItsNextUpdateIsDownloadedAgainAndReplaced) {
     EXPECT_EQ(second.result->kind, Kind::revoked) << second.result->detail;
 }
 
+// --- URLs: refresh ahead of nextUpdate, conditionally -----------------------------------
+
+// "HTTP/1.1 200 OK" with the CRL and the validators a web server sends for a static file.
+testing::CannedReply crl_with_validators(const CrlSpec& spec, const std::string& etag) {
+    const auto body = der(spec);
+    return {testing::CannedReply::Kind::respond,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nETag: " + etag +
+                "\r\nLast-Modified: Mon, 07 Dec 2026 10:00:00 GMT\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + std::string(body.begin(), body.end())};
+}
+
+// Current for another 60 s of an hour's validity: inside the last tenth, so due for a refresh.
+CrlSpec crl_near_its_next_update(std::vector<const Issued*> revoked, long number) {
+    CrlSpec spec = issuing_crl(std::move(revoked), 1h, number);
+    spec.next_update = std::time(nullptr) + 60;
+    return spec;
+}
+
+TEST_F(CrlStoreTest, ACrlNearItsNextUpdateIsRefreshedConditionallyWhileLookupsUseTheHeldOne) {
+    auto& server = runner_.serve({crl_with_validators(crl_near_its_next_update({}, 1), "\"v1\""),
+                                  testing::http_status(304)});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    EXPECT_EQ(cached_kind(pki().leaf), std::nullopt) << "a refresh is due: lookup_async starts it";
+    lookup_async(pki().leaf, second);
+    ASSERT_TRUE(run_until_reported({&second}));
+    ASSERT_TRUE(runner_.run_until([&] { return store_->idle(); }));
+    ASSERT_TRUE(first.result && second.result);
+    EXPECT_EQ(first.result->kind, Kind::good) << first.result->detail;
+    EXPECT_EQ(second.result->kind, Kind::good) << second.result->detail;
+    ASSERT_EQ(server.requests(), 2);
+    EXPECT_EQ(server.request_heads()[0].find("If-None-Match"), std::string::npos);
+    EXPECT_NE(server.request_heads()[1].find("\r\nIf-None-Match: \"v1\""), std::string::npos) << server.request_heads()[1];
+    EXPECT_NE(server.request_heads()[1].find("\r\nIf-Modified-Since: Mon, 07 Dec 2026 10:00:00 GMT"),
+              std::string::npos);
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::good) << "304: the held CRL stays, and is not asked for again at once";
+    EXPECT_EQ(server.requests(), 2);
+}
+
+TEST_F(CrlStoreTest, ARefreshAheadOfNextUpdateThatBringsANewCrlReplacesTheHeldOne) {
+    auto& server = runner_.serve({crl_with_validators(crl_near_its_next_update({}, 1), "\"v1\""),
+                                  crl_with_validators(issuing_crl({&pki().leaf}, 1h, 2), "\"v2\"")});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    lookup_async(pki().leaf, second);
+    ASSERT_TRUE(run_until_reported({&second}));
+    ASSERT_TRUE(runner_.run_until([&] { return store_->idle(); }));
+    ASSERT_TRUE(second.result);
+    EXPECT_EQ(second.result->kind, Kind::good) << "judged with the CRL held while the refresh ran";
+    EXPECT_EQ(server.requests(), 2);
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the refreshed CRL is the one held now";
+}
+
+TEST_F(CrlStoreTest, A304ToAnUnconditionalDownloadIsAFailure) {
+    auto& server = runner_.serve({testing::http_status(304)});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported reported;
+    lookup_async(pki().leaf, reported);
+    ASSERT_TRUE(run_until_reported({&reported}));
+    ASSERT_TRUE(reported.result);
+    EXPECT_EQ(reported.result->kind, Kind::error);
+    EXPECT_NE(reported.result->detail.find("HTTP status 304"), std::string::npos) << reported.result->detail;
+}
+
 TEST_F(CrlStoreTest, FailedDownloadIsAnErrorNamingTheUrl) {
     auto& server = runner_.serve({testing::http_status(404)});
     settings_.urls = {server.url("/missing.crl")};

@@ -68,5 +68,20 @@ TEST(ResponseParserCacheControl, InterimResponsesAndTrailersDoNotCount) {
     EXPECT_EQ(r.max_age, seconds(90));
 }
 
+TEST(ResponseParserValidators, FirstEtagAndLastModifiedAreKeptAsSent) {
+    auto r = parse("HTTP/1.1 200 OK\r\nETag: \"v1\"  \r\nLast-Modified: Mon, 07 Dec 2026 10:00:00 GMT\r\n"
+                   "etag: \"v2\"\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_EQ(r.etag, "\"v1\"");
+    EXPECT_EQ(r.last_modified, "Mon, 07 Dec 2026 10:00:00 GMT");
+}
+
+TEST(ResponseParserValidators, AbsentValidatorsAreEmptyAndAnInterimResponseSaysNothing) {
+    auto r = parse("HTTP/1.1 100 Continue\r\nETag: \"interim\"\r\n\r\n"
+                   "HTTP/1.1 304 Not Modified\r\n\r\n");
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.etag, "");
+    EXPECT_EQ(r.last_modified, "");
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp

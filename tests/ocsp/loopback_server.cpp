@@ -107,6 +107,7 @@ void LoopbackServer::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
 void LoopbackServer::answer(Connection& connection) {
     const CannedReply& reply = replies_.at(std::min(request_lines_.size(), replies_.size() - 1));
     request_lines_.push_back(connection.received.substr(0, connection.received.find("\r\n")));
+    request_heads_.push_back(connection.received.substr(0, connection.received.find("\r\n\r\n")));
     switch (reply.kind) {
         case CannedReply::Kind::silent: return;
         case CannedReply::Kind::hang_up: return close_connection(connection);

@@ -50,6 +50,7 @@ public:
     // What the server saw.
     int requests() const { return static_cast<int>(request_lines_.size()); }
     const std::vector<std::string>& request_lines() const { return request_lines_; }  // "POST /x HTTP/1.1"
+    const std::vector<std::string>& request_heads() const { return request_heads_; }  // line and headers
 
 private:
     struct Connection;
@@ -65,6 +66,7 @@ private:
     std::vector<CannedReply> replies_;
     std::set<Connection*> live_;  // each freed by its close callback
     std::vector<std::string> request_lines_;
+    std::vector<std::string> request_heads_;
     int status_ = 0;
     std::uint16_t port_ = 0;
 };
