@@ -77,6 +77,14 @@ struct CheckerStats {
         ++(it->second.*counter);
     }
     std::atomic<std::uint64_t> verdict_accept{0}, verdict_revoked{0}, verdict_unknown{0}, verdict_undetermined{0};
+    // CRL method lookups that gave no answer, by MethodResult::no_answer (a fixed set of words,
+    // crl_judge.h); guarded by errors_mutex.
+    std::map<std::string, std::uint64_t> crl_no_answer;
+    void count_crl_no_answer(const char* reason) {
+        if (reason == nullptr) return;
+        std::lock_guard lock(errors_mutex);
+        ++crl_no_answer[reason];
+    }
     LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
     // The same exchanges with their times, for health over a recent window (`ocspgate status`).
     ExchangeHistory recent;

@@ -22,6 +22,7 @@ class Notes {
 public:
     void add(const std::string& source, CrlError kind, const std::string& detail) {
         add(source, std::string(to_string(kind)) + ": " + detail);
+        kinds_ |= 1u << static_cast<unsigned>(kind);
     }
     void add(const std::string& source, const std::string& text) {
         if (!text_.empty()) text_ += "; ";
@@ -29,8 +30,24 @@ public:
     }
     const std::string& text() const { return text_; }
 
+    // The metrics word for "no CRL could be used": the kind seen that best explains it.
+    const char* no_answer_reason() const {
+        static constexpr std::pair<CrlError, const char*> kByWeight[] = {
+            {CrlError::delta_missing, "crl_delta_missing"},     {CrlError::expired, "crl_expired"},
+            {CrlError::rolled_back, "crl_rolled_back"},         {CrlError::not_yet_valid, "crl_not_yet_valid"},
+            {CrlError::bad_signature, "crl_bad_signature"},     {CrlError::signer_unverified, "crl_signer_unverified"},
+            {CrlError::unsupported, "crl_unsupported"},         {CrlError::wrong_issuer, "crl_wrong_issuer"},
+            {CrlError::malformed, "crl_malformed"},             {CrlError::delta_unusable, "crl_delta_unusable"},
+            {CrlError::out_of_scope, "crl_out_of_scope"},
+        };
+        for (const auto& [kind, word] : kByWeight)
+            if ((kinds_ & (1u << static_cast<unsigned>(kind))) != 0) return word;
+        return "crl_unavailable";
+    }
+
 private:
     std::string text_;
+    std::uint32_t kinds_ = 0;  // a bit per CrlError added
 };
 
 // A CRL that verified and covers the certificate, with what it says about it.
@@ -285,13 +302,18 @@ MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInpu
     }
     if (covered == all_reasons)
         return answer(MethodResult::Kind::good, complete_answer ? complete_answer->source : sources, refused);
-    if (held.empty()) return answer(MethodResult::Kind::error, "crl", "no CRL for this issuer");
+    auto no_answer = [](std::string detail, const char* reason) {
+        MethodResult r = answer(MethodResult::Kind::error, "crl", std::move(detail));
+        r.no_answer = reason;
+        return r;
+    };
+    if (held.empty()) return no_answer("no CRL for this issuer", "crl_unavailable");
     if (covered != 0)
-        return answer(MethodResult::Kind::error, "crl",
-                      "the CRLs held (" + sources + ") cover only the reasons " + describe_reasons(covered) +
-                          " for this certificate, not " + describe_reasons(all_reasons & ~covered) +
-                          (refused.empty() ? "" : "; " + refused));
-    return answer(MethodResult::Kind::error, "crl", "no current CRL covers this certificate: " + notes.text());
+        return no_answer("the CRLs held (" + sources + ") cover only the reasons " + describe_reasons(covered) +
+                             " for this certificate, not " + describe_reasons(all_reasons & ~covered) +
+                             (refused.empty() ? "" : "; " + refused),
+                         "crl_reasons_uncovered");
+    return no_answer("no current CRL covers this certificate: " + notes.text(), notes.no_answer_reason());
 }
 
 }  // namespace ocspgate::ocsp

@@ -61,6 +61,10 @@ struct CrlJudgeInput {
 // good or revoked from the deciding CRL(s), with their source; error (detail: why each CRL was
 // not usable, or which reasons no CRL covers) when no current, verified, in-scope set of CRLs
 // among `held` decides. A good or revoked answer's detail names the CRLs that were refused.
+// An error's MethodResult::no_answer is one of: crl_unavailable (no CRL of the issuer held),
+// crl_reasons_uncovered (the CRLs that apply leave reasons uncovered), or "crl_" + the
+// CrlError (crl.h) that best explains it when no CRL could be used: delta_missing first, then
+// the CRL's own faults (expired, rolled_back, ...), out_of_scope last.
 MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in);
 
 }  // namespace ocspgate::ocsp

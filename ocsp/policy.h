@@ -33,6 +33,9 @@ struct MethodResult {
     std::vector<ConfigProblem> config_problems;  // new ones only: each is reported once
     // A fresh OCSP answer (not the cache's): the response's own fields, for `ocspgate check`.
     std::optional<Answer> answer;
+    // error: why there is no answer, one word from a fixed set, for metrics (the CRL method:
+    // crl_no_answer_reason() in crl_judge.h); null when not classified.
+    const char* no_answer = nullptr;
 };
 
 struct CertOutcome {

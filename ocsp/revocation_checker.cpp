@@ -192,7 +192,9 @@ std::optional<MethodResult> RevocationChecker::lookup_cached(RevocationMethod me
         case RevocationMethod::ocsp: return ocsp_cached(pair);
         case RevocationMethod::crl: {
             auto result = crls_.lookup_cached(pair.cert.get(), pair.issuer.get(), pair.anchor.get());
-            if (result) stats_.lookups.fetch_add(1, std::memory_order_relaxed);  // else lookup_async counts it
+            if (!result) return result;  // lookup_async counts it
+            stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+            if (result->kind == MethodResult::Kind::error) stats_.count_crl_no_answer(result->no_answer);
             return result;
         }
     }
@@ -229,7 +231,9 @@ void RevocationChecker::lookup_async(RevocationMethod method, const CertPair& pa
     // A CRL download is shared per URL; the verdict is not: the store judges each
     // certificate on its own once the CRLs it needs are held.
     auto joined = crls_.lookup_async(*waiter->home, up_ref(pair.cert.get()), up_ref(pair.issuer.get()),
-                                     [waiter](MethodResult r) {
+                                     [this, waiter](MethodResult r) {
+                                         // The lookup keeps this checker alive until it reports (idle()).
+                                         if (r.kind == MethodResult::Kind::error) stats_.count_crl_no_answer(r.no_answer);
                                          if (!waiter->cancelled) waiter->deliver(std::move(r));
                                      },
                                      pair.anchor ? up_ref(pair.anchor.get()) : tls::X509Ptr{});

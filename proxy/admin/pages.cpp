@@ -29,6 +29,11 @@ std::map<std::string, std::uint64_t> responder_errors(const ocsp::CheckerStats& 
     return stats.responder_errors;
 }
 
+std::map<std::string, std::uint64_t> crl_no_answer(const ocsp::CheckerStats& stats) {
+    std::lock_guard lock(stats.errors_mutex);
+    return stats.crl_no_answer;
+}
+
 std::map<std::string, ocsp::ResponderCounts> by_responder(const ocsp::CheckerStats& stats) {
     std::lock_guard lock(stats.errors_mutex);
     return stats.by_responder;
@@ -173,6 +178,14 @@ void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& check
         if (stats == nullptr) continue;
         for (const auto& [kind, count] : responder_errors(*stats))
             out.sample("ocspgate_revocation_responder_errors_total", {{"profile", name}, {"kind", kind}}, count);
+    }
+    out.family("ocspgate_revocation_crl_no_answer_total", "counter",
+               "CRL method lookups that gave no answer, by why (crl_unavailable, crl_out_of_scope, ...).");
+    for (const auto& [name, checker] : checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const auto& [reason, count] : crl_no_answer(*stats))
+            out.sample("ocspgate_revocation_crl_no_answer_total", {{"profile", name}, {"reason", reason}}, count);
     }
     out.family("ocspgate_revocation_verdicts_total", "counter", "Chain decisions, by verdict.");
     for (const auto& [name, checker] : checkers) {

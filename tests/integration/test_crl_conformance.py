@@ -10,7 +10,9 @@ import shutil
 
 from concurrent_clients import attempt
 from crl_pki import HOLD, KEY_COMPROMISE, REMOVE, CrlMaker, delta_of, issue_client, naming_deltas, now, only_some_reasons
-from harness import expect_accept, expect_reject, wait_until
+from harness import expect_accept, expect_reject, free_port, wait_until
+from prometheus import parse_metrics, value
+from test_admin import get
 
 REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
 UNKNOWN = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
@@ -86,6 +88,19 @@ def test_a_base_that_names_deltas_without_one_held_is_no_answer_unless_deltas_ar
     lenient = peers.proxy(methods=["crl"], crl_files=[base], extra_crl="delta_required = false")
     expect_accept(lenient, "client-good")
     lenient.stop_cleanly()
+
+
+def test_no_answers_are_counted_by_reason(peers):
+    m = maker(peers)
+    base = m.crl("base", number=10, extensions=naming_deltas())
+    admin_port = free_port()
+    gate = peers.proxy(methods=["crl"], crl_files=[base],
+                       extra_crl=f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"')
+    no_answer(gate, "client-good", "delta_missing")
+    no_answer(gate, "client-good", "delta_missing")  # each lookup counts, not each CRL
+    counted = parse_metrics(get(admin_port, "/metrics")[2].decode())
+    assert value(counted, "ocspgate_revocation_crl_no_answer_total", profile="r", reason="crl_delta_missing") == 2
+    gate.stop_cleanly()
 
 
 def test_base_and_delta_downloaded_from_configured_urls(peers):

@@ -113,6 +113,7 @@ TEST(CrlJudgeTest, PartitionForAnotherDistributionPointNeverMakesACertificateGoo
     auto r = judge({held(partition(kPartition2), "p2")}, cert.get());
     EXPECT_EQ(r.kind, Kind::error);
     EXPECT_NE(r.detail.find("out_of_scope"), std::string::npos) << r.detail;
+    EXPECT_STREQ(r.no_answer, "crl_out_of_scope");
 }
 
 TEST(CrlJudgeTest, PartitionOfTheCertificatesDistributionPointDecides) {
@@ -154,10 +155,23 @@ TEST(CrlJudgeTest, ExpiredCrlIsSkippedAndACurrentOneDecides) {
     auto current = issuing_crl({pki().leaf.get()});
     EXPECT_EQ(judge_every_order({held(expired, "a"), held(current, "b")}, pki().leaf.get()).kind, Kind::revoked);
     EXPECT_EQ(judge({held(expired, "a")}, pki().leaf.get()).kind, Kind::error);
+    EXPECT_STREQ(judge({held(expired, "a")}, pki().leaf.get()).no_answer, "crl_expired");
+}
+
+// The metrics word names the CRL's own fault before a partition that does not apply.
+TEST(CrlJudgeTest, NoAnswerReasonPrefersTheUsableCrlsFaultToAnotherPartition) {
+    const auto& cert = leaf_in(kPartition1);
+    auto expired = partition(kPartition1);
+    expired.this_update = test_now - 9 * one_day;
+    expired.next_update = test_now - 2 * one_day;
+    auto r = judge_every_order({held(partition(kPartition2), "a-p2"), held(expired, "b-p1")}, cert.get());
+    EXPECT_EQ(r.kind, Kind::error);
+    EXPECT_STREQ(r.no_answer, "crl_expired");
 }
 
 TEST(CrlJudgeTest, NothingHeldIsAnError) {
     EXPECT_EQ(judge({}, pki().leaf.get()).kind, Kind::error);
+    EXPECT_STREQ(judge({}, pki().leaf.get()).no_answer, "crl_unavailable");
 }
 
 TEST(CrlJudgeTest, EachCertificateIsJudgedByItsOwnSerial) {
@@ -194,6 +208,7 @@ TEST(CrlJudgeTest, ReasonPartitionsMissingAReasonGiveNoAnswer) {
     EXPECT_NE(r.detail.find("not affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn"),
               std::string::npos)
         << r.detail;
+    EXPECT_STREQ(r.no_answer, "crl_reasons_uncovered");
 }
 
 TEST(CrlJudgeTest, AReasonPartitionListingTheCertificateRevokesItAlone) {
@@ -333,6 +348,7 @@ TEST(CrlJudgeTest, BaseNamingDeltasWithoutOneHeldGivesNoAnswer) {
     auto r = judge({held(naming_deltas(numbered(10)), "base")}, pki().leaf.get());
     EXPECT_EQ(r.kind, Kind::error);
     EXPECT_NE(r.detail.find("base: delta_missing"), std::string::npos) << r.detail;
+    EXPECT_STREQ(r.no_answer, "crl_delta_missing");
 }
 
 TEST(CrlJudgeTest, BaseNamingDeltasAnswersAloneWhenDeltasAreNotRequired) {
