@@ -2,10 +2,11 @@
 reason and by distribution point, CRLs of CA certificates only, delta CRLs, a separate
 CRL-signing key, and CRLs that must not be used (indirect, an unknown critical extension of the
 CRL or of an entry, a signature that does not verify, expired beyond the grace, from the future,
-rolled back). The same cases against `openssl verify`: test_crl_openssl_crosscheck.py. Every CRL is made with `openssl ca -gencrl`
-(crl_pki.py) and every verdict is a real TLS handshake through the binary. Whatever the CRLs
-cannot decide is no answer from the CRL method: with no other method, the client is refused
-with certificate_unknown, never let in."""
+rolled back). The same cases against `openssl verify`: test_crl_openssl_crosscheck.py. Every CRL
+is made by crl_pki.py (`openssl ca -gencrl` but for the two a CA would not publish) and every
+verdict is a real TLS handshake through the binary. Whatever the CRLs cannot decide is no answer
+from the CRL method: with no other method, the client is refused with certificate_unknown, never
+let in."""
 import datetime
 import os
 import shutil
