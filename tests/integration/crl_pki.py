@@ -5,8 +5,12 @@ Each CRL gets a scratch `openssl ca` database of its own (which certificates it 
 why), its own cRLNumber and its own `crl_ext` section, so a test says exactly what the CA
 published: partitions by reason (issuingDistributionPoint onlySomeReasons), delta CRLs
 (deltaCRLIndicator, in OpenSSL's generic `ASN1:INTEGER` syntax since it has no other),
-freshestCRL, entries on hold or removeFromCRL, past or future dates, and CRLs signed by a
-separate CRL-signing certificate. Nothing here is written into the session PKI directory.
+freshestCRL, entries on hold or removeFromCRL, past or future dates, CRLs signed by a
+separate CRL-signing certificate, partitions by distribution point, onlyContainsCACerts,
+indirectCRL and unknown critical extensions. Two kinds no CA would publish on purpose are made
+otherwise: a CRL with an unknown critical entry extension (python3-cryptography, as `openssl ca`
+writes none) and one whose signature was changed after signing. Nothing here is written into the
+session PKI directory.
 """
 from __future__ import annotations
 
@@ -34,6 +38,12 @@ def run(*argv, cwd: Path | None = None) -> str:
     return done.stdout
 
 
+def run_bytes(*argv) -> bytes:
+    done = subprocess.run([str(a) for a in argv], capture_output=True)
+    assert done.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{done.stderr.decode(errors='replace')}"
+    return done.stdout
+
+
 class CrlMaker:
     """Writes CRLs (PEM) and CRL-signer certificates into `workdir`."""
 
@@ -44,9 +54,7 @@ class CrlMaker:
     def index_row(self, cert: str, revocation: str) -> str:
         """One `openssl ca` database row revoking `cert` (a PEM's stem in the PKI or the
         workdir) for `revocation` ("reason" or "reason,hold instruction"), an hour ago."""
-        path = self.pki / f"{cert}.pem"
-        if not path.exists():
-            path = self.workdir / f"{cert}.pem"
+        path = self._pem_of(cert)
         out = run("openssl", "x509", "-in", path, "-noout", "-serial", "-enddate", "-subject", "-nameopt", "compat")
         serial_line, enddate_line, subject_line = out.splitlines()[:3]
         serial = serial_line.split("=", 1)[1]
@@ -54,6 +62,10 @@ class CrlMaker:
         subject = subject_line.split("=", 1)[1]
         revoked_at = (now() - datetime.timedelta(hours=1)).strftime("%y%m%d%H%M%SZ")
         return f"R\t{enddate.strftime('%y%m%d%H%M%SZ')}\t{revoked_at},{revocation}\t{serial}\tunknown\t{subject}\n"
+
+    def _pem_of(self, cert: str) -> Path:
+        path = self.pki / f"{cert}.pem"
+        return path if path.exists() else self.workdir / f"{cert}.pem"
 
     def crl(self, name: str, *, number: int, revoked: dict[str, str] | None = None, extensions: str = "",
             ca: str = "issuing-ca", signer: str | None = None, last_update: datetime.datetime | None = None,
@@ -96,6 +108,42 @@ authorityKeyIdentifier = keyid:always
         run("openssl", "ca", "-batch", "-gencrl", "-config", scratch / "ca.cnf", "-out", out, *dates)
         return out
 
+    def with_entry_extension(self, name: str, *, number: int, revoked: str, oid: str, ca: str = "issuing-ca") -> Path:
+        """`name`.pem: a CRL of `ca` numbered `number` listing `revoked` (keyCompromise) with a
+        critical entry extension `oid` (value NULL). `openssl ca` writes no entry extensions but
+        its own, so this one is built with python3-cryptography (which signs through OpenSSL)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import ObjectIdentifier
+        issuer = x509.load_pem_x509_certificate((self.pki / f"{ca}.pem").read_bytes())
+        key = serialization.load_pem_private_key((self.pki / f"{ca}.key").read_bytes(), None)
+        listed = x509.load_pem_x509_certificate(self._pem_of(revoked).read_bytes())
+        at = now().replace(tzinfo=None)
+        entry = (x509.RevokedCertificateBuilder().serial_number(listed.serial_number)
+                 .revocation_date(at - datetime.timedelta(hours=1))
+                 .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+                 .add_extension(x509.UnrecognizedExtension(ObjectIdentifier(oid), b"\x05\x00"), critical=True)
+                 .build())
+        crl = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
+               .last_update(at - datetime.timedelta(minutes=5)).next_update(at + datetime.timedelta(days=7))
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()), critical=False)
+               .add_extension(x509.CRLNumber(number), critical=False)
+               .add_revoked_certificate(entry).sign(key, hashes.SHA256()))
+        out = self.workdir / f"{name}.pem"
+        out.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return out
+
+    def tampered(self, crl: Path, name: str) -> Path:
+        """`name`.pem: `crl` with the last byte of its signature changed, so that it no longer
+        verifies with any key (everything else, the signed content included, is untouched)."""
+        der = bytearray(run_bytes("openssl", "crl", "-in", crl, "-outform", "DER"))
+        der[-1] ^= 0x01
+        raw = self.workdir / f"{name}.der"
+        raw.write_bytes(bytes(der))
+        out = self.workdir / f"{name}.pem"
+        run("openssl", "crl", "-inform", "DER", "-in", raw, "-out", out)
+        return out
+
     def crl_signer(self, name: str = "crl-signer", *, ca: str = "issuing-ca", issuer: str = "root-ca") -> Path:
         """`name`.pem/.key: a separate CRL-signing certificate for `ca` (its subject, a new key,
         keyUsage cRLSign only), certified by `issuer`."""
@@ -134,6 +182,27 @@ def delta_of(base_number: int) -> str:
 def naming_deltas(url: str = "http://127.0.0.1:9/delta.crl") -> str:
     """crl_ext line announcing delta CRLs (freshestCRL)."""
     return f"freshestCRL = URI:{url}\n"
+
+
+def issuing_distribution_point(*, full_name: str | None = None, only_ca: bool = False, only_user: bool = False,
+                               indirect: bool = False, reasons: tuple[str, ...] = ()) -> str:
+    """crl_ext lines for a critical issuingDistributionPoint (RFC 5280 §5.2.5): the distribution
+    point `full_name` (a URI), onlyContainsCACerts / onlyContainsUserCerts, indirectCRL, and
+    onlySomeReasons `reasons`."""
+    fields = [f"fullname = URI:{full_name}"] if full_name else []
+    fields += ["onlyCA = TRUE"] if only_ca else []
+    fields += ["onlyuser = TRUE"] if only_user else []
+    fields += ["indirectCRL = TRUE"] if indirect else []
+    fields += [f"onlysomereasons = {', '.join(reasons)}"] if reasons else []
+    return "issuingDistributionPoint = critical, @idp\n[idp]\n" + "".join(f"{f}\n" for f in fields)
+
+
+UNKNOWN_OID = "1.3.6.1.4.1.55555.1"  # a private-arc OID no CRL reader knows
+
+
+def unknown_critical_extension(oid: str = UNKNOWN_OID) -> str:
+    """crl_ext line for a critical CRL extension nobody understands (its value: NULL)."""
+    return f"{oid} = critical, ASN1:NULL\n"
 
 
 def issue_client(pki: Path, name: str, extensions: str) -> None:

@@ -1,15 +1,19 @@
 """The CRL method on CRLs as real CAs publish them (RFC 5280 §5, §6.3; issue #18): partitions by
-reason, delta CRLs, a separate CRL-signing key, and CRLs that must not be used (expired beyond
-the grace, from the future, rolled back). Every CRL is made with `openssl ca -gencrl`
-(crl_pki.py) and every verdict is a real TLS handshake through the binary. Whatever the CRLs
-cannot decide is no answer from the CRL method: with no other method, the client is refused
-with certificate_unknown, never let in."""
+reason and by distribution point, CRLs of CA certificates only, delta CRLs, a separate
+CRL-signing key, and CRLs that must not be used (indirect, an unknown critical extension of the
+CRL or of an entry, a signature that does not verify, expired beyond the grace, from the future,
+rolled back). The same cases against `openssl verify`: test_crl_openssl_crosscheck.py. Every CRL
+is made by crl_pki.py (`openssl ca -gencrl` but for the two a CA would not publish) and every
+verdict is a real TLS handshake through the binary. Whatever the CRLs cannot decide is no answer
+from the CRL method: with no other method, the client is refused with certificate_unknown, never
+let in."""
 import datetime
 import os
 import shutil
 
 from concurrent_clients import attempt
-from crl_pki import HOLD, KEY_COMPROMISE, REMOVE, CrlMaker, delta_of, issue_client, naming_deltas, now, only_some_reasons
+from crl_pki import (HOLD, KEY_COMPROMISE, REMOVE, UNKNOWN_OID, CrlMaker, delta_of, issue_client,
+                     issuing_distribution_point, naming_deltas, now, only_some_reasons, unknown_critical_extension)
 from harness import expect_accept, expect_reject, free_port, wait_until
 from prometheus import parse_metrics, value
 from test_admin import get
@@ -18,6 +22,8 @@ REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
 UNKNOWN = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
 COMPROMISES = ("keyCompromise", "CACompromise", "AACompromise")
 OTHER_REASONS = ("affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", "privilegeWithdrawn")
+CLIENT_DP = "http://127.0.0.1:8889/issuing-ca.crl"  # the session PKI's clients' cRLDistributionPoints
+OTHER_DP = "http://127.0.0.1:8889/partition-2.crl"
 
 
 def maker(peers):
@@ -52,6 +58,86 @@ def test_reason_partitions_that_leave_a_reason_uncovered_give_no_answer(peers):
     gate = peers.proxy(methods=["crl"], crl_files=[compromises])
     no_answer(gate, "client-good", "cover only the reasons keyCompromise,cACompromise,aACompromise")
     expect_reject(gate, "client-revoked", REVOKED)  # a listing revokes whatever else is missing
+    gate.stop_cleanly()
+
+
+# --- scope: distribution points, certificate kinds (§5.2.5, §6.3.3 b) ---------------------
+
+def test_a_partition_whose_idp_names_the_certificates_distribution_point_decides(peers):
+    partition = maker(peers).crl("partition", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                                 extensions=issuing_distribution_point(full_name=CLIENT_DP))
+    gate = peers.proxy(methods=["crl"], crl_files=[partition])
+    assert expect_accept(gate, "client-good")["revocation_source"] == str(partition)
+    assert expect_reject(gate, "client-revoked", REVOKED)["revocation_source"] == str(partition)
+    gate.stop_cleanly()
+
+
+def test_a_partition_whose_idp_names_another_distribution_point_is_no_answer_even_for_a_listed_client(peers):
+    partition = maker(peers).crl("partition", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                                 extensions=issuing_distribution_point(full_name=OTHER_DP))
+    gate = peers.proxy(methods=["crl"], crl_files=[partition])
+    says = "out_of_scope: CRL's issuingDistributionPoint is none of the certificate's distribution points"
+    no_answer(gate, "client-good", says)
+    no_answer(gate, "client-revoked", says)  # it speaks for other certificates, not this one
+    gate.stop_cleanly()
+
+
+def test_a_crl_of_ca_certificates_only_is_no_answer_for_a_client(peers):
+    only_ca = maker(peers).crl("only-ca", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                               extensions=issuing_distribution_point(only_ca=True))
+    gate = peers.proxy(methods=["crl"], crl_files=[only_ca])
+    no_answer(gate, "client-good", "out_of_scope: CRL covers CA certificates only")
+    no_answer(gate, "client-revoked", "out_of_scope: CRL covers CA certificates only")
+    gate.stop_cleanly()
+
+
+def test_a_roots_crl_of_ca_certificates_only_decides_the_intermediate_with_the_chain_check(peers):
+    m = maker(peers)
+    roots = m.crl("root-only-ca", number=1, ca="root-ca", revoked={"issuing-ca": KEY_COMPROMISE},
+                  extensions=issuing_distribution_point(only_ca=True))
+    gate = peers.proxy(methods=["crl"], check="chain", crl_files=[peers.pki / "issuing-ca.crl.pem", roots])
+    close = expect_reject(gate, "client-good", REVOKED)
+    assert close["revocation_source"] == str(roots), close
+    gate.stop_cleanly()
+
+
+# --- CRLs that must not be used at all (§5.2.5, §5.3, §6.3.3 f) ----------------------------
+
+def test_an_indirect_crl_is_never_used(peers):
+    crl = maker(peers).crl("indirect", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                           extensions=issuing_distribution_point(indirect=True))
+    gate = peers.proxy(methods=["crl"], crl_files=[crl])
+    no_answer(gate, "client-good", "unsupported: indirect CRLs are not supported")
+    no_answer(gate, "client-revoked", "unsupported: indirect CRLs are not supported")
+    gate.stop_cleanly()
+
+
+def test_a_crl_with_an_unknown_critical_extension_is_never_used(peers):
+    crl = maker(peers).crl("critical", number=1, revoked={"client-revoked": KEY_COMPROMISE},
+                           extensions=unknown_critical_extension())
+    gate = peers.proxy(methods=["crl"], crl_files=[crl])
+    no_answer(gate, "client-good", "unsupported: unsupported critical CRL extension (unknown OID)")
+    no_answer(gate, "client-revoked", "unsupported: unsupported critical CRL extension (unknown OID)")
+    gate.stop_cleanly()
+
+
+def test_a_crl_with_an_unknown_critical_entry_extension_is_never_used_even_for_other_clients(peers):
+    crl = maker(peers).with_entry_extension("critical-entry", number=1, revoked="client-revoked", oid=UNKNOWN_OID)
+    gate = peers.proxy(methods=["crl"], crl_files=[crl])
+    says = "unsupported: unsupported critical CRL entry extension (unknown OID)"
+    no_answer(gate, "client-good", says)  # §5.3: not used for any certificate
+    no_answer(gate, "client-revoked", says)
+    gate.stop_cleanly()
+
+
+def test_a_crl_whose_signature_does_not_verify_is_never_used(peers):
+    m = maker(peers)
+    genuine = m.crl("genuine", number=1, revoked={"client-revoked": KEY_COMPROMISE})
+    tampered = m.tampered(genuine, "tampered")
+    gate = peers.proxy(methods=["crl"], crl_files=[tampered])
+    says = "bad_signature: CRL signature does not verify with the issuer's key"
+    no_answer(gate, "client-good", says)
+    no_answer(gate, "client-revoked", says)
     gate.stop_cleanly()
 
 
