@@ -32,6 +32,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ocsp/crl_history.h"
 #include "ocsp/policy.h"
@@ -58,9 +59,17 @@ struct CrlJudgeInput {
     CrlHistory* history = nullptr;
 };
 
+// A CRL that was not used, and why ("kind: detail", the words of docs/CRL.md).
+struct CrlNotUsed {
+    std::string source;
+    std::string reason;
+};
+
 // good or revoked from the deciding CRL(s), with their source; error (detail: why each CRL was
 // not usable, or which reasons no CRL covers) when no current, verified, in-scope set of CRLs
 // among `held` decides. A good or revoked answer's detail names the CRLs that were refused.
-MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in);
+// `not_used`, when given, also gets them one by one (`ocspgate check` lists them).
+MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in,
+                               std::vector<CrlNotUsed>* not_used = nullptr);
 
 }  // namespace ocspgate::ocsp
