@@ -55,7 +55,8 @@ Result<CrlStore::Held> CrlStore::read_file_traced(const std::filesystem::path& p
     if (!trace_) return read_file(path);
     const auto started = TraceStep::Clock::now();
     auto held = read_file(path);
-    TraceStep step{"file", path.string(), held ? "read" : held.error().message, started, TraceStep::Clock::now(), {}, {}};
+    TraceStep step{"file", path.string(), held ? "read" : held.error().message, started, TraceStep::Clock::now(),
+                   {}, {}};
     if (held) step.bytes = held->bytes;
     trace_->add(std::move(step));
     return held;

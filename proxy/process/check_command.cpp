@@ -158,7 +158,9 @@ Json steps_of(ocsp::RevocationChecker& checker, const ocsp::StepTrace& crl_trace
               std::chrono::steady_clock::time_point started) {
     std::vector<std::pair<std::chrono::steady_clock::time_point, Json>> timed;
     for (const auto& a : checker.stats().recent.attempts())
-        timed.emplace_back(a.at, Json{{"method", "ocsp"}, {"responder", a.responder}, {"after_ms", ms_between(started, a.at)},
+        timed.emplace_back(a.at, Json{{"method", "ocsp"},
+                                      {"responder", a.responder},
+                                      {"after_ms", ms_between(started, a.at)},
                                       {"outcome", a.failure.empty() ? std::string("answered") : a.failure}});
     for (const auto& step : crl_trace.steps()) {
         Json one{{"method", "crl"}, {"action", step.action}, {"source", step.source}, {"outcome", step.outcome}};

@@ -162,9 +162,11 @@ TEST(CrlJudgeTest, NotUsedListsEachRefusedCrlWithItsReason) {
     roots.signer = &pki().root;
     auto expired = issuing_crl({}, test_now - 9 * one_day);
     expired.next_update = test_now - 2 * one_day;
-    std::vector<HeldCrl> crls{held(roots, "root.crl"), held(expired, "old.crl"), held(issuing_crl({pki().leaf.get()}), "now.crl")};
+    std::vector<HeldCrl> crls{held(roots, "root.crl"), held(expired, "old.crl"),
+                              held(issuing_crl({pki().leaf.get()}), "now.crl")};
     std::vector<CrlNotUsed> not_used;
-    auto r = judge_certificate(crls, CrlJudgeInput{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s}, &not_used);
+    const CrlJudgeInput in{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s};
+    auto r = judge_certificate(crls, in, &not_used);
     EXPECT_EQ(r.kind, Kind::revoked);
     EXPECT_EQ(r.source, "now.crl");
     ASSERT_EQ(not_used.size(), 2u);
