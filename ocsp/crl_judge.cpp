@@ -17,9 +17,11 @@ namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
-// Why CRLs were not used: "source: kind: detail; ...".
+// Why CRLs were not used: "source: kind: detail; ...", and one by one into `listed` when the
+// caller asked for them.
 class Notes {
 public:
+    explicit Notes(std::vector<CrlNotUsed>* listed = nullptr) : listed_(listed) {}
     void add(const std::string& source, CrlError kind, const std::string& detail) {
         add(source, std::string(to_string(kind)) + ": " + detail);
         kinds_ |= 1u << static_cast<unsigned>(kind);
@@ -27,6 +29,7 @@ public:
     void add(const std::string& source, const std::string& text) {
         if (!text_.empty()) text_ += "; ";
         text_ += source + ": " + text;
+        if (listed_ != nullptr) listed_->push_back({source, text});
     }
     const std::string& text() const { return text_; }
 
@@ -48,6 +51,7 @@ public:
 private:
     std::string text_;
     std::uint32_t kinds_ = 0;  // a bit per CrlError added
+    std::vector<CrlNotUsed>* listed_;
 };
 
 // A CRL that verified and covers the certificate, with what it says about it.
@@ -272,8 +276,9 @@ MethodResult answer(MethodResult::Kind kind, std::string source, std::string det
 
 }  // namespace
 
-MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in) {
-    Notes notes;
+MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in,
+                               std::vector<CrlNotUsed>* not_used) {
+    Notes notes(not_used);
     std::map<std::string, Scope> scopes;
     for (const auto& h : held) {
         auto u = usable(h, held, in, notes);

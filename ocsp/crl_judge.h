@@ -32,6 +32,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ocsp/crl_history.h"
 #include "ocsp/policy.h"
@@ -58,6 +59,12 @@ struct CrlJudgeInput {
     CrlHistory* history = nullptr;
 };
 
+// A CRL that was not used, and why ("kind: detail", the words of docs/CRL.md).
+struct CrlNotUsed {
+    std::string source;
+    std::string reason;
+};
+
 // good or revoked from the deciding CRL(s), with their source; error (detail: why each CRL was
 // not usable, or which reasons no CRL covers) when no current, verified, in-scope set of CRLs
 // among `held` decides. A good or revoked answer's detail names the CRLs that were refused.
@@ -65,6 +72,8 @@ struct CrlJudgeInput {
 // crl_reasons_uncovered (the CRLs that apply leave reasons uncovered), or "crl_" + the
 // CrlError (crl.h) that best explains it when no CRL could be used: delta_missing first, then
 // the CRL's own faults (expired, rolled_back, ...), out_of_scope last.
-MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in);
+// `not_used`, when given, also gets them one by one (`ocspgate check` lists them).
+MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInput& in,
+                               std::vector<CrlNotUsed>* not_used = nullptr);
 
 }  // namespace ocspgate::ocsp

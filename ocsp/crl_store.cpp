@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include "ocsp/aia.h"
 #include "ocsp/asn1_time.h"
@@ -59,8 +60,20 @@ Result<CrlStore::Held> CrlStore::read_file(const std::filesystem::path& path) {
     return held;
 }
 
-CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy)
-    : settings_(settings), clock_skew_(clock_skew), http_proxy_(std::move(http_proxy)) {}
+CrlStore::CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy,
+                   std::shared_ptr<StepTrace> trace)
+    : settings_(settings), clock_skew_(clock_skew), http_proxy_(std::move(http_proxy)), trace_(std::move(trace)) {}
+
+Result<CrlStore::Held> CrlStore::read_file_traced(const std::filesystem::path& path) {
+    if (!trace_) return read_file(path);
+    const auto started = TraceStep::Clock::now();
+    auto held = read_file(path);
+    TraceStep step{"file", path.string(), held ? "read" : held.error().message, started, TraceStep::Clock::now(),
+                   {}, {}};
+    if (held) step.bytes = held->bytes;
+    trace_->add(std::move(step));
+    return held;
+}
 
 Result<Ok> CrlStore::load_files() {
     for (const auto& path : settings_.signers) {
@@ -71,7 +84,7 @@ Result<Ok> CrlStore::load_files() {
     for (const auto& cert : signers_) signer_ptrs_.push_back(cert.get());
     std::vector<FileCrl> loaded;
     for (const auto& path : settings_.files) {
-        auto crl = read_file(path);
+        auto crl = read_file_traced(path);
         if (!crl) return std::move(crl).error();
         std::error_code ec;
         loaded.push_back({path, std::filesystem::last_write_time(path, ec), std::move(crl).value()});
@@ -91,7 +104,7 @@ void CrlStore::reload_changed_files() {
         std::error_code ec;
         auto mtime = std::filesystem::last_write_time(path, ec);
         if (ec || mtime == old_mtime) continue;
-        auto crl = read_file(path);
+        auto crl = read_file_traced(path);
         if (!crl) continue;  // keep the previous CRL until the file is whole and valid again
         std::lock_guard lock(mutex_);
         for (auto& f : files_)
@@ -215,6 +228,7 @@ class CrlStore::Download {
 public:
     static void start(CrlStore& store, Mailbox& home, const Url& url) {
         auto* d = new Download(store, home, url.text);
+        if (store.trace_) d->started_ = TraceStep::Clock::now();
         d->close_hook_ = home.add_close_hook([d] {
             d->fetch_.cancel();
             d->finish(make_error(Errc::io, "worker shutting down"));
@@ -245,6 +259,8 @@ private:
 
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
+        http_status_ = r->status;
+        bytes_ = r->body.size();
         if (r->status == 304 && conditional_) return finish(Held{});  // the CRL held is still the current one
         if (r->status != 200) return finish(make_error(Errc::io, fmt::format("HTTP status {}", r->status)));
         etag_ = std::move(r->etag);
@@ -283,13 +299,26 @@ private:
             result->last_modified = std::move(last_modified_);
         }
         home_.remove_close_hook(close_hook_);
+        if (store_.trace_) trace(result);
         store_.on_downloaded(url_, std::move(result));
         if (!working_) delete this;
+    }
+
+    void trace(const Result<Held>& result) {
+        const std::string outcome = !result ? result.error().message : result->crl ? "downloaded" : "not modified";
+        TraceStep step{"download", url_, outcome, started_, TraceStep::Clock::now(), {}, {}};
+        step.http_status = http_status_;
+        step.bytes = bytes_;
+        store_.trace_->add(std::move(step));
     }
 
     CrlStore& store_;
     Mailbox& home_;
     std::string url_;
+    // For the trace only (set when the store has one): when it started, what the server said.
+    TraceStep::Clock::time_point started_;
+    std::optional<int> http_status_;
+    std::optional<std::size_t> bytes_;
     FetchHandle fetch_;
     std::uint64_t close_hook_ = 0;
     std::vector<std::uint8_t> body_;
@@ -338,6 +367,7 @@ std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
 }
 
 MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors) {
+    const auto started = trace_ ? TraceStep::Clock::now() : TraceStep::Clock::time_point{};
     auto held = held_for(cert, sources_for(cert));
     CrlJudgeInput in{cert, issuer, std::chrono::system_clock::now(), clock_skew_};
     in.grace = std::chrono::duration_cast<std::chrono::seconds>(settings_.grace);
@@ -345,7 +375,8 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::
     in.signers = signer_ptrs_;
     in.anchor = anchor;
     in.history = &history_;
-    auto r = judge_certificate(held, in);
+    std::vector<CrlNotUsed> not_used;
+    auto r = judge_certificate(held, in, trace_ ? &not_used : nullptr);
     if (r.kind == MethodResult::Kind::error && !download_errors.empty())
         r.detail += "; not downloaded: " + download_errors;
     if (r.kind == MethodResult::Kind::error && held.empty() && download_errors.empty())
@@ -358,7 +389,52 @@ MethodResult CrlStore::judge(X509* cert, X509* issuer, X509* anchor, const std::
             r.detail += (r.detail.empty() ? "" : "; ") + note;
         }
     }
+    if (trace_) trace_judgement(cert, held, r, not_used, started);
     return r;
+}
+
+namespace {
+
+const char* outcome_word(MethodResult::Kind kind) {
+    switch (kind) {
+        case MethodResult::Kind::good: return "good";
+        case MethodResult::Kind::revoked: return "revoked";
+        case MethodResult::Kind::unknown: return "unknown";
+        case MethodResult::Kind::error: return "error";
+    }
+    return "error";
+}
+
+// Whether `source` is one of the CRLs an answer names ("a", or "base + delta", or the
+// scopes "a + b" that cover every reason together).
+bool decided(const MethodResult& r, const std::string& source) {
+    if (r.kind != MethodResult::Kind::good && r.kind != MethodResult::Kind::revoked) return false;
+    std::string_view rest = r.source;
+    while (!rest.empty()) {
+        auto cut = rest.find(" + ");
+        if (rest.substr(0, cut) == source) return true;
+        rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 3);
+    }
+    return false;
+}
+
+}  // namespace
+
+// The judgement as one timed step, then every CRL it looked at: used, not used and why, or
+// verified but not needed (an older CRL of the same scope, say), with the CRL's own fields.
+void CrlStore::trace_judgement(X509* cert, const std::vector<HeldCrl>& held, const MethodResult& result,
+                               const std::vector<CrlNotUsed>& not_used, TraceStep::Clock::time_point started) {
+    const std::string serial = tls::serial_hex_of(cert);
+    trace_->add(TraceStep{"judge", serial, outcome_word(result.kind), started, TraceStep::Clock::now(), {}, {}});
+    for (const auto& h : held) {
+        TracedCrl t = traced_fields(h.crl.get());
+        t.serial = serial;
+        t.source = h.source;
+        for (const auto& n : not_used)
+            if (n.source == h.source) t.reason += (t.reason.empty() ? "" : "; ") + n.reason;
+        t.use = !t.reason.empty() ? "not_used" : decided(result, h.source) ? "used" : "not_deciding";
+        trace_->add(std::move(t));
+    }
 }
 
 std::vector<std::string> CrlStore::skipped_for(X509* cert) const {

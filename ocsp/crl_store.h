@@ -36,6 +36,7 @@
 #include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
 #include "ocsp/policy.h"
+#include "ocsp/step_trace.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
 
@@ -44,7 +45,10 @@ namespace ocspgate::ocsp {
 class CrlStore {
 public:
     // `http_proxy`: downloads go through it (the profile's http_proxy); none: direct.
-    CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy = {});
+    // `trace`: where `ocspgate check` collects the steps taken (file reads, downloads,
+    // judgements); null, as in the proxy, records nothing.
+    CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy = {},
+             std::shared_ptr<StepTrace> trace = {});
 
     // Loads every configured CRL file and CRL signer file; call at start-up (not on a loop
     // thread).
@@ -104,6 +108,9 @@ private:
     };
     static Result<Held> prepare(std::span<const std::uint8_t> bytes);
     static Result<Held> read_file(const std::filesystem::path& path);
+    Result<Held> read_file_traced(const std::filesystem::path& path);
+    void trace_judgement(X509* cert, const std::vector<HeldCrl>& held, const MethodResult& result,
+                         const std::vector<CrlNotUsed>& not_used, TraceStep::Clock::time_point started);
     std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
     bool is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const;
     std::vector<const Url*> missing(const std::vector<Url>& urls);
@@ -125,6 +132,7 @@ private:
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
     const std::optional<Url> http_proxy_;
+    const std::shared_ptr<StepTrace> trace_;  // null unless `ocspgate check` asked for steps
     // crl.signers, read once by load_files(); immutable afterwards, so read without a lock.
     std::vector<tls::X509Ptr> signers_;
     std::vector<X509*> signer_ptrs_;

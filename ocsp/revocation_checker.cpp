@@ -74,12 +74,12 @@ std::optional<Url> proxy_url(const std::string& text) {
 }  // namespace
 
 RevocationChecker::RevocationChecker(const RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
-                                     std::shared_ptr<CheckerStats> stats)
+                                     std::shared_ptr<CheckerStats> stats, std::shared_ptr<StepTrace> crl_trace)
     : profile_(profile),
       cache_owner_(std::move(cache)),
       cache_(*cache_owner_),
       crls_(profile_.crl, std::chrono::duration_cast<std::chrono::seconds>(profile_.ocsp.clock_skew),
-            proxy_url(profile_.http_proxy)),
+            proxy_url(profile_.http_proxy), std::move(crl_trace)),
       stats_owner_(std::move(stats)),
       stats_(*stats_owner_) {}
 
@@ -99,14 +99,16 @@ std::string RevocationChecker::trust_fingerprint(const RevocationProfile& profil
 }
 
 Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const RevocationProfile& profile,
-                                                                     const RevocationChecker* previous) {
+                                                                     const RevocationChecker* previous,
+                                                                     std::shared_ptr<StepTrace> crl_trace) {
     // The cache holds verdicts, and a changed profile or trust file may change what an answer
     // means (trust, unknown policy, methods): only an identical one may reuse them.
     auto fingerprint = trust_fingerprint(profile);
     const bool same = previous && previous->profile_ == profile && previous->trust_fingerprint_ == fingerprint;
     auto cache = same ? previous->cache_owner_ : std::make_shared<StatusCache>(profile.ocsp.cache_entries);
     auto stats = previous ? previous->stats_owner_ : std::make_shared<CheckerStats>();
-    std::unique_ptr<RevocationChecker> checker(new RevocationChecker(profile, std::move(cache), std::move(stats)));
+    std::unique_ptr<RevocationChecker> checker(
+        new RevocationChecker(profile, std::move(cache), std::move(stats), std::move(crl_trace)));
     checker->trust_fingerprint_ = std::move(fingerprint);
     checker->kept_cache_ = same;
     if (auto r = checker->load_files(); !r) return std::move(r).error();

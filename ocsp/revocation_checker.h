@@ -37,8 +37,11 @@ class RevocationChecker final : public Checker {
 public:
     // `previous`: the checker this one replaces on a reload, or null. Its counters carry
     // over (metrics stay monotonic), and so does its cache when the profile is unchanged.
+    // `crl_trace`: where the CRL method records its steps, from the file reads here on
+    // (`ocspgate check`); null, as in the proxy, records nothing.
     static Result<std::unique_ptr<RevocationChecker>> create(const RevocationProfile& profile,
-                                                             const RevocationChecker* previous = nullptr);
+                                                             const RevocationChecker* previous = nullptr,
+                                                             std::shared_ptr<StepTrace> crl_trace = {});
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
     std::unique_ptr<CheckHandle> check(Mailbox& home, STACK_OF(X509) * chain, Deadline deadline,
@@ -72,7 +75,7 @@ public:
 
 private:
     RevocationChecker(const RevocationProfile& profile, std::shared_ptr<StatusCache> cache,
-                      std::shared_ptr<CheckerStats> stats);
+                      std::shared_ptr<CheckerStats> stats, std::shared_ptr<StepTrace> crl_trace);
     static std::string trust_fingerprint(const RevocationProfile& profile);
     Result<Ok> load_files();
     std::vector<Url> responders_for(const CertPair& pair) const;

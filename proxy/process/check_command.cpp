@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "conf/load.h"
@@ -19,6 +20,7 @@
 #include "ocsp/budget.h"
 #include "ocsp/cert_status.h"
 #include "ocsp/revocation_checker.h"
+#include "ocsp/step_trace.h"
 #include "proxy/process/check_response.h"
 #include "tls/certificate.h"
 #include "tls/ossl.h"
@@ -144,16 +146,52 @@ ocsp::Decision decide(ocsp::RevocationChecker& checker, STACK_OF(X509) * chain, 
     return none;
 }
 
-// Each OCSP attempt of this check in order, with when it ended after the check started
-// (consecutive attempts: the difference is the later one's time).
-Json steps_of(ocsp::RevocationChecker& checker, std::chrono::steady_clock::time_point started) {
-    Json steps = Json::array();
-    for (const auto& a : checker.stats().recent.attempts()) {
-        auto after = std::chrono::duration_cast<std::chrono::milliseconds>(a.at - started).count();
-        steps.push_back({{"method", "ocsp"}, {"responder", a.responder}, {"after_ms", after},
-                         {"outcome", a.failure.empty() ? std::string("answered") : a.failure}});
+std::int64_t ms_between(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// Every step of this check in the order they ended, with when that was after the check
+// started: each OCSP attempt (the checker's ExchangeHistory: consecutive attempts, so the
+// difference is the later one's time), and each CRL file read, download and judgement (the
+// CRL trace, each with its own duration).
+Json steps_of(ocsp::RevocationChecker& checker, const ocsp::StepTrace& crl_trace,
+              std::chrono::steady_clock::time_point started) {
+    std::vector<std::pair<std::chrono::steady_clock::time_point, Json>> timed;
+    for (const auto& a : checker.stats().recent.attempts())
+        timed.emplace_back(a.at, Json{{"method", "ocsp"},
+                                      {"responder", a.responder},
+                                      {"after_ms", ms_between(started, a.at)},
+                                      {"outcome", a.failure.empty() ? std::string("answered") : a.failure}});
+    for (const auto& step : crl_trace.steps()) {
+        Json one{{"method", "crl"}, {"action", step.action}, {"source", step.source}, {"outcome", step.outcome}};
+        if (step.http_status) one["http_status"] = *step.http_status;
+        if (step.bytes) one["bytes"] = *step.bytes;
+        one["took_ms"] = ms_between(step.started, step.ended);
+        one["after_ms"] = ms_between(started, step.ended);
+        timed.emplace_back(step.ended, std::move(one));
     }
+    std::stable_sort(timed.begin(), timed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    Json steps = Json::array();
+    for (auto& [at, step] : timed) steps.push_back(std::move(step));
     return steps;
+}
+
+// Every CRL the CRL method judged a certificate with: used, not_used (and why) or
+// not_deciding, with the CRL's own fields.
+Json crls_of(const ocsp::StepTrace& crl_trace) {
+    Json crls = Json::array();
+    for (const auto& c : crl_trace.crls()) {
+        Json one{{"source", c.source}, {"use", c.use}};
+        if (!c.reason.empty()) one["reason"] = c.reason;
+        one["serial"] = c.serial;
+        one["issuer"] = c.issuer;
+        one["this_update"] = ocsp::to_iso8601(c.this_update);
+        if (c.next_update) one["next_update"] = ocsp::to_iso8601(*c.next_update);
+        if (c.number) one["crl_number"] = *c.number;
+        one["delta"] = c.delta;
+        crls.push_back(std::move(one));
+    }
+    return crls;
 }
 
 Json describe(const Target& target, X509* leaf, const ocsp::Decision& d, ocsp::RevocationChecker& checker) {
@@ -190,12 +228,36 @@ Json describe(const Target& target, X509* leaf, const ocsp::Decision& d, ocsp::R
     return out;
 }
 
+std::string text_of(const Json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+// "step: ocsp URL OUTCOME after N ms", or for the CRL method
+// "step: crl download URL OUTCOME http_status=200 bytes=612 in 3 ms after 5 ms".
+void print_step(const Json& step) {
+    std::cout << "step: " << text_of(step["method"]);
+    if (step.contains("action")) std::cout << ' ' << text_of(step["action"]) << ' ' << text_of(step["source"]);
+    if (step.contains("responder")) std::cout << ' ' << text_of(step["responder"]);
+    std::cout << ' ' << text_of(step["outcome"]);
+    for (const char* key : {"http_status", "bytes"})
+        if (step.contains(key)) std::cout << ' ' << key << '=' << step[key];
+    if (step.contains("took_ms")) std::cout << " in " << step["took_ms"] << " ms";
+    std::cout << " after " << step["after_ms"] << " ms\n";
+}
+
+// "crl: SOURCE used|not_used|not_deciding [(reason)] serial=... issuer=... this_update=... ..."
+void print_crl(const Json& crl) {
+    std::cout << "crl: " << text_of(crl["source"]) << ' ' << text_of(crl["use"]);
+    if (crl.contains("reason")) std::cout << " (" << text_of(crl["reason"]) << ')';
+    for (const char* key : {"serial", "issuer", "this_update", "next_update", "crl_number", "delta"})
+        if (crl.contains(key)) std::cout << ' ' << key << '=' << text_of(crl[key]);
+    std::cout << '\n';
+}
+
 void print_text(const Json& out) {
     for (const auto& [key, value] : out.items()) {
         if (key == "steps") {
-            for (const auto& step : value)
-                std::cout << "step: " << step["method"].get<std::string>() << ' ' << step["responder"].get<std::string>()
-                          << ' ' << step["outcome"].get<std::string>() << " after " << step["after_ms"] << " ms\n";
+            for (const auto& step : value) print_step(step);
+        } else if (key == "crls") {
+            for (const auto& crl : value) print_crl(crl);
         } else if (key == "responders") {
             for (const auto& r : value) {
                 std::cout << "responder: " << r["responder"].get<std::string>() << " answered="
@@ -280,14 +342,18 @@ int run_check_command(const CheckOptions& options) {
     if (!target) return usage(target.error().message);
     auto chain = build_chain(options, target->client_ca);
     if (!chain) return usage(chain.error().message);
-    auto checker = ocsp::RevocationChecker::create(*target->profile);
+    // The CRL method's steps are recorded from its file reads on, so the clock starts here.
+    auto started = std::chrono::steady_clock::now();
+    auto crl_trace = std::make_shared<ocsp::StepTrace>();
+    auto checker = ocsp::RevocationChecker::create(*target->profile, nullptr, crl_trace);
     if (!checker) return usage("profile " + target->profile_name + ": " + checker.error().message);
     // The handshake's budget less the alert's reserve, as a connection gives it (proxy/core).
     auto deadline = ocsp::SteadyClock::now() + target->budget - ocsp::alert_reserve(target->budget);
-    auto started = std::chrono::steady_clock::now();
     ocsp::Decision decision = decide(**checker, chain->get(), deadline);
     Json out = describe(*target, sk_X509_value(chain->get(), 0), decision, **checker);
-    out["steps"] = steps_of(**checker, started);
+    out["steps"] = steps_of(**checker, *crl_trace, started);
+    if (auto crls = crls_of(*crl_trace); !crls.empty()) out["crls"] = std::move(crls);
+    if (auto dropped = crl_trace->dropped(); dropped > 0) out["steps_dropped"] = dropped;
     return print(out, options.json);
 }
 

@@ -165,10 +165,131 @@ def test_each_step_has_its_own_time(tmp_path, pki, peers):
 
 
 def test_a_crl_profile_decides_from_its_crl_file(tmp_path, pki):
-    config = config_for(tmp_path, pki, [], methods=("crl",), crl_files=[pki / "issuing-ca.crl.pem"])
+    """The file read (at load), the download of the certificate's CRL DP (no crl.urls: the
+    session PKI's DP is 127.0.0.1:8889, nobody's server here) and the judgement are steps; the
+    file is listed as the CRL used."""
+    crl_file = pki / "issuing-ca.crl.pem"
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_files=[crl_file])
     for cert, code, verdict in (("client-good", 0, "accept"), ("client-revoked", 1, "revoked")):
         r = check("--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem", "--json")
         assert r.returncode == code, (cert, r.stdout, r.stderr)
         out = json.loads(r.stdout)
         assert out["verdict"] == verdict and out["revocation_method"] == "crl", out
-        assert out["revocation_source"] == str(pki / "issuing-ca.crl.pem") and out["steps"] == [], out
+        assert out["revocation_source"] == str(crl_file), out
+        steps = out["steps"]
+        assert [(s["method"], s["action"], s["source"]) for s in steps] == [
+            ("crl", "file", str(crl_file)), ("crl", "download", "http://127.0.0.1:8889/issuing-ca.crl"),
+            ("crl", "judge", out["serial"])], steps
+        assert steps[0]["outcome"] == "read" and steps[0]["bytes"] == crl_file.stat().st_size, steps
+        assert steps[2]["outcome"] == verdict.replace("accept", "good"), steps
+        assert [(c["source"], c["use"], c["crl_number"]) for c in out["crls"]] == [(str(crl_file), "used", "2")], out
+    text = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem").stdout
+    assert f"step: crl file {crl_file} read bytes={crl_file.stat().st_size} in " in text, text
+    assert f"crl: {crl_file} used serial=" in text, text
+
+
+# --- The CRL method's downloads: each URL with its HTTP status, size and time. ---
+
+def crl_server(peers, pki, name="issuing-ca.crl.der", delay=0.0):
+    """An HTTP server answering every GET with the CRL file `name`; with `delay`, a relay in
+    front of it that waits that long first (as test_crl_verdicts.py serves CRLs)."""
+    origin = peers.fake("body", body=(pki / name).read_bytes(), content_type="application/pkix-crl")
+    return peers.fake("proxy", upstream=origin.url, delay=delay) if delay else origin
+
+
+@pytest.mark.parametrize("cert, code, verdict, status", [("client-good", 0, "accept", "good"),
+                                                         ("client-revoked", 1, "revoked", "revoked")])
+def test_a_crl_download_is_a_step_with_its_status_size_and_time(tmp_path, pki, peers, cert, code, verdict, status):
+    url = crl_server(peers, pki).url + "/issuing-ca.crl"
+    size = (pki / "issuing-ca.crl.der").stat().st_size
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_urls=[url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem", "--json")
+    assert r.returncode == code, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["verdict"] == verdict and out["revocation_method"] == "crl" and out["revocation_source"] == url, out
+    download, judge = out["steps"]
+    assert (download["method"], download["action"], download["source"], download["outcome"]) == \
+        ("crl", "download", url, "downloaded"), download
+    assert download["http_status"] == 200 and download["bytes"] == size, download
+    assert 0 <= download["took_ms"] <= download["after_ms"] < 5000, download
+    assert (judge["action"], judge["source"], judge["outcome"]) == ("judge", out["serial"], status), judge
+    assert download["after_ms"] <= judge["after_ms"], out["steps"]
+    crl, = out["crls"]
+    assert (crl["source"], crl["use"], crl["serial"], crl["crl_number"], crl["delta"]) == \
+        (url, "used", out["serial"], "2", False), crl
+    assert "CN=" in crl["issuer"] and crl["this_update"].endswith("Z") and crl["next_update"].endswith("Z"), crl
+    text = check("--config", config, "--listener", "test", "--cert", pki / f"{cert}.pem")
+    assert text.returncode == code, (text.stdout, text.stderr)
+    assert f"step: crl download {url} downloaded http_status=200 bytes={size} in " in text.stdout, text.stdout
+    assert f"step: crl judge {out['serial']} {status} in " in text.stdout, text.stdout
+    assert f"crl: {url} used serial={out['serial']} issuer=" in text.stdout and " crl_number=2 " in text.stdout, text.stdout
+
+
+def test_a_slow_crl_download_shows_its_own_time(tmp_path, pki, peers):
+    url = crl_server(peers, pki, delay=0.4).url + "/issuing-ca.crl"
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_urls=[url], timeout="3s")
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    download = json.loads(r.stdout)["steps"][0]
+    assert download["action"] == "download" and 350 <= download["took_ms"] <= download["after_ms"] < 3000, download
+
+
+def test_a_crl_url_answering_404_is_a_failed_step_and_no_answer(tmp_path, pki, peers):
+    url = peers.fake("status", status=404).url + "/issuing-ca.crl"
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_urls=[url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "undetermined" and url in out["revocation_detail"], out
+    download, judge = out["steps"]
+    assert (download["source"], download["outcome"], download["http_status"]) == (url, "HTTP status 404", 404), download
+    assert (judge["action"], judge["outcome"]) == ("judge", "error"), judge
+    assert "crls" not in out, "no CRL was held"
+    text = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem")
+    assert text.returncode == 2, (text.stdout, text.stderr)
+    assert f"step: crl download {url} HTTP status 404 http_status=404 bytes=0 in " in text.stdout, text.stdout
+
+
+def test_a_crl_url_nobody_listens_on_is_a_failed_step(tmp_path, pki):
+    url = f"http://127.0.0.1:{free_port()}/issuing-ca.crl"
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_urls=[url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    download = json.loads(r.stdout)["steps"][0]
+    assert download["source"] == url and download["outcome"] and "http_status" not in download, download
+
+
+def test_each_crl_held_is_listed_used_or_not_and_why(tmp_path, pki, peers):
+    """The newest CRL decides; an older one of the same CA verifies but does not decide; the
+    root's CRL is not used (another issuer), as revocation_detail says (docs/CRL.md)."""
+    current = crl_server(peers, pki).url + "/current.crl"
+    older = crl_server(peers, pki, "issuing-ca-before.crl.pem").url + "/older.crl"
+    root = crl_server(peers, pki, "root-ca.crl.der").url + "/root.crl"
+    config = config_for(tmp_path, pki, [], methods=("crl",), crl_urls=[older, root, current])
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-revoked.pem", "--json")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert sorted(s["source"] for s in out["steps"] if s["action"] == "download") == sorted([current, older, root])
+    by_source = {c["source"]: c for c in out["crls"]}
+    assert (by_source[current]["use"], by_source[current]["crl_number"]) == ("used", "2"), by_source
+    assert (by_source[older]["use"], by_source[older]["crl_number"]) == ("not_deciding", "1"), by_source
+    assert by_source[root]["use"] == "not_used" and by_source[root]["reason"].startswith("wrong_issuer: "), by_source
+    assert f"{root}: wrong_issuer" in out["revocation_detail"], out
+
+
+def test_ocsp_failing_then_crl_deciding_lists_both_steps_in_order(tmp_path, pki, peers):
+    down = f"http://127.0.0.1:{free_port()}"
+    url = crl_server(peers, pki).url + "/issuing-ca.crl"
+    config = config_for(tmp_path, pki, [down], methods=("ocsp", "crl"), crl_urls=[url])
+    r = check("--config", config, "--listener", "test", "--cert", pki / "client-revoked.pem", "--json")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["revocation_method"] == "crl" and out["revocation_source"] == url, out
+    steps = out["steps"]
+    assert [(s["method"], s.get("action"), s.get("responder", s.get("source")), s["outcome"]) for s in steps] == [
+        ("ocsp", None, down, "transport"), ("crl", "download", url, "downloaded"),
+        ("crl", "judge", out["serial"], "revoked")], steps
+    assert steps[0]["after_ms"] <= steps[1]["after_ms"] <= steps[2]["after_ms"], steps
+    text = check("--config", config, "--listener", "test", "--cert", pki / "client-revoked.pem").stdout
+    lines = [line for line in text.splitlines() if line.startswith("step: ")]
+    assert [line.split()[1:3] for line in lines] == [["ocsp", down], ["crl", "download"], ["crl", "judge"]], text

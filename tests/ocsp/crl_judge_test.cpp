@@ -169,6 +169,28 @@ TEST(CrlJudgeTest, NoAnswerReasonPrefersTheUsableCrlsFaultToAnotherPartition) {
     EXPECT_STREQ(r.no_answer, "crl_expired");
 }
 
+// `ocspgate check` lists the CRLs not used one by one, with the reasons the detail gives.
+TEST(CrlJudgeTest, NotUsedListsEachRefusedCrlWithItsReason) {
+    auto roots = issuing_crl({});
+    roots.signer = &pki().root;
+    auto expired = issuing_crl({}, test_now - 9 * one_day);
+    expired.next_update = test_now - 2 * one_day;
+    std::vector<HeldCrl> crls{held(roots, "root.crl"), held(expired, "old.crl"),
+                              held(issuing_crl({pki().leaf.get()}), "now.crl")};
+    std::vector<CrlNotUsed> not_used;
+    const CrlJudgeInput in{pki().leaf.get(), pki().issuing.get(), at(test_now), 300s};
+    auto r = judge_certificate(crls, in, &not_used);
+    EXPECT_EQ(r.kind, Kind::revoked);
+    EXPECT_EQ(r.source, "now.crl");
+    ASSERT_EQ(not_used.size(), 2u);
+    EXPECT_EQ(not_used[0].source, "root.crl");
+    EXPECT_EQ(not_used[0].reason.rfind("wrong_issuer: ", 0), 0u) << not_used[0].reason;
+    EXPECT_EQ(not_used[1].source, "old.crl");
+    EXPECT_EQ(not_used[1].reason.rfind("expired: ", 0), 0u) << not_used[1].reason;
+    for (const auto& n : not_used)
+        EXPECT_NE(r.detail.find(n.source + ": " + n.reason), std::string::npos) << r.detail;
+}
+
 TEST(CrlJudgeTest, NothingHeldIsAnError) {
     EXPECT_EQ(judge({}, pki().leaf.get()).kind, Kind::error);
     EXPECT_STREQ(judge({}, pki().leaf.get()).no_answer, "crl_unavailable");

@@ -18,6 +18,7 @@
 #include "loop_runner.h"
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
+#include "tls/certificate.h"
 
 namespace ocspgate::ocsp {
 namespace {
@@ -68,8 +69,8 @@ protected:
     void TearDown() override { runner_.shutdown(); }
 
     // The store over settings_ as they are now (it keeps a reference to them).
-    CrlStore& make_store() {
-        store_.emplace(settings_, 300s);
+    CrlStore& make_store(std::shared_ptr<StepTrace> trace = {}) {
+        store_.emplace(settings_, 300s, std::nullopt, std::move(trace));
         EXPECT_TRUE(store_->load_files().ok());
         return *store_;
     }
@@ -367,6 +368,70 @@ TEST_F(CrlStoreTest, FailedDownloadIsAnErrorNamingTheUrl) {
     EXPECT_NE(reported.result->detail.find("not downloaded: " + server.url("/missing.crl") + ": HTTP status 404"),
               std::string::npos)
         << reported.result->detail;
+}
+
+// --- the steps recorded for `ocspgate check` -----------------------------------------
+
+TEST_F(CrlStoreTest, TraceRecordsTheFileReadTheDownloadAndTheJudgementWithEachCrlsUse) {
+    const auto body = der(issuing_crl({&pki().leaf}, 1h, 2));
+    auto& server = runner_.serve({http_ok(body, "application/pkix-crl")});
+    settings_.files = {dir_.write("older.crl", pem(issuing_crl({}, 2h, 1)))};
+    settings_.urls = {server.url("/issuing.crl")};
+    auto trace = std::make_shared<StepTrace>();
+    make_store(trace);
+    Reported reported;
+    lookup_async(pki().leaf, reported);
+    ASSERT_TRUE(run_until_reported({&reported}));
+    ASSERT_TRUE(reported.result);
+    EXPECT_EQ(reported.result->kind, Kind::revoked) << reported.result->detail;
+
+    auto steps = trace->steps();
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_EQ(steps[0].action, "file");
+    EXPECT_EQ(steps[0].source, settings_.files[0].string());
+    EXPECT_EQ(steps[0].outcome, "read");
+    EXPECT_EQ(steps[1].action, "download");
+    EXPECT_EQ(steps[1].source, server.url("/issuing.crl"));
+    EXPECT_EQ(steps[1].outcome, "downloaded");
+    EXPECT_EQ(steps[1].http_status, 200);
+    EXPECT_EQ(steps[1].bytes, body.size());
+    EXPECT_LE(steps[1].started, steps[1].ended);
+    EXPECT_EQ(steps[2].action, "judge");
+    EXPECT_EQ(steps[2].outcome, "revoked");
+    EXPECT_LE(steps[1].ended, steps[2].started);
+
+    auto crls = trace->crls();
+    ASSERT_EQ(crls.size(), 2u);
+    for (const auto& c : crls) {
+        EXPECT_EQ(c.issuer, tls::subject_of(pki().issuing.get()));
+        EXPECT_TRUE(c.next_update.has_value());
+        EXPECT_FALSE(c.delta);
+        if (c.source == server.url("/issuing.crl")) {
+            EXPECT_EQ(c.use, "used");
+            EXPECT_EQ(c.number, "2");
+        } else {
+            EXPECT_EQ(c.use, "not_deciding") << "verified, but the newer CRL decides";
+            EXPECT_EQ(c.number, "1");
+        }
+    }
+}
+
+TEST_F(CrlStoreTest, TraceRecordsAFailedDownloadWithItsHttpStatus) {
+    auto& server = runner_.serve({testing::http_status(404)});
+    settings_.urls = {server.url("/missing.crl")};
+    auto trace = std::make_shared<StepTrace>();
+    make_store(trace);
+    Reported reported;
+    lookup_async(pki().leaf, reported);
+    ASSERT_TRUE(run_until_reported({&reported}));
+    auto steps = trace->steps();
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_EQ(steps[0].action, "download");
+    EXPECT_EQ(steps[0].outcome, "HTTP status 404");
+    EXPECT_EQ(steps[0].http_status, 404);
+    EXPECT_EQ(steps[1].action, "judge");
+    EXPECT_EQ(steps[1].outcome, "error");
+    EXPECT_TRUE(trace->crls().empty());
 }
 
 // --- completion and idleness ----------------------------------------------------------
