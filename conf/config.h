@@ -55,6 +55,10 @@ struct TlsSettings {
     std::string signature_algorithms;
     std::optional<int> security_level;   // unset = OpenSSL's configured default
     bool close_on_expiry = true;         // close an open connection when the client certificate expires
+    // OCSP stapling of the listener's own certificate (tls/staple.h, ocsp/own_staple.h).
+    bool stapling = false;
+    std::string stapling_responder;        // empty: the certificate's AIA OCSP URL
+    bool stapling_refuse_revoked = false;  // refuse every handshake while the certificate is revoked
 };
 
 // [listener.sip]: the SIP front (protocol = "sip"), see docs/SIP.md.

@@ -325,6 +325,23 @@ Section<TlsSettings> make_tls_section() {
                       "under 1024 bits, 2 RSA under 2048 bits, 3 RSA under 3072 bits. "
                       "Certificates signed with SHA-1 need 0.")
                 .with_default_text("unset (OpenSSL's configured default, often 1 or 2)"),
+            value_key("stapling", &TlsSettings::stapling, BoolValue{},
+                      "Staple an OCSP response for certificate to the handshakes of clients that "
+                      "ask for one (status_request; TLS 1.2 and 1.3). It is fetched in the "
+                      "background from stapling_responder or the certificate's AIA, validated "
+                      "like any response, refreshed halfway to its nextUpdate and retried with "
+                      "backoff; only a \"good\" answer is stapled, never an expired one. "
+                      "certificate must hold its issuer after the leaf. Logged "
+                      "(own_staple_fetched, own_staple_failed, own_certificate_revoked) and in "
+                      "metrics (ocspgate_own_staple_*). The second_certificate is not stapled."),
+            value_key("stapling_responder", &TlsSettings::stapling_responder, UrlValue{},
+                      "The OCSP responder asked for the stapled response.")
+                .with_default_text("the certificate's AIA OCSP URL"),
+            value_key("stapling_refuse_revoked", &TlsSettings::stapling_refuse_revoked, BoolValue{},
+                      "true: while the responder says certificate is revoked, every handshake "
+                      "on this listener fails (the listener stops serving a revoked "
+                      "certificate). false: it is reported, and the handshakes go on without "
+                      "a staple."),
             value_key("close_on_expiry", &TlsSettings::close_on_expiry, BoolValue{},
                       "Close an open connection when the client certificate (or a CA of its "
                       "verified chain) passes its notAfter. false: only the handshake checks "

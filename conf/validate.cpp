@@ -11,8 +11,10 @@
 #include "conf/names.h"
 #include "conf/pem_files.h"
 #include "conf/quote.h"
+#include "ocsp/aia.h"
 #include "ocsp/budget.h"
 #include "ocsp/policy.h"
+#include "tls/certificate.h"
 
 namespace ocspgate::conf {
 namespace {
@@ -141,6 +143,25 @@ void check_tls(const toml::table& table, TlsSettings& tls, Context& context) {
     check_key_matches(table, "private_key", tls.certificate, tls.private_key, context);
     check_second_identity(table, tls, context);
     check_legacy_versions(table, tls, context);
+    check_stapling(table, tls, context);
+}
+
+// Stapling needs a responder to ask and the issuer to build the CertID from, both known now
+// rather than found missing in the background after start.
+void check_stapling(const toml::table& table, const TlsSettings& tls, Context& context) {
+    if (!tls.stapling || tls.certificate.empty()) return;
+    auto chain = tls::load_certificates(tls.certificate);
+    if (!chain || chain->empty()) return;  // reported with certificate
+    if (chain->size() < 2 || X509_check_issued(chain->at(1).get(), chain->at(0).get()) != X509_V_OK) {
+        context.error_at_key(table, "stapling",
+                             "stapling needs the issuer of certificate in the same file, right after "
+                             "the leaf (the CertID is built from it)");
+        return;
+    }
+    if (tls.stapling_responder.empty() && ocsp::ocsp_urls(chain->at(0).get()).empty()) {
+        context.error_at_key(table, "stapling",
+                             "certificate names no OCSP responder (AIA): set stapling_responder");
+    }
 }
 
 // The second certificate comes with its key, matches it, and has another key type than the

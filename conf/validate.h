@@ -14,6 +14,7 @@ namespace ocspgate::conf {
 void check_tls(const toml::table& table, TlsSettings& tls, Context& context);
 void check_second_identity(const toml::table& table, const TlsSettings& tls, Context& context);
 void check_legacy_versions(const toml::table& table, const TlsSettings& tls, Context& context);
+void check_stapling(const toml::table& table, const TlsSettings& tls, Context& context);
 
 // A revocation profile needs client certificates to check, and (a warning) clients without
 // one are not checked at all under verify_client = "optional".

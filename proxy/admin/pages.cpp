@@ -318,7 +318,8 @@ nlohmann::json certificate_status(const expiry::ExpiryMonitor& expiry) {
 
 }  // namespace
 
-std::string render_metrics(const Runtime& runtime, const Shared& shared, const expiry::ExpiryMonitor* expiry) {
+std::string render_metrics(const Runtime& runtime, const Shared& shared, const expiry::ExpiryMonitor* expiry,
+                           const staple::OwnStaples* staples) {
     const CheckerMap& checkers = runtime.checkers;
     metrics::MetricsText out;
     write_connection_metrics(out, runtime, shared);
@@ -328,6 +329,7 @@ std::string render_metrics(const Runtime& runtime, const Shared& shared, const e
     out.family("ocspgate_log_lines_dropped_total", "counter", "Log lines dropped because the log queue was full.");
     out.sample("ocspgate_log_lines_dropped_total", log::dropped_lines());
     if (expiry != nullptr) expiry->write_metrics(out, std::chrono::system_clock::now());
+    if (staples != nullptr) staples->write_metrics(out);
     return out.text();
 }
 

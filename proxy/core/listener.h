@@ -14,6 +14,7 @@
 #include "proxy/core/backend_failure.h"
 #include "proxy/core/backend_addresses.h"
 #include "tls/ossl.h"
+#include "tls/staple.h"
 #include "base/result.h"
 #include "base/verdict.h"
 
@@ -52,6 +53,11 @@ struct ListenerSettings {
     std::shared_ptr<ocsp::Checker> backend_checker;  // backend_revocation; null: not checked
     // The backend's addresses, resolved when it is a host name; shared by every worker.
     std::shared_ptr<BackendAddresses> backend_addresses;
+    // OCSP stapling of the listener's certificate ([listener.tls] stapling); null: off. The
+    // certificate and its issuer are read with the Runtime (off the loops) for the stapler
+    // on the main loop (proxy/staple/), which fills the slot ssl_ctx staples from.
+    std::shared_ptr<tls::StapleSlot> staple;
+    tls::X509Ptr staple_certificate, staple_issuer;
     // The only mutable part, written by every worker. Shared with the listener of the same
     // name in the Runtimes before and after a reload, so the counts never go back.
     std::shared_ptr<ListenerCounters> counters_owner;

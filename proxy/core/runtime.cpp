@@ -2,6 +2,7 @@
 
 #include "ocsp/factory.h"
 #include "proxy/core/socket_address.h"
+#include "tls/certificate.h"
 #include "tls/context.h"
 
 namespace ocspgate::proxy {
@@ -60,6 +61,16 @@ Result<std::shared_ptr<const ListenerSettings>> build_listener(const conf::Liste
     settings->conf = l;
     settings->ssl_ctx = std::move(ctx).value();
     settings->backend_addresses = std::make_shared<BackendAddresses>(l.name, l.backend, l.backend_resolve_interval);
+    if (l.tls.stapling) {
+        auto chain = tls::load_certificates(l.tls.certificate);
+        if (!chain) return make_error(Errc::config, "listener " + l.name + ": " + chain.error().message);
+        if (chain->size() < 2)  // conf/validate.cpp says so at --check-config too
+            return make_error(Errc::config, "listener " + l.name + ": stapling needs the certificate's issuer in its file");
+        settings->staple_certificate = std::move(chain->at(0));
+        settings->staple_issuer = std::move(chain->at(1));
+        settings->staple = std::make_shared<tls::StapleSlot>();
+        tls::enable_stapling(settings->ssl_ctx.get(), settings->staple.get());
+    }
     if (l.revocation) settings->checker = checkers.at(*l.revocation);
     if (l.revocation) settings->recheck_interval = config_profiles.at(*l.revocation).recheck_interval;
     if (l.backend_tls) {

@@ -89,6 +89,7 @@ Server::Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runt
 Server::~Server() {
     if (admin_) admin_->close();
     if (expiry_) expiry_->close();
+    staples_.reset();  // before the loop runs its last time: their handles close there
     for (auto& worker : workers_) worker->join();
     workers_.clear();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&worker_finished_)))
@@ -274,7 +275,7 @@ void Server::answer_admin(std::string_view method, std::string_view path, admin:
     if (path == "/readyz")
         return reply(stopping_ ? admin::AdminResponse{503, std::string(kText), "draining\n", ""}
                                : admin::AdminResponse{200, std::string(kText), "ready\n", ""});
-    if (path == "/metrics") return reply({200, std::string(metrics::MetricsText::kContentType), admin::render_metrics(*runtime_, shared_, expiry_.get()), ""});
+    if (path == "/metrics") return reply({200, std::string(metrics::MetricsText::kContentType), admin::render_metrics(*runtime_, shared_, expiry_.get(), staples_.get()), ""});
     reply({200, "application/json", admin::render_status(*runtime_, shared_, expiry_.get()), ""});
 }
 
@@ -320,6 +321,7 @@ void Server::apply_reload(Result<std::shared_ptr<const Runtime>> built, const Re
         if (auto r = expiry_->reconfigure(runtime_->config, runtime_->watched_certificates); !r)
             log::Record("expiry_reload_failed").field("error", r.error().message).emit(conf::LogLevel::error);
     }
+    if (staples_) staples_->apply(*runtime_);
     // Done (logged, answered) only once every worker has switched: a client that connects
     // after a 200 from POST /reload must meet the new listeners and certificates.
     reload_done_ = done;
@@ -363,6 +365,8 @@ int Server::run() {
     housekeeping_.data = this;
     uv_timer_start(&housekeeping_, on_housekeeping, kHousekeepingIntervalMs, kHousekeepingIntervalMs);
     if (expiry_) expiry_->start();
+    staples_ = std::make_unique<staple::OwnStaples>(&loop_);
+    staples_->apply(*runtime_);
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& worker : workers_) worker->join();
     log::Record("stopped").emit(conf::LogLevel::info);
@@ -453,6 +457,7 @@ void Server::on_worker_finished(uv_async_t* handle) noexcept {
     uv_close(reinterpret_cast<uv_handle_t*>(&self->housekeeping_), nullptr);
     if (self->admin_) self->admin_->close();
     if (self->expiry_) self->expiry_->close();
+    if (self->staples_) self->staples_->close();
 }
 
 void Server::on_sighup(uv_signal_t* handle, int /*signum*/) noexcept {

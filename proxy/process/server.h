@@ -22,6 +22,7 @@
 #include "proxy/admin/server.h"
 #include "proxy/expiry/monitor.h"
 #include "proxy/expiry/peer_certificates.h"
+#include "proxy/staple/own_staples.h"
 #include "proxy/core/runtime.h"
 #include "proxy/core/worker.h"
 #include "proxy/process/inherited_sockets.h"
@@ -95,6 +96,7 @@ private:
     std::unique_ptr<admin::AdminServer> admin_;  // null without [admin]; on the main loop
     std::unique_ptr<expiry::PeerCertificates> peer_certificates_;  // null without include_peer_certificates
     std::unique_ptr<expiry::ExpiryMonitor> expiry_;  // null with [expiry] enabled = false; on the main loop
+    std::unique_ptr<staple::OwnStaples> staples_;    // the listeners' own OCSP staples; on the main loop
     std::atomic<unsigned> finished_workers_{0};
     // Sockets handed over by socket activation or an upgrade; emptied once start-up took them.
     InheritedSockets inherited_;

@@ -129,5 +129,12 @@ TEST_F(LoadTest, RsaSecondCertificateBesideEcdsaIsAccepted) {
     EXPECT_EQ(tls_of(result).second_certificate, file("rsa.pem"));
 }
 
+TEST_F(LoadTest, StaplingIsOffByDefaultAndNeedsTheIssuerAfterTheLeaf) {
+    EXPECT_FALSE(TlsSettings{}.stapling);
+    LoadResult result = load_with_listener("stapling = true\n");  // server.pem holds the leaf alone
+    expect_diagnostics(result, {{9, 12, "stapling needs the issuer of certificate in the same file, right after the "
+                                       "leaf (the CertID is built from it)"}});
+}
+
 }  // namespace
 }  // namespace ocspgate::conf::testing
