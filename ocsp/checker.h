@@ -82,7 +82,8 @@ struct CheckerStats {
     // status cache: a valid entry found (hit), none (miss), one found but refused by
     // validation (rejected, by reason: a ResponseError word, or "unusable" for a valid
     // response we would not have stored), Redis not answering in time or at all (errors, by
-    // kind: timeout, connection, reply, busy), responses written, and each GET's time.
+    // kind: timeout, connection, reply, busy; write: a SET not sent or refused, e.g. OOM under
+    // maxmemory), responses Redis stored, and each GET's time.
     std::atomic<std::uint64_t> shared_hits{0}, shared_misses{0}, shared_writes{0};
     std::map<std::string, std::uint64_t> shared_rejected;  // guarded by errors_mutex
     std::map<std::string, std::uint64_t> shared_errors;    // guarded by errors_mutex

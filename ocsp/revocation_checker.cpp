@@ -343,10 +343,16 @@ void RevocationChecker::write_back(Mailbox& home, const CertId& id, const QueryR
     auto ttl = shared_ttl(result.answer, std::chrono::system_clock::now(), shared_->settings().max_ttl);
     if (!ttl) return;
     std::string value(reinterpret_cast<const char*>(result.der.data()), result.der.size());
-    if (shared_->set(home, shared_key(shared_->settings().key_prefix, id), value, *ttl))
-        stats_.shared_writes.fetch_add(1, std::memory_order_relaxed);
-    else
-        stats_.count_shared(&CheckerStats::shared_errors, "write");
+    // The reply may come after this checker was retired by a reload: it holds the counters,
+    // which outlive it, not the checker.
+    auto stats = stats_owner_;
+    auto stored = [stats](bool ok) {
+        if (ok)
+            stats->shared_writes.fetch_add(1, std::memory_order_relaxed);
+        else
+            stats->count_shared(&CheckerStats::shared_errors, "write");
+    };
+    if (!shared_->set(home, shared_key(shared_->settings().key_prefix, id), value, *ttl, stored)) stored(false);
 }
 
 MethodResult RevocationChecker::record_shared_hit(const CertId& id, const Answer& a) {

@@ -266,19 +266,27 @@ void RedisConnection::expire() {
     if (state_ != State::shut) arm_deadline();
 }
 
-bool RedisConnection::set(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
+bool RedisConnection::set(const std::string& key, const std::string& value, std::chrono::seconds ttl,
+                          SetCallback stored) {
     if (state_ != State::connected || outstanding_ >= max_outstanding) return false;
     std::string seconds = std::to_string(std::max<std::int64_t>(1, ttl.count()));
     const char* argv[] = {"SET", key.data(), value.data(), "EX", seconds.data()};
     const std::size_t lengths[] = {3, key.size(), value.size(), 2, seconds.size()};
-    if (redisAsyncCommandArgv(context_, on_set_reply, nullptr, 5, argv, lengths) != REDIS_OK) return false;
+    auto* privdata = stored ? new SetCallback(std::move(stored)) : nullptr;
+    if (redisAsyncCommandArgv(context_, on_set_reply, privdata, 5, argv, lengths) != REDIS_OK) {
+        delete privdata;
+        return false;
+    }
     ++outstanding_;
     return true;
 }
 
-void RedisConnection::on_set_reply(redisAsyncContext* context, void*, void*) {
+void RedisConnection::on_set_reply(redisAsyncContext* context, void* reply_ptr, void* privdata) {
+    std::unique_ptr<SetCallback> stored(static_cast<SetCallback*>(privdata));
     RedisConnection* self = owner_of(context);
     if (self->context_ == context && self->outstanding_ > 0) --self->outstanding_;
+    auto* reply = static_cast<redisReply*>(reply_ptr);
+    if (stored) (*stored)(reply != nullptr && reply->type != REDIS_REPLY_ERROR);
 }
 
 void RedisConnection::on_auth_reply(redisAsyncContext* context, void* reply_ptr, void*) {

@@ -59,9 +59,11 @@ public:
     // value, absent, or why not (timeout, connection, reply, busy, shutdown).
     void get(const std::string& key, GetCallback done);
 
-    // Stores `value` under `key` with a TTL in whole seconds (>= 1); fire and forget. Returns
-    // false (nothing sent) when not connected or too busy.
-    bool set(const std::string& key, const std::string& value, std::chrono::seconds ttl);
+    // Stores `value` under `key` with a TTL in whole seconds (>= 1). Returns false (nothing
+    // sent) when not connected or too busy; otherwise `stored`, if given, later hears whether
+    // Redis took it (false: an error reply such as OOM under maxmemory, or the connection lost).
+    using SetCallback = std::function<void(bool stored)>;
+    bool set(const std::string& key, const std::string& value, std::chrono::seconds ttl, SetCallback stored = {});
 
     // Closes the connection for good and answers every waiting GET with `shutdown`.
     void shutdown();

@@ -34,8 +34,9 @@ void SharedCache::get(Mailbox& home, const std::string& key, RedisConnection::Ge
     connection_for(home)->get(key, std::move(done));
 }
 
-bool SharedCache::set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl) {
-    return connection_for(home)->set(key, value, ttl);
+bool SharedCache::set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl,
+                      RedisConnection::SetCallback stored) {
+    return connection_for(home)->set(key, value, ttl, std::move(stored));
 }
 
 }  // namespace ocspgate::ocsp

@@ -33,8 +33,10 @@ public:
 
     // On `home`'s loop thread. `done` runs once on that loop, never from inside get().
     void get(Mailbox& home, const std::string& key, RedisConnection::GetCallback done);
-    // On `home`'s loop thread; fire and forget. False when nothing was sent.
-    bool set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl);
+    // On `home`'s loop thread. False when nothing was sent; else `stored` hears, on that loop,
+    // whether Redis took it (RedisConnection::set).
+    bool set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl,
+             RedisConnection::SetCallback stored = {});
 
 private:
     struct Registry {

@@ -189,11 +189,26 @@ def test_slow_redis_delays_a_handshake_by_its_timeout_only(peers, tmp_path):
 
 def test_full_redis_still_decides(peers, tmp_path):
     redis = RedisServer(tmp_path, extra=("--maxmemory", "1mb", "--maxmemory-policy", "noeviction"))
+    for i in range(512):  # fill it: 8 KiB at a time until Redis refuses (bounded: 4 MiB)
+        try:
+            redis.command("SET", f"filler:{i}", b"x" * 8192)
+        except RuntimeError as e:
+            assert str(e).startswith("OOM"), e
+            break
+    else:
+        raise AssertionError("Redis never became full")
     ocsp = peers.responder()
     gate = shared_gate(peers, redis.url, [ocsp.url])
     for i in range(1, 11):
         assert expect_accept(gate, f"client-extra-{i:02d}")["revocation"] == "good"
     assert expect_reject(gate, "client-revoked", REVOKED)["revocation"] == "revoked"
+    # Each of the 11 answers was refused (OOM), and counted so once Redis replied.
+    def accounted():
+        samples = metrics(gate)
+        return (value(samples, "ocspgate_shared_cache_writes_total", profile="r"),
+                value(samples, "ocspgate_shared_cache_errors_total", profile="r", kind="write"))
+    wait_until(lambda: sum(accounted()) == 11, 5, "every write to be answered")
+    assert accounted() == (0, 11)
     gate.stop_cleanly()
 
 
