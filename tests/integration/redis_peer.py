@@ -39,11 +39,16 @@ def _read_reply(f):
 class RedisServer(Process):
     """redis-server --port N --save '' --appendonly no, on 127.0.0.1; `extra` adds options."""
 
-    def __init__(self, workdir: Path, *, name: str = "redis", port: int | None = None, extra=()):
+    def __init__(self, workdir: Path, *, name: str = "redis", port: int | None = None, extra=(),
+                 password: str | None = None):
         self.port = port or free_port()
         self.workdir = workdir
+        self.password = password
+        self.socket_path = workdir / f"{name}-{self.port}.sock"
         argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", workdir, "--enable-debug-command", "local", *extra]
+                "--dir", workdir, "--enable-debug-command", "local", "--unixsocket", self.socket_path, *extra]
+        if password:
+            argv += ["--requirepass", password]
         super().__init__(argv, workdir / f"{name}-{self.port}.log")
         wait_until(lambda: self._ping() or not self.alive(), 10, "redis-server to answer PING")
         assert self.alive(), self.output()
@@ -60,8 +65,11 @@ class RedisServer(Process):
 
     def command(self, *args, timeout: float = 5):
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            s.sendall(_encode(*args))
             with s.makefile("rb") as f:
+                if self.password:
+                    s.sendall(_encode("AUTH", self.password))
+                    _read_reply(f)
+                s.sendall(_encode(*args))
                 return _read_reply(f)
 
     def keys(self, pattern: str = "*") -> set[bytes]:

@@ -224,3 +224,23 @@ def test_rediss_url_is_a_config_error_that_names_the_tunnel(peers, tmp_path):
                        timeout=30)
     assert r.returncode != 0
     assert "hiredis" in r.stderr + r.stdout and "tunnel" in r.stderr + r.stdout, r
+
+
+def test_unix_socket_and_password(peers, tmp_path):
+    redis = RedisServer(tmp_path, password="fleet-secret")
+    (tmp_path / "redis.pass").write_text("fleet-secret\n")
+    ocsp = peers.responder()
+    gate = shared_gate(peers, f"unix:{redis.socket_path}", [ocsp.url],
+                       extra_cache=f'password_file = "{tmp_path / "redis.pass"}"')
+    assert expect_accept(gate, "client-good")["revocation_source"] == ocsp.url
+    stored_key(redis, set())
+    gate.stop_cleanly()
+
+    (tmp_path / "wrong.pass").write_text("not-the-password\n")
+    wrong = shared_gate(peers, redis.url, [ocsp.url], name="wrong",
+                        extra_cache=f'password_file = "{tmp_path / "wrong.pass"}"')
+    refused = expect_reject(wrong, "client-revoked", REVOKED)  # decided by the responder all the same
+    assert (refused["revocation"], refused["revocation_source"]) == ("revoked", ocsp.url), refused
+    assert "shared cache unavailable" in refused["revocation_detail"], refused
+    assert len(redis.keys(PREFIX + "*")) == 1
+    wrong.stop_cleanly()
