@@ -244,3 +244,32 @@ def test_unix_socket_and_password(peers, tmp_path):
     assert "shared cache unavailable" in refused["revocation_detail"], refused
     assert len(redis.keys(PREFIX + "*")) == 1
     wrong.stop_cleanly()
+
+
+def test_the_readme_socat_tunnel_reaches_a_tls_redis(peers, tmp_path, pki):
+    """README "Shared cache": hiredis has no TLS, so a local socat tunnel carries it. Here the
+    far end is a socat TLS server in front of redis-server (standing in for a TLS Redis)."""
+    from harness import Process
+    redis = RedisServer(tmp_path)
+    tls_port, local_port = free_port(), free_port()
+    far = Process(["socat", f"OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,reuseaddr,fork,"
+                   f"cert={pki}/server-chain.pem,key={pki}/server.key,verify=0",
+                   f"TCP:127.0.0.1:{redis.port}"], tmp_path / "socat-far.log")
+    # The README's command, with this test's host name, CA file and ports.
+    near = Process(["socat", f"TCP-LISTEN:{local_port},bind=127.0.0.1,reuseaddr,fork",
+                    f"OPENSSL:127.0.0.1:{tls_port},cafile={pki}/root-ca.pem,verify=1"], tmp_path / "socat-near.log")
+    try:
+        ocsp = peers.responder()
+        wait_until(lambda: far.alive() and near.alive(), 2, "socat to start")
+        a = shared_gate(peers, f"redis://127.0.0.1:{local_port}/0", [ocsp.url], name="a")
+        # The tunnel may need a moment to listen: the first lookups may find it closed.
+        for attempt in range(10):
+            expect_accept(a, f"client-extra-{attempt + 10:02d}")
+            if redis.keys(PREFIX + "*"):
+                break
+            time.sleep(0.3)
+        assert redis.keys(PREFIX + "*"), near.output() + far.output()
+        a.stop_cleanly()
+    finally:
+        near.stop()
+        far.stop()
