@@ -124,12 +124,18 @@ def test_forged_entries_for_a_revoked_certificate_do_not_let_it_in(peers, tmp_pa
     from harness import fetch_ocsp_response
     wrongly_signed = fetch_ocsp_response(pki, wrong_signer.url, wrong_path, cert="client-revoked", nonce=False)
     wrong_signer.stop()
+    # A genuine "good" for client-revoked from before its revocation, by the real signer, but
+    # stale: produced a day ago, its nextUpdate 5 minutes after that.
+    old_responder = peers.responder(index="index-before.txt", faketime="-1d", probe_cert="client-revoked")
+    stale_good = fetch_ocsp_response(pki, old_responder.url, tmp_path / "stale.der", cert="client-revoked", nonce=False)
+    old_responder.stop()
 
     forgeries = [
         (b"not an OCSP response", "malformed"),
         (genuine_good[: len(genuine_good) // 2], "malformed"),       # truncated
         (genuine_good, "no_matching_response"),                      # signed, but for client-good
         (wrongly_signed, "unauthorized_signer"),                     # good, signed by the wrong key
+        (stale_good, "expired"),                                     # good, genuine, but stale
     ]
     for i, (forged, reason) in enumerate(forgeries):
         redis.command("SET", revoked_key, forged, "EX", 300)
