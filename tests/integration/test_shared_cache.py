@@ -279,3 +279,23 @@ def test_the_readme_socat_tunnel_reaches_a_tls_redis(peers, tmp_path, pki):
     finally:
         near.stop()
         far.stop()
+
+
+def test_host_names_are_resolved_off_the_loop(peers, tmp_path):
+    redis = RedisServer(tmp_path)
+    ocsp = peers.responder()
+    by_name = shared_gate(peers, f"redis://localhost:{redis.port}/0", [ocsp.url], name="byname")
+    # The first lookup finds no connection yet (the name is being resolved): at most a few.
+    for attempt in range(5):
+        expect_accept(by_name, f"client-extra-{attempt + 15:02d}")
+        if redis.keys(PREFIX + "*"):
+            break
+        time.sleep(0.2)
+    assert redis.keys(PREFIX + "*")
+    by_name.stop_cleanly()
+
+    nowhere = shared_gate(peers, "redis://no-such-host.invalid:6379/0", [ocsp.url], name="nowhere")
+    assert expect_accept(nowhere, "client-good")["revocation_source"] == ocsp.url
+    assert expect_reject(nowhere, "client-revoked", REVOKED)["revocation_source"] == ocsp.url
+    assert value(metrics(nowhere), "ocspgate_shared_cache_errors_total", profile="r", kind="connection") == 2
+    nowhere.stop_cleanly()
