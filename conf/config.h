@@ -180,11 +180,17 @@ using ocsp::RevocationMethod;
 using ocsp::RevocationProfile;
 using ocsp::UnknownPolicy;
 
+// [cache]: caches beyond one process.
+struct Cache {
+    ocsp::SharedCacheSettings shared;  // [cache.shared]; enabled when the table is present
+};
+
 struct Config {
     std::filesystem::path source;  // the file it was loaded from
     Server server;
     Admin admin;
     Expiry expiry;
+    Cache cache;
     std::vector<Listener> listeners;
     std::map<std::string, RevocationProfile> revocation;
 };

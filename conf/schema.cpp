@@ -68,6 +68,8 @@ Section<Config> make_root_section() {
                 .with_default_text("none (disabled)"),
             table_key("expiry", &Config::expiry, expiry_section(),
                       "The certificate expiry monitor (log, metrics, optional email)."),
+            table_key("cache", &Config::cache, cache_section(),
+                      "Caches shared beyond one process (the fleet's shared OCSP response cache)."),
             tables_key("listener", &Config::listeners, listener_section(),
                        "One [[listener]] table per listening socket.", required),
             named_tables_key("revocation", &Config::revocation, &RevocationProfile::name,
@@ -483,6 +485,7 @@ std::vector<SectionDoc> reference_sections() {
         sip_section().describe(),     ldap_section().describe(),
         profile_section().describe(), ocsp_section().describe(),
         issuer_section().describe(),  crl_section().describe(),
+        cache_section().describe(),   shared_cache_section().describe(),
     };
 }
 

@@ -26,6 +26,8 @@ const Section<RevocationProfile>& profile_section();
 const Section<OcspSettings>& ocsp_section();
 const Section<OcspIssuer>& issuer_section();
 const Section<CrlSettings>& crl_section();
+const Section<Cache>& cache_section();
+const Section<ocsp::SharedCacheSettings>& shared_cache_section();
 
 // Every section, in the order the reference documents them.
 std::vector<SectionDoc> reference_sections();

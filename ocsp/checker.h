@@ -86,6 +86,20 @@ struct CheckerStats {
         ++crl_no_answer[reason];
     }
     LatencyHistogram responder_latency;  // each responder exchange that got an answer or failed
+    // The shared cache ([cache.shared], ocsp/shared_cache/), for the lookups that left the
+    // status cache: a valid entry found (hit), none (miss), one found but refused by
+    // validation (rejected, by reason: a ResponseError word, or "unusable" for a valid
+    // response we would not have stored), Redis not answering in time or at all (errors, by
+    // kind: timeout, connection, reply, busy; write: a SET not sent or refused, e.g. OOM under
+    // maxmemory), responses Redis stored, and each GET's time.
+    std::atomic<std::uint64_t> shared_hits{0}, shared_misses{0}, shared_writes{0};
+    std::map<std::string, std::uint64_t> shared_rejected;  // guarded by errors_mutex
+    std::map<std::string, std::uint64_t> shared_errors;    // guarded by errors_mutex
+    void count_shared(std::map<std::string, std::uint64_t> CheckerStats::*which, const std::string& kind) {
+        std::lock_guard lock(errors_mutex);
+        ++(this->*which)[kind];
+    }
+    LatencyHistogram shared_latency;
     // The same exchanges with their times, for health over a recent window (`ocspgate status`).
     ExchangeHistory recent;
 };

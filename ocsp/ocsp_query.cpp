@@ -8,6 +8,23 @@
 namespace ocspgate::ocsp {
 namespace {
 
+// What every response for `input`'s certificate is checked against, before any nonce.
+ValidationInput make_validation_input(const QueryInput& input, const OcspSettings& settings, const CertId& id) {
+    ValidationInput in;
+    in.cert = input.cert.get();
+    in.issuer = input.issuer.get();
+    in.trusted_responders = input.trusted_responders;
+    in.nonce_required = settings.nonce == NonceMode::require;
+    in.id = id;
+    in.now = std::chrono::system_clock::now();
+    in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings.clock_skew);
+    in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings.max_age);
+    if (settings.max_response_age)
+        in.max_response_age = std::chrono::duration_cast<std::chrono::seconds>(*settings.max_response_age);
+    in.responder_cache = input.responder_cache;
+    return in;
+}
+
 class OcspQuery {
 public:
     OcspQuery(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done)
@@ -97,25 +114,15 @@ private:
         result_.answered_at = SteadyClock::now();
         result_.answer = std::get<Answer>(v);
         result_.source = url.text;
+        result_.der = std::move(response->body);
         result_.http_max_age = response->max_age;
         if (result_.answer.nonce == NonceEcho::missing) result_.nonce_missing_from.push_back(url.text);
         finish_now();
     }
 
     ValidationInput validation_input() const {
-        ValidationInput in;
-        in.cert = input_.cert.get();
-        in.issuer = input_.issuer.get();
-        in.trusted_responders = input_.trusted_responders;
+        ValidationInput in = make_validation_input(input_, settings_, request_.id);
         in.expected_nonce = request_.nonce;
-        in.nonce_required = settings_.nonce == NonceMode::require;
-        in.id = request_.id;
-        in.now = std::chrono::system_clock::now();
-        in.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(settings_.clock_skew);
-        in.max_age = std::chrono::duration_cast<std::chrono::seconds>(settings_.max_age);
-        if (settings_.max_response_age)
-            in.max_response_age = std::chrono::duration_cast<std::chrono::seconds>(*settings_.max_response_age);
-        in.responder_cache = input_.responder_cache;
         return in;
     }
 
@@ -199,6 +206,14 @@ private:
 
 bool is_config_problem(std::string_view kind) noexcept {
     return kind == "unauthorized_signer" || kind == "unauthorized" || kind == "sig_required" || kind == "tls";
+}
+
+Validation validate_stored_response(std::span<const std::uint8_t> der, const QueryInput& input,
+                                    const OcspSettings& settings, const CertId& id) {
+    ValidationInput in = make_validation_input(input, settings, id);
+    // No nonce was sent for it: one inside is ignored (a profile with nonce = "require"
+    // never consults the shared cache, see RevocationChecker).
+    return validate_response(der, in);
 }
 
 void start_ocsp_query(Mailbox& home, QueryInput input, const OcspSettings& settings, QueryCallback done) {

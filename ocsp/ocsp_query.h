@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@ struct QueryResult {
     bool answered = false;      // a valid answer arrived (see answer); else see errors
     Answer answer;
     std::string source;         // the responder URL that answered
+    std::vector<std::uint8_t> der;  // answered: the OCSPResponse exactly as signed (for the shared cache)
     // The answering HTTP response's Cache-Control max-age (see HttpResponse::max_age): an
     // upper bound on how long the answer may be cached (RFC 5019 §6.2). nullopt: none given.
     std::optional<std::chrono::seconds> http_max_age;
@@ -69,6 +71,12 @@ struct QueryInput {
 };
 
 using QueryCallback = std::function<void(QueryResult)>;
+
+// Validates a response that was not fetched for this request (the shared cache's bytes)
+// exactly as a query validates a responder's answer, except that no nonce was sent: signer
+// authorisation, CertID match, critical extensions, freshness and max_response_age apply.
+Validation validate_stored_response(std::span<const std::uint8_t> der, const QueryInput& input,
+                                    const OcspSettings& settings, const CertId& id);
 
 // True for the error kinds that a retry will not cure: the responder's signer is not
 // authorised for the certificate (or not trusted), the responder refuses us (unauthorized,

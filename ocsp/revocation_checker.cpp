@@ -11,6 +11,7 @@
 #include "ocsp/asn1_time.h"
 #include "ocsp/chain_check.h"
 #include "ocsp/ocsp_query.h"
+#include "ocsp/shared_cache/shared_key.h"
 #include "tls/certificate.h"
 #include "tls/context.h"
 
@@ -63,6 +64,26 @@ std::string get_refusals_note(const std::vector<GetRefusal>& refusals) {
     return note;
 }
 
+// The cache entry for a validated answer, from a responder or the shared cache.
+CachedStatus answered_entry(const Answer& a, const std::string& source, std::optional<std::chrono::seconds> http_max_age,
+                            const OcspSettings& o, Clock::time_point now) {
+    CachedStatus entry;
+    entry.stored_at = now;
+    entry.kind = a.status == CertStatus::good      ? CachedStatus::Kind::good
+                 : a.status == CertStatus::revoked ? CachedStatus::Kind::revoked
+                                                   : CachedStatus::Kind::unknown;
+    entry.source = source;
+    entry.revoked = {a.revocation_time, a.revocation_reason};
+    // Fresh until nextUpdate (or thisUpdate + max_age without one: RFC 5019 §4, never
+    // forever), at most max_cache_ttl, and at most the HTTP max-age (RFC 5019 §6.2).
+    auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
+    entry.fresh_until = std::min(until, now + o.max_cache_ttl);
+    if (http_max_age) entry.fresh_until = std::min(entry.fresh_until, now + *http_max_age);
+    entry.stale_until = entry.fresh_until + o.stale_if_error;
+    if (a.nonce == NonceEcho::missing) entry.detail = without_nonce_note(a);  // true of every use of it
+    return entry;
+}
+
 // conf/ has checked the text; none when empty (or, defensively, unparsable: then direct).
 std::optional<Url> proxy_url(const std::string& text) {
     if (text.empty()) return std::nullopt;
@@ -100,6 +121,7 @@ std::string RevocationChecker::trust_fingerprint(const RevocationProfile& profil
 
 Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const RevocationProfile& profile,
                                                                      const RevocationChecker* previous,
+                                                                     std::shared_ptr<SharedCache> shared,
                                                                      std::shared_ptr<StepTrace> crl_trace) {
     // The cache holds verdicts, and a changed profile or trust file may change what an answer
     // means (trust, unknown policy, methods): only an identical one may reuse them.
@@ -111,6 +133,7 @@ Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const Revoc
         new RevocationChecker(profile, std::move(cache), std::move(stats), std::move(crl_trace)));
     checker->trust_fingerprint_ = std::move(fingerprint);
     checker->kept_cache_ = same;
+    checker->shared_ = std::move(shared);
     if (auto r = checker->load_files(); !r) return std::move(r).error();
     return checker;
 }
@@ -250,16 +273,102 @@ void RevocationChecker::ocsp_async(const CertPair& pair, std::shared_ptr<Waiter>
         waiting.push_back(waiter);
         if (waiting.size() > 1) return (void)stats_.coalesced.fetch_add(1, std::memory_order_relaxed);
     }
-    stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
     QueryInput input{up_ref(pair.cert.get()), up_ref(pair.issuer.get()), responders_for(pair), trusted_responder_ptrs_,
                      https_context_.get(), &responder_cache_, &get_fallback_, share_ends,
                      proxy_url(profile_.http_proxy)};
-    CertId id = pair.id;
-    start_ocsp_query(*waiter->home, std::move(input), profile_.ocsp,
-                     [this, id, key](QueryResult result) {
+    // The flight's leader asks the shared cache, so N handshakes waiting for one CertID cost
+    // one GET, as they cost one responder query.
+    if (uses_shared_cache())
+        return shared_lookup(*waiter->home, pair.id, key, std::make_shared<QueryInput>(std::move(input)));
+    start_query(*waiter->home, pair.id, key, std::move(input), {});
+}
+
+// A stored response cannot echo a nonce of this request: a profile that requires one never
+// takes (nor gives) shared answers.
+bool RevocationChecker::uses_shared_cache() const { return shared_ && profile_.ocsp.nonce != NonceMode::require; }
+
+void RevocationChecker::shared_lookup(Mailbox& home, const CertId& id, const std::string& key,
+                                      std::shared_ptr<QueryInput> input) {
+    auto started = std::chrono::steady_clock::now();
+    shared_->get(home, shared_key(shared_->settings().key_prefix, id), [this, &home, id, key, input, started](RedisGet got) {
+        stats_.shared_latency.observe(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+        std::string note;
+        switch (got.outcome) {
+            case RedisGet::Outcome::value: {
+                std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(got.value.data()), got.value.size());
+                Validation v = validate_stored_response(bytes, *input, profile_.ocsp, id);
+                const auto* answer = std::get_if<Answer>(&v);
+                if (answer && (answer->status == CertStatus::good || answer->status == CertStatus::revoked)) {
+                    stats_.shared_hits.fetch_add(1, std::memory_order_relaxed);
+                    return deliver_all(key, record_shared_hit(id, *answer));
+                }
+                // Forged, truncated, stale, for another certificate, or a status we never
+                // store: refused, counted, and replaced by the responder's answer.
+                const auto* failure = std::get_if<ResponseFailure>(&v);
+                std::string reason = failure ? to_string(failure->kind) : "unusable";
+                stats_.count_shared(&CheckerStats::shared_rejected, reason);
+                note = "shared cache entry rejected (" + reason +
+                       (failure && !failure->detail.empty() ? ": " + failure->detail : std::string()) + ")";
+                break;
+            }
+            case RedisGet::Outcome::absent: stats_.shared_misses.fetch_add(1, std::memory_order_relaxed); break;
+            case RedisGet::Outcome::shutdown: {
+                QueryResult aborted;
+                aborted.errors = "-: worker shutting down";
+                aborted.error_kinds = {"shutdown"};
+                aborted.failed_responders = {"-"};
+                return deliver_all(key, record_query(id, std::move(aborted)));
+            }
+            default:
+                // Down, slow or full: the lookup goes on as if the entry were absent.
+                stats_.count_shared(&CheckerStats::shared_errors, to_string(got.outcome));
+                note = std::string("shared cache unavailable (") + to_string(got.outcome) + ": " + got.error + ")";
+                break;
+        }
+        start_query(home, id, key, std::move(*input), std::move(note));
+    });
+}
+
+void RevocationChecker::start_query(Mailbox& home, const CertId& id, const std::string& key, QueryInput input,
+                                    std::string note) {
+    stats_.responder_queries.fetch_add(1, std::memory_order_relaxed);
+    start_ocsp_query(home, std::move(input), profile_.ocsp,
+                     [this, &home, id, key, note = std::move(note)](QueryResult result) {
+                         write_back(home, id, result);
                          MethodResult r = record_query(id, std::move(result));
+                         r.detail = join_notes(r.detail, note);
                          deliver_all(key, r);
                      });
+}
+
+// A good or revoked answer that validated goes to the shared cache exactly as signed, until
+// its nextUpdate (at most max_ttl); failures and unknown answers are never shared.
+void RevocationChecker::write_back(Mailbox& home, const CertId& id, const QueryResult& result) {
+    if (!uses_shared_cache() || !result.answered || result.der.empty()) return;
+    auto ttl = shared_ttl(result.answer, std::chrono::system_clock::now(), shared_->settings().max_ttl);
+    if (!ttl) return;
+    std::string value(reinterpret_cast<const char*>(result.der.data()), result.der.size());
+    // The reply may come after this checker was retired by a reload: it holds the counters,
+    // which outlive it, not the checker.
+    auto stats = stats_owner_;
+    auto stored = [stats](bool ok) {
+        if (ok)
+            stats->shared_writes.fetch_add(1, std::memory_order_relaxed);
+        else
+            stats->count_shared(&CheckerStats::shared_errors, "write");
+    };
+    if (!shared_->set(home, shared_key(shared_->settings().key_prefix, id), value, *ttl, stored)) stored(false);
+}
+
+MethodResult RevocationChecker::record_shared_hit(const CertId& id, const Answer& a) {
+    auto now = Clock::now();
+    CachedStatus entry = answered_entry(a, "shared_cache", std::nullopt, profile_.ocsp, now);
+    cache_.store(id, entry, now);
+    MethodResult r = from_cached(entry, now);
+    r.from_cache = false;
+    r.answer = a;
+    return r;
 }
 
 MethodResult RevocationChecker::record_query(const CertId& id, QueryResult result) {
@@ -270,19 +379,7 @@ MethodResult RevocationChecker::record_query(const CertId& id, QueryResult resul
     CachedStatus entry;
     entry.stored_at = now;
     if (result.answered) {
-        const Answer& a = result.answer;
-        entry.kind = a.status == CertStatus::good      ? CachedStatus::Kind::good
-                     : a.status == CertStatus::revoked ? CachedStatus::Kind::revoked
-                                                       : CachedStatus::Kind::unknown;
-        entry.source = result.source;
-        entry.revoked = {a.revocation_time, a.revocation_reason};
-        // Fresh until nextUpdate (or thisUpdate + max_age without one: RFC 5019 §4, never
-        // forever), at most max_cache_ttl, and at most the HTTP max-age (RFC 5019 §6.2).
-        auto until = a.next_update ? *a.next_update : a.this_update + o.max_age;
-        entry.fresh_until = std::min(until, now + o.max_cache_ttl);
-        if (result.http_max_age) entry.fresh_until = std::min(entry.fresh_until, now + *result.http_max_age);
-        entry.stale_until = entry.fresh_until + o.stale_if_error;
-        if (a.nonce == NonceEcho::missing) entry.detail = without_nonce_note(a);  // true of every use of it
+        entry = answered_entry(result.answer, result.source, result.http_max_age, o, now);
     } else {
         entry.kind = CachedStatus::Kind::error;
         entry.source = "ocsp";

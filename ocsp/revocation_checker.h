@@ -17,6 +17,7 @@
 #include "ocsp/get_fallback.h"
 #include "ocsp/policy.h"
 #include "ocsp/responder_cache.h"
+#include "ocsp/shared_cache/shared_cache.h"
 #include "ocsp/status_cache.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
@@ -37,10 +38,12 @@ class RevocationChecker final : public Checker {
 public:
     // `previous`: the checker this one replaces on a reload, or null. Its counters carry
     // over (metrics stay monotonic), and so does its cache when the profile is unchanged.
+    // `shared`: the fleet's shared cache ([cache.shared]), or null; shared by every checker.
     // `crl_trace`: where the CRL method records its steps, from the file reads here on
     // (`ocspgate check`); null, as in the proxy, records nothing.
     static Result<std::unique_ptr<RevocationChecker>> create(const RevocationProfile& profile,
                                                              const RevocationChecker* previous = nullptr,
+                                                             std::shared_ptr<SharedCache> shared = nullptr,
                                                              std::shared_ptr<StepTrace> crl_trace = {});
 
     std::optional<Decision> decide_cached(STACK_OF(X509) * chain) override;
@@ -81,6 +84,11 @@ private:
     std::vector<Url> responders_for(const CertPair& pair) const;
     std::optional<MethodResult> ocsp_cached(const CertPair& pair);
     void ocsp_async(const CertPair& pair, std::shared_ptr<Waiter> waiter, Deadline share_ends);
+    bool uses_shared_cache() const;
+    void shared_lookup(Mailbox& home, const CertId& id, const std::string& key, std::shared_ptr<struct QueryInput> input);
+    void start_query(Mailbox& home, const CertId& id, const std::string& key, struct QueryInput input, std::string note);
+    void write_back(Mailbox& home, const CertId& id, const struct QueryResult& result);
+    MethodResult record_shared_hit(const CertId& id, const Answer& answer);
     MethodResult record_query(const CertId& id, struct QueryResult result);
     void count_responder_events(const struct QueryResult& result);
     void record_recent(const struct QueryResult& result);
@@ -120,6 +128,8 @@ private:
     // coalescing across loops); every one of them asks about exactly that certificate. CRL
     // downloads are coalesced inside crls_, per URL.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>> flights_;  // guarded
+    // The fleet's second level between cache_ and the responders; null without [cache.shared].
+    std::shared_ptr<SharedCache> shared_;
     std::mutex reported_mutex_;
     // "responder\0kind" of the configuration problems reported (guarded by reported_mutex_);
     // bounded by responders x kinds. A reload starts a new checker, so they are reported again.

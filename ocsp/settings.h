@@ -85,4 +85,23 @@ struct RevocationProfile {
     bool operator==(const RevocationProfile&) const = default;  // reload: unchanged profiles keep their cache
 };
 
+// [cache.shared]: a Redis (or Valkey) that the instances of a fleet share signed OCSP
+// responses through (ocsp/shared_cache/). Only signed bytes are shared, never verdicts: every
+// reader validates what it takes as if it had just fetched it. conf/ parses the URL and reads
+// the password file; nothing here touches files.
+struct SharedCacheSettings {
+    bool enabled = false;
+    std::string url;          // as written, for logs: "redis://host:port/db" or "unix:/path"
+    std::string host;         // a numeric address or a DNS name (resolved off the loop); empty with unix_path
+    int port = 6379;
+    int database = 0;
+    std::string unix_path;    // the socket of a unix: URL
+    std::string username;     // Redis 6 ACL user; empty: AUTH with the password alone
+    std::string password;     // read from password_file; empty: no AUTH
+    std::string key_prefix = "ocspgate:";
+    Duration timeout{50};     // each GET or SET; beyond it the lookup goes on as if absent
+    Duration max_ttl{3600 * 1000};  // Redis TTL = min(nextUpdate - now, max_ttl)
+    bool operator==(const SharedCacheSettings&) const = default;
+};
+
 }  // namespace ocspgate::ocsp

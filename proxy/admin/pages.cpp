@@ -55,6 +55,12 @@ constexpr CheckerCounter kCheckerCounters[] = {
     {"ocspgate_revocation_responder_queries_total", "OCSP queries started.", &ocsp::CheckerStats::responder_queries},
     {"ocspgate_revocation_stale_used_total", "Stale good answers used because responders failed (stale_if_error).",
      &ocsp::CheckerStats::stale_used},
+    {"ocspgate_shared_cache_hits_total", "OCSP lookups answered by a valid response from the shared cache ([cache.shared]).",
+     &ocsp::CheckerStats::shared_hits},
+    {"ocspgate_shared_cache_misses_total", "OCSP lookups for which the shared cache held no entry.",
+     &ocsp::CheckerStats::shared_misses},
+    {"ocspgate_shared_cache_writes_total", "Validated good or revoked responses written to the shared cache.",
+     &ocsp::CheckerStats::shared_writes},
 };
 
 struct Verdict {
@@ -166,6 +172,35 @@ void write_responder_quirk_metrics(metrics::MetricsText& out, const CheckerMap& 
             out.sample("ocspgate_revocation_responder_post_only", {{"profile", name}, {"responder", url}}, 1);
 }
 
+std::map<std::string, std::uint64_t> shared_counts(const ocsp::CheckerStats& stats,
+                                                  const std::map<std::string, std::uint64_t> ocsp::CheckerStats::*which) {
+    std::lock_guard lock(stats.errors_mutex);
+    return stats.*which;
+}
+
+// The shared cache's refusals and failures by reason, and each GET's time (#20).
+void write_shared_cache_metrics(metrics::MetricsText& out, const CheckerMap& checkers) {
+    out.family("ocspgate_shared_cache_rejected_total", "counter",
+               "Shared-cache entries refused by validation and replaced by the responder's answer, by reason "
+               "(bad_signature, unauthorized_signer, no_matching_response, expired, malformed, ...).");
+    out.family("ocspgate_shared_cache_errors_total", "counter",
+               "Shared-cache commands that failed, by kind (timeout, connection, reply, busy, write); the "
+               "lookup went on to the responder.");
+    for (const auto& [name, checker] : checkers) {
+        const auto* stats = checker->counters();
+        if (stats == nullptr) continue;
+        for (const auto& [reason, count] : shared_counts(*stats, &ocsp::CheckerStats::shared_rejected))
+            out.sample("ocspgate_shared_cache_rejected_total", {{"profile", name}, {"reason", reason}}, count);
+        for (const auto& [kind, count] : shared_counts(*stats, &ocsp::CheckerStats::shared_errors))
+            out.sample("ocspgate_shared_cache_errors_total", {{"profile", name}, {"kind", kind}}, count);
+    }
+    out.family("ocspgate_shared_cache_duration_seconds", "histogram",
+               "Time of each shared-cache GET, answered or not (bounded by [cache.shared] timeout), by profile.");
+    for (const auto& [name, checker] : checkers)
+        if (const auto* stats = checker->counters())
+            out.histogram("ocspgate_shared_cache_duration_seconds", {{"profile", name}}, stats->shared_latency);
+}
+
 void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& checkers) {
     for (const CheckerCounter& counter : kCheckerCounters) {
         out.family(counter.name, "counter", counter.help);
@@ -202,6 +237,7 @@ void write_revocation_metrics(metrics::MetricsText& out, const CheckerMap& check
     out.family("ocspgate_cache_entries", "gauge", "Entries in the revocation status cache.");
     for (const auto& [name, checker] : checkers) out.sample("ocspgate_cache_entries", {{"profile", name}}, checker->cache_entries());
     write_responder_quirk_metrics(out, checkers);
+    write_shared_cache_metrics(out, checkers);
 }
 
 using SteadyClock = std::chrono::steady_clock;

@@ -101,8 +101,12 @@ std::string listener_key(const conf::Listener& listener) {
 Result<std::shared_ptr<const Runtime>> build_runtime(conf::Config config, const Runtime* previous) {
     auto runtime = std::make_shared<Runtime>();
     runtime->generation = previous ? previous->generation + 1 : 1;
+    if (previous)
+        runtime->shared_cache = previous->shared_cache;
+    else if (config.cache.shared.enabled)
+        runtime->shared_cache = std::make_shared<ocsp::SharedCache>(config.cache.shared);
     for (const auto& [name, profile] : config.revocation) {
-        auto checker = ocsp::create_checker(profile, checker_named(name, previous));
+        auto checker = ocsp::create_checker(profile, checker_named(name, previous), runtime->shared_cache);
         if (!checker) return std::move(checker).error();
         runtime->checkers.emplace(name, std::shared_ptr<ocsp::Checker>(std::move(checker).value()));
     }

@@ -15,6 +15,7 @@
 
 #include "conf/config.h"
 #include "ocsp/checker.h"
+#include "ocsp/shared_cache/shared_cache.h"
 #include "proxy/core/listener.h"
 #include "proxy/expiry/watched_certificates.h"
 #include "base/result.h"
@@ -27,6 +28,9 @@ struct Runtime {
     conf::Config config;
     std::uint64_t generation = 1;  // 1 at start-up, +1 per applied reload
     CheckerMap checkers;
+    // The fleet's shared OCSP response cache ([cache.shared]), or null; made at start-up and
+    // handed on by every reload (a change of [cache.shared] needs a restart).
+    std::shared_ptr<ocsp::SharedCache> shared_cache;
     std::vector<std::shared_ptr<const ListenerSettings>> listeners;  // in config order
     std::vector<expiry::WatchedCertificate> watched_certificates;  // for the expiry monitor
 

@@ -345,7 +345,7 @@ int run_check_command(const CheckOptions& options) {
     // The CRL method's steps are recorded from its file reads on, so the clock starts here.
     auto started = std::chrono::steady_clock::now();
     auto crl_trace = std::make_shared<ocsp::StepTrace>();
-    auto checker = ocsp::RevocationChecker::create(*target->profile, nullptr, crl_trace);
+    auto checker = ocsp::RevocationChecker::create(*target->profile, nullptr, nullptr, crl_trace);
     if (!checker) return usage("profile " + target->profile_name + ": " + checker.error().message);
     // The handshake's budget less the alert's reserve, as a connection gives it (proxy/core).
     auto deadline = ocsp::SteadyClock::now() + target->budget - ocsp::alert_reserve(target->budget);

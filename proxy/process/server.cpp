@@ -50,6 +50,7 @@ std::vector<std::string> needs_restart(const conf::Config& running, const conf::
         running.expiry.include_peer_certificates != next.expiry.include_peer_certificates ||
         running.expiry.max_peer_certificates != next.expiry.max_peer_certificates)
         keys.emplace_back("expiry.enabled/include_peer_certificates/max_peer_certificates");
+    if (!(running.cache.shared == next.cache.shared)) keys.emplace_back("cache.shared");
     return keys;
 }
 

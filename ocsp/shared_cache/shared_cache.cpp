@@ -1,0 +1,42 @@
+#include "ocsp/shared_cache/shared_cache.h"
+
+namespace ocspgate::ocsp {
+
+SharedCache::SharedCache(SharedCacheSettings settings)
+    : settings_(std::move(settings)), registry_(std::make_shared<Registry>()) {}
+
+SharedCache::~SharedCache() {
+    // Each connection lives on its loop: shut it there. A Mailbox still in the registry has
+    // not run its close hook (which takes the lock first), so it is alive while we post.
+    std::lock_guard lock(registry_->mutex);
+    for (auto& [home, connection] : registry_->connections)
+        home->post([connection] { connection->shutdown(); });
+    registry_->connections.clear();
+}
+
+std::shared_ptr<RedisConnection> SharedCache::connection_for(Mailbox& home) {
+    std::lock_guard lock(registry_->mutex);
+    auto& slot = registry_->connections[&home];
+    if (!slot) {
+        slot = std::make_shared<RedisConnection>(home.loop(), settings_);
+        slot->start();
+        // The worker's loop ends: close its connection there, so the loop can finish.
+        home.add_close_hook([registry = registry_, home = &home, connection = slot] {
+            connection->shutdown();
+            std::lock_guard inner(registry->mutex);
+            registry->connections.erase(home);
+        });
+    }
+    return slot;
+}
+
+void SharedCache::get(Mailbox& home, const std::string& key, RedisConnection::GetCallback done) {
+    connection_for(home)->get(key, std::move(done));
+}
+
+bool SharedCache::set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl,
+                      RedisConnection::SetCallback stored) {
+    return connection_for(home)->set(key, value, ttl, std::move(stored));
+}
+
+}  // namespace ocspgate::ocsp
