@@ -8,6 +8,7 @@ import harness
 import pytest
 from harness import OcspResponder, free_port, refusal, wait_until
 from podman import logged_events, podman, repo_file, substitute
+from redis_peer import RedisServer
 from sip_peers import Socat, listening, run_sipp_uac
 
 POD = "sip-ocspgate"
@@ -49,7 +50,9 @@ class Pod:
 def pod(gate_image, kamailio_image, pki, tmp_path_factory):
     work = tmp_path_factory.mktemp("sidecar")
     responder = OcspResponder(work, pki)
-    harness.STARTED.remove(responder)  # it serves the whole module: conftest must not stop it per test
+    redis = RedisServer(work)
+    for started in (responder, redis):
+        harness.STARTED.remove(started)  # they serve the whole module: conftest must not stop them per test
     port, sip_port, admin = free_port(), free_port(), f"127.0.0.1:{free_port()}"
     manifest = work / "k8s-sidecar.yaml"
     manifest.write_text(substitute(repo_file("docker/k8s-sidecar.yaml"), {
@@ -57,16 +60,18 @@ def pod(gate_image, kamailio_image, pki, tmp_path_factory):
         "127.0.0.1:5060": f"127.0.0.1:{sip_port}",
         "127.0.0.1:9901": admin,
         "http://ocsp.example.internal:8080": responder.url,
+        "redis://ocspgate-redis:6379/0": redis.url,
     }))
     secret = work / "secret.yaml"
     secret.write_text(secret_for_podman43(pki))
     p = Pod(manifest, secret)
-    p.pki, p.port, p.responder, p.work = pki, port, responder, work
+    p.pki, p.port, p.responder, p.redis, p.work = pki, port, responder, redis, work
     wait_until(lambda: p.gate_events("listening"), 60, f"ocspgate in the pod to listen:\n{p.logs(GATE)}")
     wait_until(lambda: listening(sip_port), 30, f"Kamailio in the pod to listen:\n{p.logs(KAMAILIO)}")
     yield p
     p.down()
     responder.stop()
+    redis.stop()
 
 
 def phone_registers(pod, cert: str) -> tuple[int, str]:
@@ -101,6 +106,8 @@ def test_phone_with_good_certificate_registers_through_the_sidecar(pod):
     assert code == 0, output[-2000:] + pod.logs(KAMAILIO)[-3000:] + pod.logs(GATE)[-3000:]
     line = wait_until(lambda: registered(pod, "client-good"), 10, "Kamailio to log the REGISTER")[0]
     assert f"revocation=[good;{pod.responder.url}" in line, line
+    # The sidecar shared what it fetched: the fleet's Redis holds the signed answer.
+    wait_until(lambda: pod.redis.keys("ocspgate:ocsp:*"), 10, "the answer in the shared cache")
 
 
 def test_phone_with_revoked_certificate_is_refused(pod):
