@@ -10,7 +10,7 @@ SharedCache::~SharedCache() {
     // not run its close hook (which takes the lock first), so it is alive while we post.
     std::lock_guard lock(registry_->mutex);
     for (auto& [home, connection] : registry_->connections)
-        home->post([connection] { connection->shutdown(); });
+        home->post([c = connection] { c->shutdown(); });  // clang 14 cannot capture a structured binding
     registry_->connections.clear();
 }
 
