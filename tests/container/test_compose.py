@@ -8,7 +8,7 @@ from harness import REPO
 from podman import podman
 
 DOCKER = REPO / "docker"
-SERVICES = {"pki", "ocsp", "kamailio", "openldap", "ocspgate"}
+SERVICES = {"pki", "ocsp", "redis", "kamailio", "openldap", "ocspgate"}
 
 
 def compose() -> dict:
