@@ -445,3 +445,25 @@ def test_a_lease_holder_that_never_answers_costs_the_others_one_lease_then_the_r
     assert value(samples, "ocspgate_shared_cache_leases_won_total", profile="r") == 0
     wait_until(lambda: redis.keys(PREFIX + "*") == {lease, entry}, 5, "the fallback's answer to be shared")
     b.stop_cleanly()
+
+    # The lease is held elsewhere again, and Redis stops answering while this instance waits:
+    # the poll that gets no answer within `timeout` ends the wait at once (not the 2 s lease).
+    redis.command("FLUSHALL")
+    redis.command("SET", lease, b"elsewhere:1", "PX", "5000")
+    c = shared_gate(peers, redis.url, [ocsp.url], name="c", extra_cache='lease = "2s"\ntimeout = "100ms"')
+    expect_accept(c, "client-extra-07")  # its loop connects to Redis
+    asked = ocsp.requests
+    sleeper = threading.Thread(target=lambda: (time.sleep(0.1), redis.command("DEBUG", "SLEEP", "1.5", timeout=10)))
+    started = time.monotonic()
+    sleeper.start()
+    close = expect_accept(c, "client-good")  # GET: absent; lease: held; polls every 200 ms
+    waited = time.monotonic() - started
+    sleeper.join(10)
+    assert close["revocation_source"] == ocsp.url, close
+    assert ocsp.requests == asked + 1
+    assert waited < 1.0, waited  # the first poll (at 200 ms) timed out at 300 ms
+    samples = metrics(c)
+    assert value(samples, "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
+    assert value(samples, "ocspgate_shared_cache_errors_total", profile="r", kind="timeout") >= 1
+    assert "shared cache unavailable (timeout" in close["revocation_detail"], close
+    c.stop_cleanly()
