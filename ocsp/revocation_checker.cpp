@@ -354,7 +354,8 @@ std::chrono::steady_clock::time_point lease_wait_end(Duration lease, Deadline sh
 
 // Polls of Redis while waiting: about ten per lease, between 5 and 50 ms apart.
 std::chrono::milliseconds lease_poll_interval(Duration lease) {
-    return std::clamp<std::chrono::milliseconds>(lease / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(50));
+    using std::chrono::milliseconds;
+    return std::clamp<milliseconds>(lease / 10, milliseconds(5), milliseconds(50));
 }
 
 }  // namespace
@@ -367,7 +368,7 @@ void RevocationChecker::take_lease(Mailbox& home, const CertId& id, const std::s
                                    std::shared_ptr<QueryInput> input) {
     const auto& settings = shared_->settings();
     std::string lease_key = shared_key(settings.key_prefix, id) + ":lease";
-    shared_->set_if_absent(home, lease_key, shared_->instance_id(), settings.lease, [this, &home, id, key, input](RedisGet got) {
+    auto taken = [this, &home, id, key, input](RedisGet got) {
         const Duration lease = shared_->settings().lease;
         switch (got.outcome) {
             case RedisGet::Outcome::value:
@@ -386,7 +387,8 @@ void RevocationChecker::take_lease(Mailbox& home, const CertId& id, const std::s
                                    std::string("shared cache lease unavailable (") + to_string(got.outcome) + ": " +
                                        got.error + ")");
         }
-    });
+    };
+    shared_->set_if_absent(home, lease_key, shared_->instance_id(), settings.lease, std::move(taken));
 }
 
 void RevocationChecker::wait_for_holder(Mailbox& home, const CertId& id, const std::string& key,

@@ -93,8 +93,9 @@ private:
                      std::string& note);
     void deliver_shutdown(const CertId& id, const std::string& key);
     void take_lease(Mailbox& home, const CertId& id, const std::string& key, std::shared_ptr<struct QueryInput> input);
-    void wait_for_holder(Mailbox& home, const CertId& id, const std::string& key, std::shared_ptr<struct QueryInput> input,
-                         std::chrono::steady_clock::time_point until, std::chrono::milliseconds every);
+    void wait_for_holder(Mailbox& home, const CertId& id, const std::string& key,
+                         std::shared_ptr<struct QueryInput> input, std::chrono::steady_clock::time_point until,
+                         std::chrono::milliseconds every);
     void write_back(Mailbox& home, const CertId& id, const struct QueryResult& result);
     MethodResult record_shared_hit(const CertId& id, const Answer& answer);
     MethodResult record_query(const CertId& id, struct QueryResult result);

@@ -71,7 +71,8 @@ constexpr CheckerCounter kCheckerCounters[] = {
      "Lease waits that ended with the holder's answer read from Redis (no responder query here).",
      &ocsp::CheckerStats::lease_waits_answered},
     {"ocspgate_shared_cache_lease_waits_fell_back_total",
-     "Lease waits that ended without a usable answer (not in time, refused, or Redis failing): the responder was asked.",
+     "Lease waits that ended without a usable answer (not in time, refused, or Redis failing): the responder "
+     "was asked.",
      &ocsp::CheckerStats::lease_waits_fell_back},
 };
 
