@@ -467,3 +467,19 @@ def test_a_lease_holder_that_never_answers_costs_the_others_one_lease_then_the_r
     assert value(samples, "ocspgate_shared_cache_errors_total", profile="r", kind="timeout") >= 1
     assert "shared cache unavailable (timeout" in close["revocation_detail"], close
     c.stop_cleanly()
+
+    # A lease longer than the handshake can wait: the wait ends at half of the lookup's share
+    # (the OCSP timeout, 1 s, within a 2 s handshake), leaving the other half to the responder.
+    redis.command("FLUSHALL")
+    redis.command("SET", lease, b"elsewhere:1", "PX", "20000")
+    d = shared_gate(peers, redis.url, [ocsp.url], name="d", handshake_timeout="2s",
+                    extra_cache='lease = "10s"\ntimeout = "500ms"')
+    asked = ocsp.requests
+    started = time.monotonic()
+    close = expect_accept(d, "client-good")
+    waited = time.monotonic() - started
+    assert close["revocation_source"] == ocsp.url, close
+    assert ocsp.requests == asked + 1
+    assert 0.3 <= waited < 1.0, waited
+    assert value(metrics(d), "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
+    d.stop_cleanly()
