@@ -154,6 +154,15 @@ Section<SharedCacheSettings> make_shared_cache_section() {
             value_key("max_ttl", &SharedCacheSettings::max_ttl, DurationValue{true},
                       "Longest an entry stays in Redis; each one expires at its nextUpdate or after "
                       "this, whichever comes first."),
+            value_key("lease", &SharedCacheSettings::lease, DurationValue{},
+                      "Coalescing across the fleet: after a Redis miss, the instance that takes this lease "
+                      "(SET NX PX on the entry's key + \":lease\") asks the responder and stores the answer; "
+                      "the others poll Redis for it (about ten times per lease) for at most the lease and at "
+                      "most half of what is left of the handshake's share, then ask the responder "
+                      "themselves. N instances starting at once then send about one query per certificate "
+                      "instead of N, at the price of up to one lease of waiting when the holder is slow or "
+                      "gone. Set it near the responder's usual latency times a few (e.g. \"200ms\"). "
+                      "\"0s\": off, every instance that misses asks the responder."),
         },
         .check = [](const toml::table&, SharedCacheSettings& shared, Context&) { shared.enabled = true; },
     };

@@ -93,6 +93,10 @@ struct CheckerStats {
     // kind: timeout, connection, reply, busy; write: a SET not sent or refused, e.g. OOM under
     // maxmemory), responses Redis stored, and each GET's time.
     std::atomic<std::uint64_t> shared_hits{0}, shared_misses{0}, shared_writes{0};
+    // The lease ([cache.shared] lease) after a miss: taken (this instance asks the responder),
+    // held by another instance (waited), and how each wait ended: its answer appeared in
+    // Redis (answered), or not in time, or Redis failed (fell back to the responder).
+    std::atomic<std::uint64_t> lease_won{0}, lease_waits{0}, lease_waits_answered{0}, lease_waits_fell_back{0};
     std::map<std::string, std::uint64_t> shared_rejected;  // guarded by errors_mutex
     std::map<std::string, std::uint64_t> shared_errors;    // guarded by errors_mutex
     void count_shared(std::map<std::string, std::uint64_t> CheckerStats::*which, const std::string& kind) {

@@ -295,37 +295,130 @@ void RevocationChecker::shared_lookup(Mailbox& home, const CertId& id, const std
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
         std::string note;
         switch (got.outcome) {
-            case RedisGet::Outcome::value: {
-                std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(got.value.data()), got.value.size());
-                Validation v = validate_stored_response(bytes, *input, profile_.ocsp, id);
-                const auto* answer = std::get_if<Answer>(&v);
-                if (answer && (answer->status == CertStatus::good || answer->status == CertStatus::revoked)) {
-                    stats_.shared_hits.fetch_add(1, std::memory_order_relaxed);
-                    return deliver_all(key, record_shared_hit(id, *answer));
-                }
-                // Forged, truncated, stale, for another certificate, or a status we never
-                // store: refused, counted, and replaced by the responder's answer.
-                const auto* failure = std::get_if<ResponseFailure>(&v);
-                std::string reason = failure ? to_string(failure->kind) : "unusable";
-                stats_.count_shared(&CheckerStats::shared_rejected, reason);
-                note = "shared cache entry rejected (" + reason +
-                       (failure && !failure->detail.empty() ? ": " + failure->detail : std::string()) + ")";
+            case RedisGet::Outcome::value:
+                if (take_shared(id, key, got.value, *input, note)) return;
                 break;
-            }
-            case RedisGet::Outcome::absent: stats_.shared_misses.fetch_add(1, std::memory_order_relaxed); break;
-            case RedisGet::Outcome::shutdown: {
-                QueryResult aborted;
-                aborted.errors = "-: worker shutting down";
-                aborted.error_kinds = {"shutdown"};
-                aborted.failed_responders = {"-"};
-                return deliver_all(key, record_query(id, std::move(aborted)));
-            }
+            case RedisGet::Outcome::absent:
+                stats_.shared_misses.fetch_add(1, std::memory_order_relaxed);
+                if (shared_->settings().lease.count() > 0) return take_lease(home, id, key, input);
+                break;
+            case RedisGet::Outcome::shutdown: return deliver_shutdown(id, key);
             default:
                 // Down, slow or full: the lookup goes on as if the entry were absent.
                 stats_.count_shared(&CheckerStats::shared_errors, to_string(got.outcome));
                 note = std::string("shared cache unavailable (") + to_string(got.outcome) + ": " + got.error + ")";
                 break;
         }
+        start_query(home, id, key, std::move(*input), std::move(note));
+    });
+}
+
+bool RevocationChecker::take_shared(const CertId& id, const std::string& key, const std::string& bytes,
+                                    const QueryInput& input, std::string& note) {
+    std::span<const std::uint8_t> der(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    Validation v = validate_stored_response(der, input, profile_.ocsp, id);
+    const auto* answer = std::get_if<Answer>(&v);
+    if (answer && (answer->status == CertStatus::good || answer->status == CertStatus::revoked)) {
+        stats_.shared_hits.fetch_add(1, std::memory_order_relaxed);
+        deliver_all(key, record_shared_hit(id, *answer));
+        return true;
+    }
+    // Forged, truncated, stale, for another certificate, or a status we never store: refused,
+    // counted, and replaced by the responder's answer.
+    const auto* failure = std::get_if<ResponseFailure>(&v);
+    std::string reason = failure ? to_string(failure->kind) : "unusable";
+    stats_.count_shared(&CheckerStats::shared_rejected, reason);
+    note = "shared cache entry rejected (" + reason +
+           (failure && !failure->detail.empty() ? ": " + failure->detail : std::string()) + ")";
+    return false;
+}
+
+void RevocationChecker::deliver_shutdown(const CertId& id, const std::string& key) {
+    QueryResult aborted;
+    aborted.errors = "-: worker shutting down";
+    aborted.error_kinds = {"shutdown"};
+    aborted.failed_responders = {"-"};
+    deliver_all(key, record_query(id, std::move(aborted)));
+}
+
+namespace {
+
+// How long a lookup waits for the lease holder's answer: at most the lease, and at most half
+// of what is left of its share (ocsp/budget.h), so that asking the responder itself after all
+// still has time.
+std::chrono::steady_clock::time_point lease_wait_end(Duration lease, Deadline share_ends,
+                                                     std::chrono::steady_clock::time_point now) {
+    if (share_ends == no_deadline) return now + lease;
+    return now + std::min<Duration>(lease, time_left(share_ends, now) / 2);
+}
+
+// Polls of Redis while waiting: about ten per lease, between 5 and 50 ms apart.
+std::chrono::milliseconds lease_poll_interval(Duration lease) {
+    using std::chrono::milliseconds;
+    return std::clamp<milliseconds>(lease / 10, milliseconds(5), milliseconds(50));
+}
+
+}  // namespace
+
+// Coalescing across the fleet: after a miss, the instance that takes the lease asks the
+// responder (and writes the answer back as always); the others poll Redis for that answer
+// within the lease and their share, then ask the responder themselves. Redis failing at any
+// step means "as if absent": the responder is asked at once.
+void RevocationChecker::take_lease(Mailbox& home, const CertId& id, const std::string& key,
+                                   std::shared_ptr<QueryInput> input) {
+    const auto& settings = shared_->settings();
+    std::string lease_key = shared_key(settings.key_prefix, id) + ":lease";
+    auto taken = [this, &home, id, key, input](RedisGet got) {
+        const Duration lease = shared_->settings().lease;
+        switch (got.outcome) {
+            case RedisGet::Outcome::value:
+                stats_.lease_won.fetch_add(1, std::memory_order_relaxed);
+                return start_query(home, id, key, std::move(*input), {});
+            case RedisGet::Outcome::absent: {
+                stats_.lease_waits.fetch_add(1, std::memory_order_relaxed);
+                auto now = std::chrono::steady_clock::now();
+                return wait_for_holder(home, id, key, input, lease_wait_end(lease, input->deadline, now),
+                                       lease_poll_interval(lease));
+            }
+            case RedisGet::Outcome::shutdown: return deliver_shutdown(id, key);
+            default:
+                stats_.count_shared(&CheckerStats::shared_errors, to_string(got.outcome));
+                return start_query(home, id, key, std::move(*input),
+                                   std::string("shared cache lease unavailable (") + to_string(got.outcome) + ": " +
+                                       got.error + ")");
+        }
+    };
+    shared_->set_if_absent(home, lease_key, shared_->instance_id(), settings.lease, std::move(taken));
+}
+
+void RevocationChecker::wait_for_holder(Mailbox& home, const CertId& id, const std::string& key,
+                                        std::shared_ptr<QueryInput> input, std::chrono::steady_clock::time_point until,
+                                        std::chrono::milliseconds every) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) {
+        stats_.lease_waits_fell_back.fetch_add(1, std::memory_order_relaxed);
+        return start_query(home, id, key, std::move(*input),
+                           "shared cache: another instance held the lease and its answer did not appear in time");
+    }
+    auto delay = std::min(every, std::chrono::ceil<std::chrono::milliseconds>(until - now));
+    std::string entry = shared_key(shared_->settings().key_prefix, id);
+    shared_->get_after(home, delay, entry, [this, &home, id, key, input, until, every](RedisGet got) {
+        std::string note;
+        switch (got.outcome) {
+            case RedisGet::Outcome::value:
+                if (take_shared(id, key, got.value, *input, note)) {
+                    stats_.lease_waits_answered.fetch_add(1, std::memory_order_relaxed);
+                    return;
+                }
+                break;
+            case RedisGet::Outcome::absent: return wait_for_holder(home, id, key, input, until, every);
+            case RedisGet::Outcome::shutdown: return deliver_shutdown(id, key);
+            default:
+                stats_.count_shared(&CheckerStats::shared_errors, to_string(got.outcome));
+                note = std::string("shared cache unavailable (") + to_string(got.outcome) + ": " + got.error + ")";
+                break;
+        }
+        stats_.lease_waits_fell_back.fetch_add(1, std::memory_order_relaxed);
         start_query(home, id, key, std::move(*input), std::move(note));
     });
 }

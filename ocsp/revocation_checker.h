@@ -87,6 +87,15 @@ private:
     bool uses_shared_cache() const;
     void shared_lookup(Mailbox& home, const CertId& id, const std::string& key, std::shared_ptr<struct QueryInput> input);
     void start_query(Mailbox& home, const CertId& id, const std::string& key, struct QueryInput input, std::string note);
+    // Validates bytes read from the shared cache: true when they answered the flight `key`
+    // (delivered); otherwise counted as rejected and `note` says why.
+    bool take_shared(const CertId& id, const std::string& key, const std::string& bytes, const struct QueryInput& input,
+                     std::string& note);
+    void deliver_shutdown(const CertId& id, const std::string& key);
+    void take_lease(Mailbox& home, const CertId& id, const std::string& key, std::shared_ptr<struct QueryInput> input);
+    void wait_for_holder(Mailbox& home, const CertId& id, const std::string& key,
+                         std::shared_ptr<struct QueryInput> input, std::chrono::steady_clock::time_point until,
+                         std::chrono::milliseconds every);
     void write_back(Mailbox& home, const CertId& id, const struct QueryResult& result);
     MethodResult record_shared_hit(const CertId& id, const Answer& answer);
     MethodResult record_query(const CertId& id, struct QueryResult result);

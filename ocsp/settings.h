@@ -101,6 +101,9 @@ struct SharedCacheSettings {
     std::string key_prefix = "ocspgate:";
     Duration timeout{50};     // each GET or SET; beyond it the lookup goes on as if absent
     Duration max_ttl{3600 * 1000};  // Redis TTL = min(nextUpdate - now, max_ttl)
+    // 0: off. Otherwise, on a Redis miss, one instance takes a lease (SET NX PX) to ask the
+    // responder and the others poll Redis for its answer for at most this long.
+    Duration lease{0};
     bool operator==(const SharedCacheSettings&) const = default;
 };
 

@@ -52,6 +52,7 @@ const char* to_string(RedisGet::Outcome outcome) noexcept {
 
 RedisConnection::RedisConnection(uv_loop_t* loop, SharedCacheSettings settings)
     : loop_(loop), settings_(std::move(settings)), deadline_timer_(loop), connect_timer_(loop),
+      delayed_timer_(loop),
       alive_(std::make_shared<bool>(true)) {}
 
 RedisConnection::~RedisConnection() {
@@ -199,6 +200,20 @@ void RedisConnection::back_off() {
 }
 
 void RedisConnection::get(const std::string& key, GetCallback done) {
+    const char* argv[] = {"GET", key.data()};
+    const std::size_t lengths[] = {3, key.size()};
+    send_bounded(2, argv, lengths, std::move(done));
+}
+
+void RedisConnection::set_if_absent(const std::string& key, const std::string& value, std::chrono::milliseconds ttl,
+                                    GetCallback done) {
+    std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+    const char* argv[] = {"SET", key.data(), value.data(), "NX", "PX", ms.data()};
+    const std::size_t lengths[] = {3, key.size(), value.size(), 2, 2, ms.size()};
+    send_bounded(6, argv, lengths, std::move(done));
+}
+
+void RedisConnection::send_bounded(int argc, const char** argv, const std::size_t* lengths, GetCallback done) {
     if (state_ == State::idle) connect();
     if (state_ != State::connected && state_ != State::connecting)
         return answer_later(std::move(done), {RedisGet::Outcome::connection, {}, "not connected: " + last_error_});
@@ -206,13 +221,36 @@ void RedisConnection::get(const std::string& key, GetCallback done) {
         return answer_later(std::move(done), {RedisGet::Outcome::busy, {}, "too many commands waiting for Redis"});
     auto pending = std::make_shared<Pending>(Pending{SteadyClock::now() + settings_.timeout, std::move(done)});
     auto* privdata = new std::shared_ptr<Pending>(pending);
-    if (redisAsyncCommand(context_, on_get_reply, privdata, "GET %b", key.data(), key.size()) != REDIS_OK) {
+    if (redisAsyncCommandArgv(context_, on_get_reply, privdata, argc, argv, lengths) != REDIS_OK) {
         delete privdata;
         return answer_later(std::move(pending->done), {RedisGet::Outcome::connection, {}, "command refused"});
     }
     ++outstanding_;
     pending_.push_back(std::move(pending));
     if (pending_.size() == 1) arm_deadline();
+}
+
+void RedisConnection::get_after(std::chrono::milliseconds delay, const std::string& key, GetCallback done) {
+    if (state_ == State::shut) return answer_later(std::move(done), {RedisGet::Outcome::shutdown, {}, "shutting down"});
+    delayed_.emplace(SteadyClock::now() + delay, Delayed{key, std::move(done)});
+    arm_delayed();
+}
+
+void RedisConnection::arm_delayed() {
+    if (delayed_.empty()) return delayed_timer_.stop();
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(delayed_.begin()->first - SteadyClock::now());
+    delayed_timer_.arm(std::max(left, std::chrono::milliseconds(0)), [this] { run_delayed(); });
+}
+
+void RedisConnection::run_delayed() {
+    auto now = SteadyClock::now();
+    std::vector<Delayed> due;
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {
+        due.push_back(std::move(delayed_.begin()->second));
+        delayed_.erase(delayed_.begin());
+    }
+    arm_delayed();
+    for (auto& d : due) get(d.key, std::move(d.done));
 }
 
 void RedisConnection::on_get_reply(redisAsyncContext* context, void* reply_ptr, void* privdata) {
@@ -224,6 +262,8 @@ void RedisConnection::on_get_reply(redisAsyncContext* context, void* reply_ptr, 
     if (reply == nullptr) {
         result = {RedisGet::Outcome::connection, {}, "connection lost"};
     } else if (reply->type == REDIS_REPLY_STRING) {
+        result = {RedisGet::Outcome::value, std::string(reply->str, reply->len), {}};
+    } else if (reply->type == REDIS_REPLY_STATUS) {  // SET NX: "OK"
         result = {RedisGet::Outcome::value, std::string(reply->str, reply->len), {}};
     } else if (reply->type == REDIS_REPLY_NIL) {
         result = {RedisGet::Outcome::absent, {}, {}};
@@ -308,9 +348,13 @@ void RedisConnection::shutdown() {
     state_ = State::shut;
     connect_timer_.stop();
     deadline_timer_.stop();
+    delayed_timer_.stop();
     auto waiting = std::move(pending_);
     pending_.clear();
     for (auto& p : waiting) answer(p, {RedisGet::Outcome::shutdown, {}, "shutting down"});
+    auto delayed = std::move(delayed_);
+    delayed_.clear();
+    for (auto& [due, d] : delayed) d.done({RedisGet::Outcome::shutdown, {}, "shutting down"});
     if (redisAsyncContext* context = std::exchange(context_, nullptr)) redisAsyncFree(context);
     outstanding_ = 0;
 }

@@ -9,6 +9,11 @@
 // most max_outstanding commands wait for Redis; beyond them new ones are refused (`busy`),
 // and a connection whose outstanding commands all timed out is dropped, so a hung Redis
 // cannot grow memory without bound. Loop thread only.
+//
+// The fleet's lease ([cache.shared] lease) adds two commands, bounded like GET: SET NX PX
+// (set_if_absent: who queries the responder for a CertID) and a GET sent after a delay
+// (get_after: a waiter polling for the lease holder's answer). Delayed GETs wait in this
+// connection, so shutdown() answers them too and no timer outlives the loop.
 #pragma once
 
 #include <uv.h>
@@ -17,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +65,14 @@ public:
     // value, absent, or why not (timeout, connection, reply, busy, shutdown).
     void get(const std::string& key, GetCallback done);
 
+    // SET key value NX PX ttl, bounded by `timeout` like a GET: `done` hears `value` ("OK":
+    // the key was absent and is now ours), `absent` (someone else holds it), or why not.
+    void set_if_absent(const std::string& key, const std::string& value, std::chrono::milliseconds ttl,
+                       GetCallback done);
+
+    // get(key, done) after `delay`; `done` hears `shutdown` if the connection closes first.
+    void get_after(std::chrono::milliseconds delay, const std::string& key, GetCallback done);
+
     // Stores `value` under `key` with a TTL in whole seconds (>= 1). Returns false (nothing
     // sent) when not connected or too busy; otherwise `stored`, if given, later hears whether
     // Redis took it (false: an error reply such as OOM under maxmemory, or the connection lost).
@@ -77,6 +91,15 @@ private:
         GetCallback done;  // null once answered (reply, timeout or shutdown)
     };
 
+    struct Delayed {
+        std::string key;
+        GetCallback done;
+    };
+
+    // Sends a command whose reply `done` waits for, bounded by `timeout` (GET, SET NX).
+    void send_bounded(int argc, const char** argv, const std::size_t* lengths, GetCallback done);
+    void arm_delayed();
+    void run_delayed();
     void connect();
     void connect_to(const std::string& ip);
     void resolved(int status, const struct addrinfo* result);
@@ -104,6 +127,8 @@ private:
     std::deque<std::shared_ptr<Pending>> pending_;  // GETs in the order sent (= deadline order)
     LoopTimer deadline_timer_;
     LoopTimer connect_timer_;  // the connect deadline, then the backoff
+    std::multimap<std::chrono::steady_clock::time_point, Delayed> delayed_;  // get_after(), by due time
+    LoopTimer delayed_timer_;
     std::chrono::milliseconds backoff_{min_backoff};
     std::shared_ptr<bool> alive_;  // false once destroyed: a DNS answer arriving late is dropped
     std::string last_error_;

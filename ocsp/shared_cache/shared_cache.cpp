@@ -1,9 +1,22 @@
 #include "ocsp/shared_cache/shared_cache.h"
 
+#include <unistd.h>
+
+#include <array>
+
 namespace ocspgate::ocsp {
+namespace {
+
+std::string this_instance() {
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    return std::string(host.data()) + ":" + std::to_string(getpid());
+}
+
+}  // namespace
 
 SharedCache::SharedCache(SharedCacheSettings settings)
-    : settings_(std::move(settings)), registry_(std::make_shared<Registry>()) {}
+    : settings_(std::move(settings)), instance_id_(this_instance()), registry_(std::make_shared<Registry>()) {}
 
 SharedCache::~SharedCache() {
     // Each connection lives on its loop: shut it there. A Mailbox still in the registry has
@@ -32,6 +45,16 @@ std::shared_ptr<RedisConnection> SharedCache::connection_for(Mailbox& home) {
 
 void SharedCache::get(Mailbox& home, const std::string& key, RedisConnection::GetCallback done) {
     connection_for(home)->get(key, std::move(done));
+}
+
+void SharedCache::set_if_absent(Mailbox& home, const std::string& key, const std::string& value,
+                                std::chrono::milliseconds ttl, RedisConnection::GetCallback done) {
+    connection_for(home)->set_if_absent(key, value, ttl, std::move(done));
+}
+
+void SharedCache::get_after(Mailbox& home, std::chrono::milliseconds delay, const std::string& key,
+                            RedisConnection::GetCallback done) {
+    connection_for(home)->get_after(delay, key, std::move(done));
 }
 
 bool SharedCache::set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl,

@@ -33,6 +33,14 @@ public:
 
     // On `home`'s loop thread. `done` runs once on that loop, never from inside get().
     void get(Mailbox& home, const std::string& key, RedisConnection::GetCallback done);
+    // The lease ([cache.shared] lease), on `home`'s loop thread; see RedisConnection.
+    void set_if_absent(Mailbox& home, const std::string& key, const std::string& value, std::chrono::milliseconds ttl,
+                       RedisConnection::GetCallback done);
+    void get_after(Mailbox& home, std::chrono::milliseconds delay, const std::string& key,
+                   RedisConnection::GetCallback done);
+    // Who holds a lease, for an operator reading Redis: "host:pid".
+    const std::string& instance_id() const { return instance_id_; }
+
     // On `home`'s loop thread. False when nothing was sent; else `stored` hears, on that loop,
     // whether Redis took it (RedisConnection::set).
     bool set(Mailbox& home, const std::string& key, const std::string& value, std::chrono::seconds ttl,
@@ -46,6 +54,7 @@ private:
     std::shared_ptr<RedisConnection> connection_for(Mailbox& home);
 
     SharedCacheSettings settings_;
+    std::string instance_id_;
     std::shared_ptr<Registry> registry_;
 };
 

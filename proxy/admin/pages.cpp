@@ -61,6 +61,19 @@ constexpr CheckerCounter kCheckerCounters[] = {
      &ocsp::CheckerStats::shared_misses},
     {"ocspgate_shared_cache_writes_total", "Validated good or revoked responses written to the shared cache.",
      &ocsp::CheckerStats::shared_writes},
+    {"ocspgate_shared_cache_leases_won_total",
+     "Shared-cache misses after which this instance took the lease ([cache.shared] lease) and asked the responder.",
+     &ocsp::CheckerStats::lease_won},
+    {"ocspgate_shared_cache_lease_waits_total",
+     "Shared-cache misses whose lease another instance held: this one waited for its answer in Redis.",
+     &ocsp::CheckerStats::lease_waits},
+    {"ocspgate_shared_cache_lease_waits_answered_total",
+     "Lease waits that ended with the holder's answer read from Redis (no responder query here).",
+     &ocsp::CheckerStats::lease_waits_answered},
+    {"ocspgate_shared_cache_lease_waits_fell_back_total",
+     "Lease waits that ended without a usable answer (not in time, refused, or Redis failing): the responder "
+     "was asked.",
+     &ocsp::CheckerStats::lease_waits_fell_back},
 };
 
 struct Verdict {

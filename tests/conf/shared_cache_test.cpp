@@ -26,7 +26,16 @@ TEST_F(LoadTest, SharedCacheUrlAndDefaultsAreRead) {
     EXPECT_EQ(shared.key_prefix, "ocspgate:");
     EXPECT_EQ(shared.timeout, Duration(50));
     EXPECT_EQ(shared.max_ttl, Duration(3600 * 1000));
+    EXPECT_EQ(shared.lease, Duration(0));  // no coalescing across instances unless asked for
     EXPECT_TRUE(shared.password.empty());
+}
+
+TEST_F(LoadTest, SharedCacheLeaseIsRead) {
+    LoadResult result =
+        load(std::string(minimal_listener) + "[cache.shared]\nurl = \"redis://127.0.0.1\"\nlease = \"200ms\"\n");
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result.config->cache.shared.lease, Duration(200));
+    EXPECT_FALSE(load(std::string(minimal_listener) + "[cache.shared]\nurl = \"redis://127.0.0.1\"\nlease = 200\n").ok());
 }
 
 TEST_F(LoadTest, SharedCacheTakesIpv6UnixSocketsAndDefaults) {

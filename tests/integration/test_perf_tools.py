@@ -139,3 +139,26 @@ def test_delay_relay_delays_each_exchange_in_parallel(tmp_path):
     assert len(elapsed) == 10
     assert min(elapsed) >= 0.2  # nobody gets the answer before the delay
     assert total < 1.0          # ten exchanges wait together, not one after another (that would be 2 s)
+
+
+def test_fleet_benchmark_counts_one_query_per_certificate_with_the_lease(tmp_path):
+    """perf/fleet on a small fleet: its figures add up (every handshake done, the responder's
+    own count equals the instances' metrics) and the lease brings the queries to one per
+    certificate where, without a shared cache, every instance asks."""
+    out = tmp_path / "fleet.json"
+    run = subprocess.run(["/usr/bin/python3", str(Path(__file__).resolve().parents[2] / "perf/fleet"),
+                          "--build", str(PERF.parent), "--instances", "3", "--certs", "40", "--max-seconds", "30",
+                          "--modes", "none,shared+lease", "--json", str(out)],
+                         capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    rows = {r["mode"]: r for r in figures["rows"]}
+    for r in rows.values():
+        assert (r["completed"], r["failed"]) == (120, 0), r
+        assert r["responder_requests"] == r["responder_queries_metric"], r
+    assert rows["none"]["responder_requests"] == 120
+    # One per certificate; a few more only if a lease command outlasted Redis's 100 ms timeout here.
+    assert 40 <= rows["shared+lease"]["responder_requests"] <= 44, rows["shared+lease"]
+    assert rows["shared+lease"]["leases_won"] >= 36, rows["shared+lease"]
+    l2 = figures["l2"]
+    assert l2["shared_hits"] == 40 and l2["l2"]["responder_requests"] == l2["memory"]["responder_requests"] == 0, l2

@@ -3,11 +3,14 @@ a second, cold instance decides from what the first one stored without asking th
 what Redis holds is validated like a fresh response (garbage, another certificate's response
 and a response signed by a key that may not answer are refused, counted, and replaced); and a
 Redis that is killed, slow or full never fails or delays a handshake beyond `timeout`."""
+import select
+import socket
 import threading
 import time
 import urllib.request
 
-from harness import expect_accept, expect_reject, free_port, revocation_config, wait_until
+from harness import (expect_accept, expect_reject, free_port, refusal, revocation_config, round_trip,
+                     wait_until)
 from prometheus import parse_metrics, value
 from redis_peer import RedisServer
 
@@ -299,3 +302,184 @@ def test_host_names_are_resolved_off_the_loop(peers, tmp_path):
     assert expect_reject(nowhere, "client-revoked", REVOKED)["revocation_source"] == ocsp.url
     assert value(metrics(nowhere), "ocspgate_shared_cache_errors_total", profile="r", kind="connection") == 2
     nowhere.stop_cleanly()
+
+
+class DelayRelay:
+    """A TCP relay on 127.0.0.1 that holds every chunk a client sends for `delay` seconds before
+    passing it on: a responder that answers late, so that instances starting at once all miss
+    Redis before the first answer is stored. One thread per connection, each bounded in time."""
+
+    def __init__(self, target_port: int, delay: float):
+        self.target_port, self.delay = target_port, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, client):
+        deadline = time.monotonic() + 10
+        with client, socket.create_connection(("127.0.0.1", self.target_port), timeout=5) as upstream:
+            peers_of = {client: upstream, upstream: client}
+            while time.monotonic() < deadline and not self.closed:
+                ready, _, _ = select.select(list(peers_of), [], [], 0.2)
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    if s is client:
+                        time.sleep(self.delay)
+                    peers_of[s].sendall(data)
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+
+
+FLEET_CERTS = ["client-good", "client-revoked"] + [f"client-extra-{i:02d}" for i in range(1, 7)]
+
+
+def fleet_round(peers, redis, responder_url: str, lease: str | None, instances: int = 4):
+    """`instances` cold instances sharing `redis`; every one handshakes every FLEET_CERT at the
+    same moment. Returns (their close events, summed lease counters)."""
+    cache = 'timeout = "500ms"\n' + (f'lease = "{lease}"\n' if lease else "")
+    gates = [shared_gate(peers, redis.url, [responder_url], name=f"fleet-{lease or 'nolease'}-{i}",
+                         extra_cache=cache, timeout="2s") for i in range(instances)]
+    for i, g in enumerate(gates):
+        g.fleet_name = f"instance {i}"
+    jobs = [(g, cert) for g in gates for cert in FLEET_CERTS]
+    start = threading.Barrier(len(jobs), timeout=20)
+    outcome = {}
+
+    def client(g, cert):
+        try:
+            start.wait()
+            if cert == "client-revoked":
+                outcome[(g.fleet_name, cert)] = refusal(g.pki, g.port, cert, timeout=10).reason
+            else:
+                outcome[(g.fleet_name, cert)] = round_trip(g.pki, g.port, cert, b"fleet", timeout=10)
+        except Exception as e:  # recorded, asserted below
+            outcome[(g.fleet_name, cert)] = repr(e)
+
+    threads = [threading.Thread(target=client, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for g, cert in jobs:  # each client has its own verdict, on every instance
+        assert outcome[(g.fleet_name, cert)] == (REVOKED if cert == "client-revoked" else b"fleet"), (g.fleet_name, cert, outcome)
+    counters = {}
+    for g in gates:
+        g.wait_event("close", count=len(FLEET_CERTS))
+        samples = metrics(g)
+        for name in ("leases_won", "lease_waits", "lease_waits_answered", "lease_waits_fell_back"):
+            counters[name] = counters.get(name, 0) + value(samples, f"ocspgate_shared_cache_{name}_total", profile="r")
+    for g in gates:
+        g.stop_cleanly()
+    return counters
+
+
+def test_a_fleet_starting_at_once_asks_the_responder_once_per_certificate_with_the_lease(peers, tmp_path):
+    redis = RedisServer(tmp_path)
+    ocsp = peers.responder()
+    late = DelayRelay(ocsp.port, 0.2)  # the first answer is stored 200 ms after the first miss
+    try:
+        without = fleet_round(peers, redis, late.url, lease=None)
+        queries_without = ocsp.requests
+        assert without["leases_won"] == without["lease_waits"] == 0, without
+        # Every instance misses Redis before anyone's answer is there: about N per certificate.
+        assert queries_without >= 3 * len(FLEET_CERTS), queries_without
+
+        redis.command("FLUSHALL")
+        with_lease = fleet_round(peers, redis, late.url, lease="1s")
+        queries_with = ocsp.requests - queries_without
+        assert queries_with == len(FLEET_CERTS), (queries_with, with_lease)
+        assert with_lease["leases_won"] == len(FLEET_CERTS), with_lease
+        assert with_lease["lease_waits"] == with_lease["lease_waits_answered"] == 3 * len(FLEET_CERTS), with_lease
+        assert with_lease["lease_waits_fell_back"] == 0, with_lease
+        print(f"responder queries for {len(FLEET_CERTS)} certificates x 4 instances: "
+              f"{queries_without} without the lease, {queries_with} with it")
+    finally:
+        late.close()
+
+
+def test_a_lease_holder_that_never_answers_costs_the_others_one_lease_then_the_responder(peers, tmp_path):
+    redis = RedisServer(tmp_path)
+    ocsp = peers.responder()
+    cache = 'lease = "300ms"\ntimeout = "500ms"'
+    a = shared_gate(peers, redis.url, [ocsp.url], name="a", extra_cache=cache)
+    expect_accept(a, "client-good")  # took the lease, asked, stored
+    wait_until(lambda: len(redis.keys(PREFIX + "*")) == 2, 5, "the response and the lease in Redis")
+    keys = redis.keys(PREFIX + "*")
+    (lease,) = {k for k in keys if k.endswith(b":lease")}
+    (entry,) = keys - {lease}
+    assert value(metrics(a), "ocspgate_shared_cache_leases_won_total", profile="r") == 1
+    a.stop_cleanly()
+    # Another instance took the lease for client-good and died before answering.
+    redis.command("FLUSHALL")
+    redis.command("SET", lease, b"elsewhere:1", "PX", "5000")
+
+    b = shared_gate(peers, redis.url, [ocsp.url], name="b", extra_cache=cache)
+    asked = ocsp.requests
+    started = time.monotonic()
+    close = expect_accept(b, "client-good")
+    waited = time.monotonic() - started
+    assert close["revocation_source"] == ocsp.url, close
+    assert ocsp.requests == asked + 1
+    assert 0.25 <= waited < 1.5, waited  # one lease of polling, then the responder
+    samples = metrics(b)
+    assert value(samples, "ocspgate_shared_cache_lease_waits_total", profile="r") == 1
+    assert value(samples, "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
+    assert value(samples, "ocspgate_shared_cache_leases_won_total", profile="r") == 0
+    wait_until(lambda: redis.keys(PREFIX + "*") == {lease, entry}, 5, "the fallback's answer to be shared")
+    b.stop_cleanly()
+
+    # The lease is held elsewhere again, and Redis stops answering while this instance waits:
+    # the poll that gets no answer within `timeout` ends the wait at once (not the 2 s lease).
+    redis.command("FLUSHALL")
+    redis.command("SET", lease, b"elsewhere:1", "PX", "5000")
+    c = shared_gate(peers, redis.url, [ocsp.url], name="c", extra_cache='lease = "2s"\ntimeout = "100ms"')
+    expect_accept(c, "client-extra-07")  # its loop connects to Redis
+    asked = ocsp.requests
+    sleeper = threading.Thread(target=lambda: (time.sleep(0.1), redis.command("DEBUG", "SLEEP", "1.5", timeout=10)))
+    started = time.monotonic()
+    sleeper.start()
+    close = expect_accept(c, "client-good")  # GET: absent; lease: held; polls every 200 ms
+    waited = time.monotonic() - started
+    sleeper.join(10)
+    assert close["revocation_source"] == ocsp.url, close
+    assert ocsp.requests == asked + 1
+    assert waited < 1.0, waited  # the first poll (at 200 ms) timed out at 300 ms
+    samples = metrics(c)
+    assert value(samples, "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
+    assert value(samples, "ocspgate_shared_cache_errors_total", profile="r", kind="timeout") >= 1
+    assert "shared cache unavailable (timeout" in close["revocation_detail"], close
+    c.stop_cleanly()
+
+    # A lease longer than the handshake can wait: the wait ends at half of the lookup's share
+    # (the OCSP timeout, 1 s, within a 2 s handshake), leaving the other half to the responder.
+    redis.command("FLUSHALL")
+    redis.command("SET", lease, b"elsewhere:1", "PX", "20000")
+    d = shared_gate(peers, redis.url, [ocsp.url], name="d", handshake_timeout="2s",
+                    extra_cache='lease = "10s"\ntimeout = "500ms"')
+    asked = ocsp.requests
+    started = time.monotonic()
+    close = expect_accept(d, "client-good")
+    waited = time.monotonic() - started
+    assert close["revocation_source"] == ocsp.url, close
+    assert ocsp.requests == asked + 1
+    assert 0.3 <= waited < 1.0, waited
+    assert value(metrics(d), "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
+    d.stop_cleanly()
