@@ -1,10 +1,16 @@
 #include "ocsp/crl_store.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <system_error>
+#include <thread>
 
 #include "ocsp/aia.h"
 #include "ocsp/asn1_time.h"
@@ -18,6 +24,27 @@ namespace {
 // A CRL at least this large is never verified for the first time on an event loop: its
 // first judgement runs on libuv's thread pool (a 20 MB CRL takes ~10 ms to verify).
 constexpr std::size_t kLargeCrlBytes = 256 * 1024;
+
+// Runs `work` on a short-lived thread at the lowest CPU priority (SCHED_IDLE, else nice 19)
+// and waits for it; called from libuv's thread pool for a large CRL's parsing and freeing
+// (0.5 s of CPU each for 500 000 entries). Where the pool shares a core with an event loop (a
+// server pinned to one CPU), the loop would otherwise get half of that core meanwhile; this
+// way it keeps nearly all of it. A thread of its own because its priority cannot be raised
+// again without privileges, and the pool also serves other work.
+template <typename Work>
+void run_at_low_priority(Work&& work) {
+    try {
+        std::thread thread([&work] {
+            sched_param param{};
+            if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &param) != 0)
+                ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);  // best effort
+            work();
+        });
+        thread.join();
+    } catch (const std::system_error&) {
+        work();  // no thread to be had: here, at the pool's priority
+    }
+}
 
 std::string join(const std::vector<std::string>& texts) {
     std::string out;
@@ -102,6 +129,24 @@ std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
     return to_time_point(X509_CRL_get0_lastUpdate(crl)).value_or(std::chrono::system_clock::time_point{});
 }
 
+// Drops a CRL that is no longer held on libuv's thread pool: freeing 500 000 entries took
+// 0.4 s of the loop's CPU at a swap (perf/RESULTS.md, 2026-12-07), every handshake on the loop
+// waiting meanwhile. A lookup still judging with it keeps it alive; the last one to finish
+// then frees it on its own loop (a judgement racing a swap: rare).
+template <typename Held>
+void release_off_loop(uv_loop_t* loop, Held old) {
+    if (!old.crl || old.bytes < kLargeCrlBytes) return;  // small: freed here, at once
+    struct Job {
+        uv_work_t work{};
+        Held held;
+    };
+    auto* job = new Job{{}, std::move(old)};
+    job->work.data = job;
+    auto run = [](uv_work_t* w) { run_at_low_priority([w] { static_cast<Job*>(w->data)->held = Held{}; }); };
+    auto after = [](uv_work_t* w, int) { delete static_cast<Job*>(w->data); };
+    if (uv_queue_work(loop, &job->work, run, after) != 0) delete job;  // no thread pool: here
+}
+
 }  // namespace
 
 // One certificate's lookup: counts down the downloads it waits for, then judges its own
@@ -120,6 +165,7 @@ public:
     Lookup& operator=(const Lookup&) = delete;
 
     Mailbox& home() { return home_; }
+    X509* issuer() const { return issuer_.get(); }
 
     void on_download(const std::string& error) {
         if (!error.empty()) errors_ += (errors_.empty() ? "" : "; ") + error;
@@ -175,8 +221,9 @@ private:
 // certificate.
 class CrlStore::Download {
 public:
-    static void start(CrlStore& store, Mailbox& home, const Url& url) {
-        auto* d = new Download(store, home, url.text);
+    // `keys`: what the CRL's signature is checked with once it is prepared (verification_keys).
+    static void start(CrlStore& store, Mailbox& home, const Url& url, std::vector<tls::EvpPkeyPtr> keys) {
+        auto* d = new Download(store, home, url.text, std::move(keys));
         d->close_hook_ = home.add_close_hook([d] {
             d->fetch_.cancel();
             d->finish(make_error(Errc::io, "worker shutting down"));
@@ -195,7 +242,8 @@ public:
     }
 
 private:
-    Download(CrlStore& store, Mailbox& home, std::string url) : store_(store), home_(home), url_(std::move(url)) {}
+    Download(CrlStore& store, Mailbox& home, std::string url, std::vector<tls::EvpPkeyPtr> keys)
+        : store_(store), home_(home), url_(std::move(url)), keys_(std::move(keys)) {}
 
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
@@ -209,10 +257,22 @@ private:
         working_ = true;
     }
 
+    // Parses, indexes and verifies the signature once (CrlMemo), so that neither the lookups
+    // waiting for this CRL nor the first ones after the swap verify 20 MB each on the thread
+    // pool (each did, 12 ms apiece, before).
     static void prepare_off_loop(uv_work_t* work) {
         auto* self = static_cast<Download*>(work->data);
-        self->prepared_ = CrlStore::prepare(self->body_);
-        self->body_ = {};
+        auto prepare = [self] {
+            self->prepared_ = CrlStore::prepare(self->body_);
+            self->body_ = {};
+            if (!self->prepared_) return;
+            for (const auto& key : self->keys_)
+                if (self->prepared_->memo->signature_verifies(self->prepared_->crl.get(), key.get())) break;
+        };
+        if (self->body_.size() >= kLargeCrlBytes)
+            run_at_low_priority(prepare);
+        else
+            prepare();
     }
 
     static void after_prepare(uv_work_t* work, int /*status*/) {
@@ -230,7 +290,7 @@ private:
         if (finished_) return;
         finished_ = true;
         home_.remove_close_hook(close_hook_);
-        store_.on_downloaded(url_, std::move(result));
+        release_off_loop(home_.loop(), store_.on_downloaded(url_, std::move(result)));
         if (!working_) delete this;
     }
 
@@ -239,6 +299,7 @@ private:
     std::string url_;
     FetchHandle fetch_;
     std::uint64_t close_hook_ = 0;
+    std::vector<tls::EvpPkeyPtr> keys_;
     std::vector<std::uint8_t> body_;
     uv_work_t work_{};
     Result<Held> prepared_ = make_error(Errc::io, "not prepared");
@@ -329,9 +390,23 @@ std::string CrlStore::note_skipped(const std::vector<std::string>& skipped) {
     return "skipped CRL DP " + join(fresh) + " (only http:// is fetched; first time seen)";
 }
 
+std::vector<const Url*> CrlStore::due_for_refresh(const std::vector<Url>& urls) {
+    const auto now = std::chrono::system_clock::now();
+    std::vector<const Url*> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& url : urls) {
+        auto it = fetched_.find(url.text);
+        if (it == fetched_.end() || downloads_.contains(url.text)) continue;
+        X509_CRL* crl = it->second.crl.get();
+        if (!is_current(crl, now, std::chrono::seconds{0}) && is_current(crl, now, clock_skew_)) out.push_back(&url);
+    }
+    return out;
+}
+
 std::optional<MethodResult> CrlStore::lookup_cached(X509* cert, X509* issuer, X509* anchor) {
     const auto urls = urls_for(cert);
     if (!missing(urls).empty()) return std::nullopt;  // download first
+    if (!due_for_refresh(urls).empty()) return std::nullopt;  // lookup_async starts it, judges at once
     if (needs_first_verification(cert, issuer, urls)) return std::nullopt;  // on the thread pool
     return judge(cert, issuer, anchor, "");
 }
@@ -355,6 +430,7 @@ std::vector<Url> CrlStore::urls_for(X509* cert) const {
 std::size_t CrlStore::lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Ptr issuer,
                                    std::function<void(MethodResult)> done, tls::X509Ptr anchor) {
     const auto urls = urls_for(cert.get());
+    for (const Url* url : due_for_refresh(urls)) start_refresh(home, *url, issuer.get());
     const auto needed = missing(urls);
     auto lookup = std::make_shared<Lookup>(*this, home, std::move(cert), std::move(issuer), std::move(anchor),
                                            std::move(done), needed.size());
@@ -365,43 +441,67 @@ std::size_t CrlStore::lookup_async(Mailbox& home, tls::X509Ptr cert, tls::X509Pt
 }
 
 void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined) {
+    X509* issuer = lookup->issuer();
     {
         std::lock_guard lock(mutex_);
-        auto& waiting = downloads_[url.text];
-        waiting.push_back(std::move(lookup));
-        if (waiting.size() > 1) return (void)++joined;
+        auto [it, first] = downloads_.try_emplace(url.text);
+        it->second.push_back(std::move(lookup));
+        if (!first) return (void)++joined;  // including a refresh started in the background
     }
-    Download::start(*this, home, url);
+    Download::start(*this, home, url, verification_keys(issuer));
 }
 
-void CrlStore::on_downloaded(const std::string& url, Result<Held> crl) {
+// A download nobody waits for: the held CRL keeps deciding until the new one replaces it.
+void CrlStore::start_refresh(Mailbox& home, const Url& url, X509* issuer) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!downloads_.try_emplace(url.text).second) return;  // in flight already
+    }
+    Download::start(*this, home, url, verification_keys(issuer));
+}
+
+std::vector<tls::EvpPkeyPtr> CrlStore::verification_keys(X509* issuer) const {
+    std::vector<tls::EvpPkeyPtr> keys;
+    auto add = [&keys](X509* cert) {
+        EVP_PKEY* key = cert != nullptr ? X509_get0_pubkey(cert) : nullptr;
+        if (key != nullptr && EVP_PKEY_up_ref(key) == 1) keys.emplace_back(key);
+    };
+    add(issuer);
+    for (X509* signer : signer_ptrs_) add(signer);
+    return keys;
+}
+
+CrlStore::Held CrlStore::on_downloaded(const std::string& url, Result<Held> crl) {
     std::string error;
+    Held dropped;
     if (crl)
-        keep_fetched(url, std::move(crl).value());
+        dropped = keep_fetched(url, std::move(crl).value());
     else
         error = url + ": " + crl.error().message;
     std::vector<std::shared_ptr<Lookup>> waiting;
     {
         std::lock_guard lock(mutex_);
         auto it = downloads_.find(url);
-        if (it == downloads_.end()) return;
+        if (it == downloads_.end()) return dropped;
         waiting.swap(it->second);
         downloads_.erase(it);
     }
     // Each lookup hears on its own loop, after this callback has unwound.
     for (auto& lookup : waiting) lookup->home().post([lookup, error] { lookup->on_download(error); });
+    return dropped;
 }
 
 // A CRL older than the one held is a replay (or a lagging mirror): the newer one stays
 // while it is current, so a download can never roll a revocation back.
-void CrlStore::keep_fetched(const std::string& url, Held crl) {
+CrlStore::Held CrlStore::keep_fetched(const std::string& url, Held crl) {
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lock(mutex_);
     auto& held = fetched_[url];
     if (held.crl && is_current(held.crl.get(), now, clock_skew_) &&
         this_update_of(held.crl.get()) > this_update_of(crl.crl.get()))
-        return;
-    held = std::move(crl);
+        return crl;
+    std::swap(held, crl);
+    return crl;  // the one replaced
 }
 
 std::vector<HeldCrlState> CrlStore::held(std::size_t limit) {

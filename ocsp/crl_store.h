@@ -90,17 +90,26 @@ private:
     };
     static Result<Held> prepare(std::span<const std::uint8_t> bytes);
     static Result<Held> read_file(const std::filesystem::path& path);
+    // The keys a downloaded CRL's signature is checked with once, where it is prepared (off the
+    // loops): the issuer's of the certificate that asked for it, then crl.signers'.
+    std::vector<tls::EvpPkeyPtr> verification_keys(X509* issuer) const;
     std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
     bool is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const;
     std::vector<const Url*> missing(const std::vector<Url>& urls);
+    // URLs whose CRL has passed its nextUpdate but is still usable (within clock_skew), with no
+    // download in flight: fetched again in the background while lookups keep judging with it.
+    std::vector<const Url*> due_for_refresh(const std::vector<Url>& urls);
+    void start_refresh(Mailbox& home, const Url& url, X509* issuer);
     MethodResult judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors);
     void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
     // Whether judging `cert` now would verify a large CRL's signature for the first time (a
     // pass over all of it): then lookup_cached() leaves it to lookup_async(), which judges on
     // the thread pool.
     bool needs_first_verification(X509* cert, X509* issuer, const std::vector<Url>& urls);
-    void on_downloaded(const std::string& url, Result<Held> crl);
-    void keep_fetched(const std::string& url, Held crl);
+    // Both return the CRL no longer held (the one replaced, or a download older than the one
+    // held), for the caller to free off the event loop.
+    Held on_downloaded(const std::string& url, Result<Held> crl);
+    Held keep_fetched(const std::string& url, Held crl);
 
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;
