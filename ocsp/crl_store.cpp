@@ -27,7 +27,7 @@ constexpr std::size_t kLargeCrlBytes = 256 * 1024;
 
 // Runs `work` on a short-lived thread at the lowest CPU priority (SCHED_IDLE, else nice 19)
 // and waits for it; called from libuv's thread pool for a large CRL's parsing and freeing
-// (0.5 s of CPU each for 500 000 entries). Where the pool shares a core with an event loop (a
+// (0.5 s of CPU each for 500 000 entries) when no handshake waits for it. Where the pool shares a core with an event loop (a
 // server pinned to one CPU), the loop would otherwise get half of that core meanwhile; this
 // way it keeps nearly all of it. A thread of its own because its priority cannot be raised
 // again without privileges, and the pool also serves other work.
@@ -222,8 +222,11 @@ private:
 class CrlStore::Download {
 public:
     // `keys`: what the CRL's signature is checked with once it is prepared (verification_keys).
-    static void start(CrlStore& store, Mailbox& home, const Url& url, std::vector<tls::EvpPkeyPtr> keys) {
-        auto* d = new Download(store, home, url.text, std::move(keys));
+    // `background`: no lookup waits for it (a refresh), so it is prepared at the lowest CPU
+    // priority; one that handshakes wait for is prepared at the pool's.
+    static void start(CrlStore& store, Mailbox& home, const Url& url, std::vector<tls::EvpPkeyPtr> keys,
+                      bool background) {
+        auto* d = new Download(store, home, url.text, std::move(keys), background);
         d->close_hook_ = home.add_close_hook([d] {
             d->fetch_.cancel();
             d->finish(make_error(Errc::io, "worker shutting down"));
@@ -242,8 +245,8 @@ public:
     }
 
 private:
-    Download(CrlStore& store, Mailbox& home, std::string url, std::vector<tls::EvpPkeyPtr> keys)
-        : store_(store), home_(home), url_(std::move(url)), keys_(std::move(keys)) {}
+    Download(CrlStore& store, Mailbox& home, std::string url, std::vector<tls::EvpPkeyPtr> keys, bool background)
+        : store_(store), home_(home), url_(std::move(url)), keys_(std::move(keys)), background_(background) {}
 
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
@@ -269,7 +272,7 @@ private:
             for (const auto& key : self->keys_)
                 if (self->prepared_->memo->signature_verifies(self->prepared_->crl.get(), key.get())) break;
         };
-        if (self->body_.size() >= kLargeCrlBytes)
+        if (self->background_ && self->body_.size() >= kLargeCrlBytes)
             run_at_low_priority(prepare);
         else
             prepare();
@@ -300,6 +303,7 @@ private:
     FetchHandle fetch_;
     std::uint64_t close_hook_ = 0;
     std::vector<tls::EvpPkeyPtr> keys_;
+    bool background_;
     std::vector<std::uint8_t> body_;
     uv_work_t work_{};
     Result<Held> prepared_ = make_error(Errc::io, "not prepared");
@@ -448,7 +452,7 @@ void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Look
         it->second.push_back(std::move(lookup));
         if (!first) return (void)++joined;  // including a refresh started in the background
     }
-    Download::start(*this, home, url, verification_keys(issuer));
+    Download::start(*this, home, url, verification_keys(issuer), false);
 }
 
 // A download nobody waits for: the held CRL keeps deciding until the new one replaces it.
@@ -457,7 +461,9 @@ void CrlStore::start_refresh(Mailbox& home, const Url& url, X509* issuer) {
         std::lock_guard lock(mutex_);
         if (!downloads_.try_emplace(url.text).second) return;  // in flight already
     }
-    Download::start(*this, home, url, verification_keys(issuer));
+    // Lookups join it only if it is still running at nextUpdate + clock_skew: then they wait
+    // for a thread at the lowest priority, which gets the CPU once the loop is waiting too.
+    Download::start(*this, home, url, verification_keys(issuer), true);
 }
 
 std::vector<tls::EvpPkeyPtr> CrlStore::verification_keys(X509* issuer) const {
