@@ -25,12 +25,17 @@ namespace {
 // first judgement runs on libuv's thread pool (a 20 MB CRL takes ~10 ms to verify).
 constexpr std::size_t kLargeCrlBytes = 256 * 1024;
 
+// How long after starting a background refresh of a URL another one may start: a server that
+// still serves the CRL held (a CA that publishes late, a lagging mirror) or fails must not be
+// asked again at every handshake until nextUpdate + clock_skew.
+constexpr std::chrono::seconds kRefreshInterval{30};
+
 // Runs `work` on a short-lived thread at the lowest CPU priority (SCHED_IDLE, else nice 19)
 // and waits for it; called from libuv's thread pool for a large CRL's parsing and freeing
-// (0.5 s of CPU each for 500 000 entries) when no handshake waits for it. Where the pool shares a core with an event loop (a
-// server pinned to one CPU), the loop would otherwise get half of that core meanwhile; this
-// way it keeps nearly all of it. A thread of its own because its priority cannot be raised
-// again without privileges, and the pool also serves other work.
+// (0.5 s of CPU each for 500 000 entries) when no handshake waits for it. Where the pool
+// shares a core with an event loop (a server pinned to one CPU), the loop would otherwise get
+// half of that core meanwhile; this way it keeps nearly all of it. A thread of its own because
+// its priority cannot be raised again without privileges, and the pool serves other work too.
 template <typename Work>
 void run_at_low_priority(Work&& work) {
     try {
@@ -398,9 +403,12 @@ std::vector<const Url*> CrlStore::due_for_refresh(const std::vector<Url>& urls) 
     const auto now = std::chrono::system_clock::now();
     std::vector<const Url*> out;
     std::lock_guard lock(mutex_);
+    const auto steady_now = std::chrono::steady_clock::now();
     for (const auto& url : urls) {
         auto it = fetched_.find(url.text);
         if (it == fetched_.end() || downloads_.contains(url.text)) continue;
+        auto tried = refreshed_.find(url.text);
+        if (tried != refreshed_.end() && steady_now - tried->second < kRefreshInterval) continue;
         X509_CRL* crl = it->second.crl.get();
         if (!is_current(crl, now, std::chrono::seconds{0}) && is_current(crl, now, clock_skew_)) out.push_back(&url);
     }
@@ -460,6 +468,7 @@ void CrlStore::start_refresh(Mailbox& home, const Url& url, X509* issuer) {
     {
         std::lock_guard lock(mutex_);
         if (!downloads_.try_emplace(url.text).second) return;  // in flight already
+        refreshed_[url.text] = std::chrono::steady_clock::now();
     }
     // Lookups join it only if it is still running at nextUpdate + clock_skew: then they wait
     // for a thread at the lowest priority, which gets the CPU once the loop is waiting too.

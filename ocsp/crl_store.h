@@ -122,6 +122,9 @@ private:
     std::set<std::string> skipped_noted_;  // under mutex_; bounded by kMaxSkippedNoted
     std::vector<FileCrl> files_;                       // guarded by mutex_
     std::unordered_map<std::string, Held> fetched_;   // by URL; guarded by mutex_
+    // When the last background refresh of each URL started (kRefreshInterval); guarded by
+    // mutex_; one entry per URL fetched_ holds.
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> refreshed_;
     // Downloads in flight by URL, with the lookups waiting for each; guarded by mutex_.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Lookup>>> downloads_;
     std::atomic<std::size_t> lookups_in_flight_{0};

@@ -324,6 +324,27 @@ TEST_F(CrlStoreTest, CrlFetchedAgainInTheBackgroundReplacesTheHeldOne) {
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
 }
 
+// A server that still serves the CRL held (a CA publishing late) is not asked again at every
+// lookup until nextUpdate + clock_skew: one background refresh per URL per 30 s.
+TEST_F(CrlStoreTest, RefreshThatBringsNoNewerCrlIsNotTriedAgainAtOnce) {
+    const auto due = der(past_next_update_within_skew());
+    auto& server = runner_.serve({http_ok(due), http_ok(due), http_ok(due)});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second, third;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    lookup_async(pki().leaf, second);  // the refresh: the same CRL again
+    ASSERT_TRUE(runner_.run_until([&] { return second.calls == 1 && server.requests() == 2 && store_->idle(); }));
+    EXPECT_NE(cached_kind(pki().leaf), std::nullopt) << "judged at once, no refresh due";
+    lookup_async(pki().leaf, third);
+    ASSERT_TRUE(run_until_reported({&third}));
+    ASSERT_TRUE(third.result);
+    EXPECT_EQ(third.result->kind, Kind::good) << third.result->detail;
+    EXPECT_TRUE(store_->idle()) << "no download started";
+    EXPECT_EQ(server.requests(), 2);
+}
+
 TEST_F(CrlStoreTest, FailedDownloadIsAnErrorNamingTheUrl) {
     auto& server = runner_.serve({testing::http_status(404)});
     settings_.urls = {server.url("/missing.crl")};
