@@ -14,7 +14,7 @@ CMAKE_FLAGS = $(LAUNCHER) -DOCSPGATE_WERROR=$(WERROR)
 BUILD_TYPE ?= RelWithDebInfo
 
 .PHONY: all deps build build-asan demo test test-release test-asan fuzz fuzz-ci clean
-.PHONY: container-test package package-test oracle interop test-clang build-matrix perf-fleet
+.PHONY: container-test package package-test oracle interop test-clang build-matrix perf-fleet perf-crl-swap
 
 all: build
 
@@ -78,6 +78,17 @@ interop: build
 	  OCSPGATE_INTEROP_REPORT=$(CURDIR)/$(BUILD)/interop-results.txt \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider test_interop.py; status=$$?; \
 	  cat $(CURDIR)/$(BUILD)/interop-results.txt 2>/dev/null; exit $$status
+
+# The large-CRL benchmark (#18 point 6, perf/README.md): handshakes/s and p50/p99 before and
+# while a 20 MB CRL of 500 000 entries is downloaded again and swapped in, and ocspgate's RSS per
+# CRL entry. A Release build of the three programs it runs, then perf/crl_swap (about 1.5 min,
+# loopback only; the server on CPU 1, the load on CPU 0; needs python3-cryptography, which
+# `scripts/install-deps perf` installs, Debian's python3 usually has). CRL_SWAP_ARGS: e.g. --window 10.
+CRL_SWAP_ARGS ?=
+perf-crl-swap: deps
+	cmake -S . -B $(BUILD)/perf-release -DCMAKE_BUILD_TYPE=Release -DOCSPGATE_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/perf-release -j$(JOBS) --target ocspgate ocspgate-load ocspgate-echo
+	perf/crl_swap --build-dir $(BUILD)/perf-release $(CRL_SWAP_ARGS)
 
 # Every libFuzzer target (tests/fuzz/README.md) for FUZZ_SECONDS each, one per core at a time
 # (tests/fuzz/run), in a clang build of the fuzzers (ASan + UBSan); fails on any finding (a

@@ -111,23 +111,29 @@ private:
     Result<Held> read_file_traced(const std::filesystem::path& path);
     void trace_judgement(X509* cert, const std::vector<HeldCrl>& held, const MethodResult& result,
                          const std::vector<CrlNotUsed>& not_used, TraceStep::Clock::time_point started);
+    // The keys a downloaded CRL's signature is checked with once, where it is prepared (off the
+    // loops): the issuer's of the certificate that asked for it, then crl.signers'.
+    std::vector<tls::EvpPkeyPtr> verification_keys(X509* issuer) const;
     std::vector<HeldCrl> held_for(X509* cert, const std::vector<Url>& urls);
     bool is_signers_issuer(const X509_NAME* crl_issuer, X509* cert) const;
     std::vector<const Url*> missing(const std::vector<Url>& urls);
     MethodResult judge(X509* cert, X509* issuer, X509* anchor, const std::string& download_errors);
     void join_download(Mailbox& home, const Url& url, std::shared_ptr<Lookup> lookup, std::size_t& joined);
-    // Whether a held CRL of `urls` is near enough its nextUpdate to be fetched again now
-    // (refresh_due), and starting those downloads in the background, with no lookup waiting.
+    // Whether a held CRL of `urls` is near enough its nextUpdate (or past it, within
+    // clock_skew) to be fetched again now (refresh_due), and starting those downloads in the
+    // background, with no lookup waiting: lookups keep judging with the CRL held meanwhile.
     bool refresh_due(const std::vector<Url>& urls);
-    void start_refreshes(Mailbox& home, const std::vector<Url>& urls);
+    void start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509* issuer);
     bool due(const Held& held, std::chrono::system_clock::time_point now,
              std::chrono::steady_clock::time_point mono) const;  // under mutex_
     // Whether judging `cert` now would verify a large CRL's signature for the first time (a
     // pass over all of it): then lookup_cached() leaves it to lookup_async(), which judges on
     // the thread pool.
     bool needs_first_verification(X509* cert, X509* issuer, const std::vector<Url>& urls);
-    void on_downloaded(const std::string& url, Result<Held> crl);
-    void keep_fetched(const std::string& url, Held crl);
+    // Both return the CRL no longer held (the one replaced, or a download older than the one
+    // held), for the caller to free off the event loop.
+    Held on_downloaded(const std::string& url, Result<Held> crl);
+    Held keep_fetched(const std::string& url, Held crl);
 
     const CrlSettings& settings_;
     std::chrono::seconds clock_skew_;

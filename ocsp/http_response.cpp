@@ -157,6 +157,17 @@ int ResponseParser::on_headers_complete(llhttp_t* parser) noexcept {
         return p.stop(Errc::limit, "the response body (" + std::to_string(parser->content_length) +
                                        " bytes) exceeds " + std::to_string(p.max_body_) + " bytes");
     }
+    // A declared length within the cap: its memory at once, so that the body is not copied
+    // again at every doubling (reading a 20 MB CRL took 26 ms of the event loop with the
+    // doublings, 10 ms without: perf/crl_swap --perf-record, 2026-12-07).
+    if ((parser->flags & F_CONTENT_LENGTH) != 0) {
+        try {
+            p.response_.body.reserve(static_cast<std::size_t>(parser->content_length));
+        } catch (const std::bad_alloc&) {
+            return p.stop(Errc::limit, "no memory for a response body of " + std::to_string(parser->content_length) +
+                                           " bytes");
+        }
+    }
     return 0;
 }
 

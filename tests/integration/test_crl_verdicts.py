@@ -2,10 +2,14 @@
 handshakes, a verdict never (a revoked client once got in as 'good' because the handshake
 before it had started the same CRL download). Also: with several CRLs of one issuer, the
 newest decides whatever their order in the config."""
+import datetime
+import time
+
 import pytest
 
 from concurrent_clients import attempt, run_together
-from harness import expect_accept, expect_reject, free_port
+from crl_pki import KEY_COMPROMISE, CrlMaker, now
+from harness import expect_accept, expect_reject, free_port, wait_until
 
 REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
 ACCEPT, REFUSED = ("accept",), ("reject", REVOKED)
@@ -86,4 +90,30 @@ def test_the_newest_of_two_crl_urls_decides_whatever_their_order(peers, pki, new
     gate = peers.proxy(methods=["crl"], crl_urls=urls if newest_first else urls[::-1])
     assert attempt(pki, gate.port, "client-revoked") == REFUSED
     assert attempt(pki, gate.port, "client-good") == ACCEPT
+    gate.stop_cleanly()
+
+
+def test_a_crl_past_its_next_update_keeps_deciding_while_it_is_fetched_again(peers, pki):
+    """#18 point 6: once the held CRL's nextUpdate has passed, ocspgate fetches it again in the
+    background and keeps deciding with it (up to ocsp.clock_skew later, 5 min by default): the
+    handshake that starts the download does not wait for it. The new CRL decides once it is in."""
+    crls = CrlMaker(pki, peers.workdir / "crls")
+    next_update = now() + datetime.timedelta(seconds=5)
+    first = crls.crl("first", number=1, last_update=now() - datetime.timedelta(minutes=10), next_update=next_update)
+    second = crls.crl("second", number=2, revoked={"client-good": KEY_COMPROMISE},
+                      last_update=now() - datetime.timedelta(minutes=1))
+    origin = peers.fake("body", body=first.read_bytes(), content_type="application/pkix-crl")
+    relay = peers.fake("proxy", upstream=origin.url, delay=0.6)  # each download takes 0.6 s
+    gate = crl_gate(peers, pki, relay.url + "/issuing-ca.crl")
+    expect_accept(gate, "client-good")  # the first download: waited for
+    origin.body = second.read_bytes()
+    time.sleep(max(0.0, (next_update - now()).total_seconds()) + 1.0)
+    started = time.monotonic()
+    close = expect_accept(gate, "client-good")  # starts the second download, decided by the first CRL
+    assert time.monotonic() - started < 0.5, "the handshake waited for the download"
+    assert close["revocation_source"].endswith("/issuing-ca.crl"), close
+    wait_until(lambda: relay.requests == 2, 3, "the CRL fetched again after its nextUpdate")
+    wait_until(lambda: relay.in_flight == 0, 5, "the second download done")
+    expect_reject(gate, "client-good", REVOKED)  # the new CRL decides
+    assert relay.requests == 2
     gate.stop_cleanly()

@@ -356,6 +356,67 @@ TEST_F(CrlStoreTest, A304ToAnUnconditionalDownloadIsAFailure) {
     EXPECT_NE(reported.result->detail.find("HTTP status 304"), std::string::npos) << reported.result->detail;
 }
 
+// Past its nextUpdate but within clock_skew a held CRL still decides: it is fetched again in
+// the background and no lookup waits for the new one (a 20 MB CRL's download and preparation
+// held every handshake for ~2 s when they waited, perf/RESULTS.md 2026-12-07).
+CrlSpec past_next_update_within_skew() {
+    CrlSpec due = issuing_crl({}, 2h, 1);
+    due.next_update = std::time(nullptr) - 60;  // the store's clock skew is 300 s
+    return due;
+}
+
+TEST_F(CrlStoreTest, HeldCrlPastItsNextUpdateKeepsDecidingWhileItIsFetchedAgain) {
+    auto& server = runner_.serve({http_ok(der(past_next_update_within_skew())), testing::silence()});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    ASSERT_TRUE(first.result);
+    EXPECT_EQ(first.result->kind, Kind::good) << first.result->detail;
+    EXPECT_EQ(cached_kind(pki().leaf), std::nullopt) << "lookup_async starts the refresh";
+    lookup_async(pki().leaf, second);
+    ASSERT_TRUE(run_until_reported({&second}));  // the refresh never answers: not waited for
+    ASSERT_TRUE(second.result);
+    EXPECT_EQ(second.result->kind, Kind::good) << second.result->detail;
+    EXPECT_TRUE(runner_.run_until([&server] { return server.requests() == 2; })) << "fetched again";
+}
+
+TEST_F(CrlStoreTest, CrlFetchedAgainInTheBackgroundReplacesTheHeldOne) {
+    const CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
+    auto& server = runner_.serve({http_ok(der(past_next_update_within_skew())), http_ok(der(fresh))});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    lookup_async(pki().leaf, second);
+    ASSERT_TRUE(run_until_reported({&second}));
+    ASSERT_TRUE(runner_.run_until([&] { return server.requests() == 2 && store_->idle(); }));
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
+}
+
+// A server that still serves the CRL held (a CA publishing late) is not asked again at every
+// lookup until nextUpdate + clock_skew: one background refresh per URL per eighth of the refresh margin (at least 10 s).
+TEST_F(CrlStoreTest, RefreshThatBringsNoNewerCrlIsNotTriedAgainAtOnce) {
+    const auto due = der(past_next_update_within_skew());
+    auto& server = runner_.serve({http_ok(due), http_ok(due), http_ok(due)});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second, third;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    lookup_async(pki().leaf, second);  // the refresh: the same CRL again
+    ASSERT_TRUE(runner_.run_until([&] { return second.calls == 1 && server.requests() == 2 && store_->idle(); }));
+    EXPECT_NE(cached_kind(pki().leaf), std::nullopt) << "judged at once, no refresh due";
+    lookup_async(pki().leaf, third);
+    ASSERT_TRUE(run_until_reported({&third}));
+    ASSERT_TRUE(third.result);
+    EXPECT_EQ(third.result->kind, Kind::good) << third.result->detail;
+    EXPECT_TRUE(store_->idle()) << "no download started";
+    EXPECT_EQ(server.requests(), 2);
+}
+
 TEST_F(CrlStoreTest, FailedDownloadIsAnErrorNamingTheUrl) {
     auto& server = runner_.serve({testing::http_status(404)});
     settings_.urls = {server.url("/missing.crl")};
