@@ -17,6 +17,7 @@
 #include "ocsp/asn1_time.h"
 #include "ocsp/crl.h"
 #include "ocsp/http_fetch.h"
+#include "ocsp/shared_cache/shared_key.h"
 #include "tls/certificate.h"
 
 namespace ocspgate::ocsp {
@@ -295,18 +296,105 @@ public:
             }
         }
         d->conditional_ = !req.if_none_match.empty() || !req.if_modified_since.empty();
-        FetchLimits limits;
-        limits.timeout = store.settings_.timeout;
-        limits.max_body = store.settings_.max_size;
-        auto started = start_fetch(home.loop(), std::move(req), limits,
-                                   [d](Result<HttpResponse> r) { d->on_response(std::move(r)); });
-        if (!started) return d->finish(std::move(started).error());
-        d->fetch_ = std::move(started).value();
+        d->request_ = std::move(req);
+        d->limits_.timeout = store.settings_.timeout;
+        d->limits_.max_body = store.settings_.max_size;
+        if (store.shared_) return d->ask_shared();
+        d->fetch();
     }
 
 private:
     Download(CrlStore& store, Mailbox& home, std::string url, std::vector<tls::EvpPkeyPtr> keys, bool background)
         : store_(store), home_(home), url_(std::move(url)), keys_(std::move(keys)), background_(background) {}
+
+    void fetch() {
+        auto started = start_fetch(home_.loop(), request_, limits_, [this](Result<HttpResponse> r) { on_response(std::move(r)); });
+        if (!started) return finish(std::move(started).error());
+        fetch_ = std::move(started).value();
+    }
+
+    // The fleet's copy first: another instance may have fetched a newer CRL than the one held.
+    void ask_shared() {
+        asking_shared_ = true;
+        store_.shared_->get(home_, shared_crl_key(store_.shared_->settings().key_prefix, url_),
+                            [this](RedisGet got) { on_shared(std::move(got)); });
+    }
+
+    void on_shared(RedisGet got) {
+        asking_shared_ = false;
+        if (finished_) {  // the worker shut down meanwhile
+            if (!working_) delete this;
+            return;
+        }
+        CheckerStats& stats = *store_.shared_stats_;
+        switch (got.outcome) {
+            case RedisGet::Outcome::value:
+                from_shared_ = true;
+                body_.assign(got.value.begin(), got.value.end());
+                return prepare_async();
+            case RedisGet::Outcome::absent: stats.shared_misses.fetch_add(1, std::memory_order_relaxed); break;
+            case RedisGet::Outcome::shutdown: return finish(make_error(Errc::io, "worker shutting down"));
+            default: stats.count_shared(&CheckerStats::shared_errors, to_string(got.outcome)); break;
+        }
+        fetch();  // down, slow or full: as if absent
+    }
+
+    // A CRL from the shared cache is used only when it is newer than the one held, current, and
+    // signed by a key the CRL's own download would be checked with; else the URL is asked.
+    std::optional<std::string> refuse_shared(const Held& crl) const {
+        const auto now = std::chrono::system_clock::now();
+        if (!is_current(crl.crl.get(), now, std::chrono::seconds{0})) return "expired";
+        bool signed_ok = false;
+        for (const auto& key : keys_) signed_ok = signed_ok || crl.memo->signature_verifies(crl.crl.get(), key.get());
+        if (!signed_ok) return "bad_signature";
+        std::lock_guard lock(store_.mutex_);
+        auto it = store_.fetched_.find(url_);
+        if (it != store_.fetched_.end() && it->second.crl &&
+            this_update_of(it->second.crl.get()) >= this_update_of(crl.crl.get()))
+            return std::string();  // not newer: nothing wrong with it, but the URL may have more
+        return std::nullopt;
+    }
+
+    void after_shared_prepared() {
+        CheckerStats& stats = *store_.shared_stats_;
+        from_shared_ = false;
+        auto refusal = prepared_ ? refuse_shared(*prepared_) : std::optional<std::string>("malformed");
+        if (!refusal) {
+            stats.shared_hits.fetch_add(1, std::memory_order_relaxed);
+            shared_hit_ = true;
+            return finish(std::move(prepared_));
+        }
+        if (refusal->empty())
+            stats.shared_misses.fetch_add(1, std::memory_order_relaxed);
+        else
+            stats.count_shared(&CheckerStats::shared_rejected, "crl_" + *refusal);
+        prepared_ = make_error(Errc::io, "not prepared");
+        fetch();
+    }
+
+    // A CRL just downloaded, whose signature verified where it was prepared, goes to the
+    // shared cache until its nextUpdate (at most max_ttl), as it was signed.
+    void write_back(const Held& crl) {
+        const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(crl.crl.get());
+        auto next = next_time ? to_time_point(next_time) : std::nullopt;
+        if (!next || share_bytes_.empty()) return;
+        bool signed_ok = false;
+        for (const auto& key : keys_) signed_ok = signed_ok || crl.memo->signature_verifies(crl.crl.get(), key.get());
+        if (!signed_ok) return;
+        const auto ttl = std::min(std::chrono::duration_cast<std::chrono::seconds>(*next - std::chrono::system_clock::now()),
+                                  std::chrono::duration_cast<std::chrono::seconds>(store_.shared_->settings().max_ttl));
+        if (ttl < std::chrono::seconds(1)) return;
+        auto stats = store_.shared_stats_;
+        auto stored = [stats](bool ok) {
+            if (ok)
+                stats->shared_writes.fetch_add(1, std::memory_order_relaxed);
+            else
+                stats->count_shared(&CheckerStats::shared_errors, "write");
+        };
+        if (!store_.shared_->set(home_, shared_crl_key(store_.shared_->settings().key_prefix, url_), share_bytes_, ttl,
+                                 stored))
+            stored(false);
+    }
 
     void on_response(Result<HttpResponse> r) {
         if (!r) return finish(std::move(r).error());
@@ -316,13 +404,28 @@ private:
         if (r->status != 200) return finish(make_error(Errc::io, fmt::format("HTTP status {}", r->status)));
         etag_ = std::move(r->etag);
         last_modified_ = std::move(r->last_modified);
-        // Parsing and preparing a 20 MB CRL takes a while: on libuv's thread pool, so that
-        // the loop keeps serving handshakes meanwhile.
         body_ = std::move(r->body);
+        if (store_.shared_ && body_.size() <= CrlStore::max_shared_crl_bytes) share_bytes_.assign(body_.begin(), body_.end());
+        prepare_async();
+    }
+
+    // Parsing and preparing a 20 MB CRL takes a while: on libuv's thread pool, so that the
+    // loop keeps serving handshakes meanwhile.
+    void prepare_async() {
         work_.data = this;
-        if (uv_queue_work(home_.loop(), &work_, prepare_off_loop, after_prepare) != 0)
-            return finish(CrlStore::prepare(body_));  // no thread pool: do it here
-        working_ = true;
+        if (uv_queue_work(home_.loop(), &work_, prepare_off_loop, after_prepare) == 0) {
+            working_ = true;
+            return;
+        }
+        prepare_off_loop(&work_);  // no thread pool: here
+        prepared();
+    }
+
+    void prepared() {
+        if (from_shared_) return after_shared_prepared();
+        if (prepared_ && store_.shared_) write_back(*prepared_);
+        share_bytes_.clear();
+        finish(std::move(prepared_));
     }
 
     // Parses, indexes and verifies the signature once (CrlMemo), so that neither the lookups
@@ -347,10 +450,10 @@ private:
         auto* self = static_cast<Download*>(work->data);
         self->working_ = false;
         if (self->finished_) {  // the worker shut down meanwhile: nobody waits any more
-            delete self;
+            if (!self->asking_shared_) delete self;
             return;
         }
-        self->finish(std::move(self->prepared_));
+        self->prepared();
     }
 
     // Reports once; the object goes when no thread-pool work refers to it any more.
@@ -364,11 +467,14 @@ private:
         home_.remove_close_hook(close_hook_);
         if (store_.trace_) trace(result);
         release_off_loop(home_.loop(), store_.on_downloaded(url_, std::move(result)));
-        if (!working_) delete this;
+        if (!working_ && !asking_shared_) delete this;
     }
 
     void trace(const Result<Held>& result) {
-        const std::string outcome = !result ? result.error().message : result->crl ? "downloaded" : "not modified";
+        const std::string outcome = !result         ? result.error().message
+                                    : !result->crl  ? "not modified"
+                                    : shared_hit_   ? "from the shared cache"
+                                                    : "downloaded";
         TraceStep step{"download", url_, outcome, started_, TraceStep::Clock::now(), {}, {}};
         step.http_status = http_status_;
         step.bytes = bytes_;
@@ -393,6 +499,12 @@ private:
     bool finished_ = false;  // on_downloaded has been told
     bool conditional_ = false;         // validators of a held copy were sent
     std::string etag_, last_modified_;  // the server's validators for this body
+    HttpRequest request_;
+    FetchLimits limits_;
+    bool asking_shared_ = false;  // a shared-cache GET is out: its callback refers to this
+    bool from_shared_ = false;    // body_ / prepared_ came from the shared cache
+    bool shared_hit_ = false;     // the CRL reported is the shared cache's
+    std::string share_bytes_;     // the downloaded DER, for the shared cache (small CRLs only)
 };
 
 // The files of the certificate's issuer and, for judging a separate CRL signer's own

@@ -35,6 +35,7 @@
 #include "ocsp/crl_history.h"
 #include "ocsp/crl_judge.h"
 #include "ocsp/mailbox.h"
+#include "ocsp/shared_cache/shared_cache.h"
 #include "ocsp/policy.h"
 #include "ocsp/step_trace.h"
 #include "ocsp/url.h"
@@ -49,6 +50,16 @@ public:
     // judgements); null, as in the proxy, records nothing.
     CrlStore(const CrlSettings& settings, std::chrono::seconds clock_skew, std::optional<Url> http_proxy = {},
              std::shared_ptr<StepTrace> trace = {});
+
+    // The fleet's shared cache ([cache.shared]): a download asks it first for a CRL newer than
+    // the one held, and a CRL downloaded from its URL is stored there (up to
+    // max_shared_crl_bytes) until its nextUpdate. Hits, misses, writes, rejected entries and
+    // errors count in `stats` with the OCSP responses'. Call before any lookup.
+    static constexpr std::size_t max_shared_crl_bytes = 1024 * 1024;
+    void share_through(std::shared_ptr<SharedCache> shared, std::shared_ptr<CheckerStats> stats) {
+        shared_ = std::move(shared);
+        shared_stats_ = std::move(stats);
+    }
 
     // Loads every configured CRL file and CRL signer file; call at start-up (not on a loop
     // thread).
@@ -150,6 +161,8 @@ private:
     // Downloads in flight by URL, with the lookups waiting for each; guarded by mutex_.
     std::unordered_map<std::string, std::vector<std::shared_ptr<Lookup>>> downloads_;
     std::atomic<std::size_t> lookups_in_flight_{0};
+    std::shared_ptr<SharedCache> shared_;         // null: no [cache.shared]
+    std::shared_ptr<CheckerStats> shared_stats_;  // with shared_
 };
 
 }  // namespace ocspgate::ocsp

@@ -133,6 +133,7 @@ Result<std::unique_ptr<RevocationChecker>> RevocationChecker::create(const Revoc
         new RevocationChecker(profile, std::move(cache), std::move(stats), std::move(crl_trace)));
     checker->trust_fingerprint_ = std::move(fingerprint);
     checker->kept_cache_ = same;
+    if (shared) checker->crls_.share_through(shared, checker->stats_owner_);
     checker->shared_ = std::move(shared);
     if (auto r = checker->load_files(); !r) return std::move(r).error();
     return checker;

@@ -16,20 +16,33 @@ void add_field(std::string& out, const std::string& field) {
 
 }  // namespace
 
+namespace {
+
+std::string hex_sha256(const std::string& bytes) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char byte : digest) {
+        out.push_back(hex[byte >> 4]);
+        out.push_back(hex[byte & 0x0f]);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string shared_crl_key(const std::string& prefix, const std::string& url) {
+    return prefix + "crl:" + hex_sha256(url);
+}
+
 std::string shared_key(const std::string& prefix, const CertId& id) {
     std::string fields;
     add_field(fields, std::to_string(id.hash_nid));
     add_field(fields, id.issuer_name_hash);
     add_field(fields, id.issuer_key_hash);
     add_field(fields, id.serial);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(fields.data()), fields.size(), digest);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string key = prefix + "ocsp:";
-    for (unsigned char byte : digest) {
-        key.push_back(hex[byte >> 4]);
-        key.push_back(hex[byte & 0x0f]);
-    }
+    std::string key = prefix + "ocsp:" + hex_sha256(fields);
     return key;
 }
 

@@ -16,6 +16,10 @@ namespace ocspgate::ocsp {
 // certificate, so a response stored under another certificate's key is refused.
 std::string shared_key(const std::string& prefix, const CertId& id);
 
+// prefix + "crl:" + hex SHA-256 of the URL a CRL was downloaded from. As for responses, the
+// key only names the entry: a reader verifies the CRL's signature with the issuer's key.
+std::string shared_crl_key(const std::string& prefix, const std::string& url);
+
 // The Redis TTL for a validated answer: min(nextUpdate - now, max_ttl), in whole seconds, or
 // nullopt when it must not be shared: a status other than good or revoked, no nextUpdate
 // (no promise of how long it holds), or less than a second left.

@@ -483,3 +483,33 @@ def test_a_lease_holder_that_never_answers_costs_the_others_one_lease_then_the_r
     assert 0.3 <= waited < 1.0, waited
     assert value(metrics(d), "ocspgate_shared_cache_lease_waits_fell_back_total", profile="r") == 1
     d.stop_cleanly()
+
+
+# --- CRLs through the shared cache --------------------------------------------------------
+
+def test_a_crl_one_instance_downloaded_serves_another_and_a_forged_one_is_refused(peers, tmp_path, pki):
+    redis = RedisServer(tmp_path)
+    origin = peers.fake("body", body=(pki / "issuing-ca.crl.der").read_bytes(), content_type="application/pkix-crl")
+    url = origin.url + "/issuing-ca.crl"
+    a = shared_gate(peers, redis.url, [], name="a", methods=["crl"], crl_urls=[url])
+    expect_accept(a, "client-good")
+    crl_key = stored_key(redis, set())
+    assert b":crl:" in crl_key and redis.command("GET", crl_key) == (pki / "issuing-ca.crl.der").read_bytes()
+    assert origin.requests == 1
+
+    b = shared_gate(peers, redis.url, [], name="b", methods=["crl"], crl_urls=[url])  # cold
+    assert expect_reject(b, "client-revoked", REVOKED)["revocation_source"] == url
+    expect_accept(b, "client-good")
+    assert origin.requests == 1, "B took the CRL from Redis"
+    assert value(metrics(b), "ocspgate_shared_cache_hits_total", profile="r") == 1
+
+    # A CRL that no key of the issuer signed (the root's, under the issuing CA's URL) is refused
+    # and the URL is asked: the revoked client stays refused.
+    redis.command("SET", crl_key, (pki / "root-ca.crl.der").read_bytes())
+    c = shared_gate(peers, redis.url, [], name="c", methods=["crl"], crl_urls=[url])
+    expect_reject(c, "client-revoked", REVOKED)
+    assert origin.requests == 2
+    rejected = {k: v for k, v in metrics(c).items() if k[0] == "ocspgate_shared_cache_rejected_total"}
+    assert sum(rejected.values()) == 1, rejected
+    for gate in (a, b, c):
+        gate.stop_cleanly()
