@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ocsp/shared_cache/shared_key.h"
+
 namespace ocspgate::ocsp {
 namespace {
 
@@ -41,6 +43,26 @@ void OwnStapler::fetch() {
     auto request = build_request(cert_.get(), issuer_.get(), /*with_nonce=*/false);
     if (!request) return failed(request.error().message);
     request_ = std::move(request).value();
+    if (!settings_.shared || settings_.home == nullptr) return ask_responder();
+    settings_.shared->get(*settings_.home, shared_key(settings_.shared->settings().key_prefix, request_.id),
+                          [this](RedisGet got) { on_shared(std::move(got)); });
+}
+
+// What another fleet member stored for this certificate, validated like the responder's
+// answer; anything else (absent, refused, Redis down) and the responder is asked.
+void OwnStapler::on_shared(RedisGet got) {
+    if (got.outcome == RedisGet::Outcome::shutdown) return;  // the loop is ending
+    if (got.outcome == RedisGet::Outcome::value) {
+        std::vector<std::uint8_t> der(got.value.begin(), got.value.end());
+        auto validation = validate(der);
+        if (const auto* answer = std::get_if<Answer>(&validation);
+            answer && answer->status != CertStatus::unknown && answer->next_update)
+            return answered(std::move(der), *answer, "shared_cache");
+    }
+    ask_responder();
+}
+
+void OwnStapler::ask_responder() {
     HttpRequest http;
     http.method = HttpRequest::Method::post;
     http.url = settings_.responder;
@@ -55,9 +77,7 @@ void OwnStapler::fetch() {
     fetch_ = std::move(started).value();
 }
 
-void OwnStapler::on_response(Result<HttpResponse> response) {
-    if (!response) return failed(response.error().message);
-    if (response->status != 200) return failed("HTTP status " + std::to_string(response->status));
+std::variant<Answer, ResponseFailure> OwnStapler::validate(std::span<const std::uint8_t> der) const {
     ValidationInput in;
     in.cert = cert_.get();
     in.issuer = issuer_.get();
@@ -66,14 +86,32 @@ void OwnStapler::on_response(Result<HttpResponse> response) {
     in.clock_skew = settings_.clock_skew;
     in.max_age = kMaxAgeWithoutNextUpdate;
     in.nonce_required = false;
-    auto validation = validate_response(response->body, in);
-    if (auto* failure = std::get_if<ResponseFailure>(&validation)) return failed(to_error(*failure).message);
-    answered(std::move(response->body), std::get<Answer>(validation));
+    return validate_response(der, in);
 }
 
-void OwnStapler::answered(std::vector<std::uint8_t> der, const Answer& answer) {
+void OwnStapler::on_response(Result<HttpResponse> response) {
+    if (!response) return failed(response.error().message);
+    if (response->status != 200) return failed("HTTP status " + std::to_string(response->status));
+    auto validation = validate(response->body);
+    if (auto* failure = std::get_if<ResponseFailure>(&validation)) return failed(to_error(*failure).message);
+    const Answer& answer = std::get<Answer>(validation);
+    write_back(response->body, answer);
+    answered(std::move(response->body), answer, settings_.responder.text);
+}
+
+// As the client lookups do: a good or revoked answer with a nextUpdate, exactly as signed.
+void OwnStapler::write_back(const std::vector<std::uint8_t>& der, const Answer& answer) {
+    if (!settings_.shared || settings_.home == nullptr) return;
+    auto ttl = shared_ttl(answer, std::chrono::system_clock::now(), settings_.shared->settings().max_ttl);
+    if (!ttl) return;
+    settings_.shared->set(*settings_.home, shared_key(settings_.shared->settings().key_prefix, request_.id),
+                          std::string(der.begin(), der.end()), *ttl);
+}
+
+void OwnStapler::answered(std::vector<std::uint8_t> der, const Answer& answer, std::string source) {
     const auto now = std::chrono::system_clock::now();
     backoff_ = 0ms;
+    state_.source = std::move(source);
     state_.status = to_string(answer.status);
     state_.this_update = answer.this_update;
     state_.next_update = answer.next_update;

@@ -20,6 +20,7 @@
 #include "ocsp/loop_timer.h"
 #include "ocsp/request.h"
 #include "ocsp/response.h"
+#include "ocsp/shared_cache/shared_cache.h"
 #include "ocsp/url.h"
 #include "tls/ossl.h"
 #include "tls/staple.h"
@@ -32,6 +33,10 @@ struct OwnStapleSettings {
     std::chrono::seconds clock_skew{300};
     std::optional<Url> http_proxy;
     bool refuse_revoked = false;  // a revoked answer makes the slot refuse handshakes
+    // The fleet's shared cache ([cache.shared]) and a Mailbox of the stapler's loop for it:
+    // asked before the responder, written after it, like the client lookups. Null: none.
+    std::shared_ptr<SharedCache> shared;
+    Mailbox* home = nullptr;
 };
 
 struct OwnStapleState {
@@ -42,6 +47,7 @@ struct OwnStapleState {
     std::optional<TimePoint> this_update, next_update;  // of the last answer
     std::optional<TimePoint> fetched;                     // when the last answer came
     std::string error;  // why the last attempt failed; empty after an answer
+    std::string source;  // where the last answer came from: the responder URL or "shared_cache"
     std::chrono::milliseconds next_attempt{0};  // when the next fetch starts, from the last attempt
 };
 
@@ -65,8 +71,12 @@ public:
 
 private:
     void fetch();
+    void ask_responder();
+    void on_shared(RedisGet got);
+    std::variant<Answer, ResponseFailure> validate(std::span<const std::uint8_t> der) const;
+    void write_back(const std::vector<std::uint8_t>& der, const Answer& answer);
     void on_response(Result<HttpResponse> response);
-    void answered(std::vector<std::uint8_t> der, const Answer& answer);
+    void answered(std::vector<std::uint8_t> der, const Answer& answer, std::string source);
     void failed(std::string error);
     void schedule(std::chrono::milliseconds delay);
     void publish();

@@ -90,7 +90,7 @@ Server::Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runt
 Server::~Server() {
     if (admin_) admin_->close();
     if (expiry_) expiry_->close();
-    staples_.reset();  // before the loop runs its last time: their handles close there
+    if (staples_) staples_->close();  // before the loop runs its last time: their handles close there
     for (auto& worker : workers_) worker->join();
     workers_.clear();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&worker_finished_)))

@@ -33,7 +33,7 @@ void log_attempt(const std::string& listener, const std::string& responder, cons
         return;
     }
     log::Record record(s.status == "revoked" ? "own_certificate_revoked" : "own_staple_fetched");
-    record.field("listener", listener).field("responder", responder).field("status", s.status);
+    record.field("listener", listener).field("responder", responder).field("source", s.source).field("status", s.status);
     if (s.this_update) record.field("this_update", ocsp::to_iso8601(*s.this_update));
     if (s.next_update) record.field("next_update", ocsp::to_iso8601(*s.next_update));
     record.field("stapled", s.stapled ? "true" : "false").field("refresh_in_s", retry_s);
@@ -63,6 +63,11 @@ void OwnStaples::apply(const Runtime& runtime) {
         ocsp::OwnStapleSettings settings;
         settings.responder = *responder;
         settings.refuse_revoked = l->conf.tls.stapling_refuse_revoked;
+        if (runtime.shared_cache) {
+            if (!mailbox_) mailbox_ = std::make_unique<ocsp::Mailbox>(loop_);
+            settings.shared = runtime.shared_cache;
+            settings.home = mailbox_.get();
+        }
         if (auto it = staplers_.find(name);
             it != staplers_.end() && it->second->stapler->serves(l->staple_certificate.get(), settings)) {
             it->second->stapler->retarget(l->staple);
@@ -105,6 +110,11 @@ void OwnStaples::write_metrics(metrics::MetricsText& out) const {
     out.family("ocspgate_own_staple_failures_total", "counter",
                "Failed fetches of the listener's own OCSP response.");
     for (const auto& e : entries) out.sample("ocspgate_own_staple_failures_total", {{"listener", e.listener}}, e.failures);
+}
+
+void OwnStaples::close() {
+    staplers_.clear();
+    if (mailbox_) mailbox_->close();  // closes the shared cache's connection on this loop
 }
 
 std::vector<OwnStaples::Entry> OwnStaples::states() const {

@@ -25,7 +25,7 @@ public:
     // Start-up and every applied reload: the staplers `runtime`'s listeners need. A listener
     // whose responder URL cannot be parsed is logged and left without a staple.
     void apply(const Runtime& runtime);
-    void close() { staplers_.clear(); }
+    void close();
 
     struct Entry {
         std::string listener;
@@ -47,6 +47,8 @@ private:
         std::uint64_t failures = 0;
     };
     uv_loop_t* loop_;
+    // For the shared cache's connection on this loop ([cache.shared]); made on first use.
+    std::unique_ptr<ocsp::Mailbox> mailbox_;
     // By listener name; each Stapler stays at one address (its stapler's report refers to it).
     std::map<std::string, std::unique_ptr<Stapler>> staplers_;
 };

@@ -6,21 +6,22 @@ import signal
 
 import pytest
 
-from harness import Backend, free_port, listener_config, s_client
+from harness import Backend, free_port, listener_config, s_client, wait_until
 from prometheus import parse_metrics, value
+from redis_peer import RedisServer
 from test_admin import get
 
 NO_STAPLE = "OCSP response: no response sent"
 
 
-def stapling_gate(peers, responder_url: str, refuse: bool = False):
+def stapling_gate(peers, responder_url: str, refuse: bool = False, tail: str = "", name: str = "ocspgate"):
     backend = Backend("echo")
     peers._started.append(backend.close)
     port, admin_port = free_port(), free_port()
     config = listener_config(peers.pki, port, backend.port,
                              extra_tls=f'stapling = true\nstapling_responder = "{responder_url}"\n'
                                        f'stapling_refuse_revoked = {"true" if refuse else "false"}\n')
-    gate = peers.gate(config + f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
+    gate = peers.gate(config + f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n' + tail, name=name)
     gate.port, gate.admin_port = port, admin_port
     return gate
 
@@ -118,3 +119,20 @@ def test_a_reload_keeps_the_staple_of_an_unchanged_certificate_without_asking_ag
     assert responder.requests == 1
     assert len(gate.events("own_staple_fetched")) == 1
     gate.stop_cleanly()
+
+
+def test_the_staple_is_shared_through_the_fleet_cache(peers, tmp_path):
+    redis = RedisServer(tmp_path)
+    responder = peers.responder()
+    shared = f'\n[cache.shared]\nurl = "{redis.url}"\n'
+    a = stapling_gate(peers, responder.url, tail=shared, name="a")
+    assert a.wait_event("own_staple_fetched")[0]["source"] == responder.url
+    wait_until(lambda: redis.keys("ocspgate:ocsp:*"), 5, "the staple in the shared cache")
+    b = stapling_gate(peers, responder.url, tail=shared, name="b")  # another instance, cold
+    fetched = b.wait_event("own_staple_fetched")[0]
+    assert (fetched["source"], fetched["status"], fetched["stapled"]) == ("shared_cache", "good", "true"), fetched
+    code, out = s_client(peers.pki, b.port, "client-good", b"", extra=["-status"])
+    assert code == 0 and "Cert Status: good" in out, out
+    assert responder.requests == 1, "B stapled what A fetched"
+    a.stop_cleanly()
+    b.stop_cleanly()
