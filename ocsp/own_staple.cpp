@@ -25,7 +25,7 @@ OwnStapler::OwnStapler(uv_loop_t* loop, tls::X509Ptr cert, tls::X509Ptr issuer, 
     : loop_(loop), cert_(std::move(cert)), issuer_(std::move(issuer)), settings_(std::move(settings)),
       slot_(std::move(slot)), report_(std::move(report)), timer_(loop) {}
 
-OwnStapler::~OwnStapler() = default;  // the timer and the fetch handle cancel themselves
+OwnStapler::~OwnStapler() { *alive_ = false; }  // the timer and the fetch handle cancel themselves
 
 void OwnStapler::start() { fetch(); }
 
@@ -45,7 +45,9 @@ void OwnStapler::fetch() {
     request_ = std::move(request).value();
     if (!settings_.shared || settings_.home == nullptr) return ask_responder();
     settings_.shared->get(*settings_.home, shared_key(settings_.shared->settings().key_prefix, request_.id),
-                          [this](RedisGet got) { on_shared(std::move(got)); });
+                          [this, alive = alive_](RedisGet got) {
+                              if (*alive) on_shared(std::move(got));
+                          });
 }
 
 // What another fleet member stored for this certificate, validated like the responder's

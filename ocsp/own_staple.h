@@ -92,6 +92,9 @@ private:
     tls::StapleSlot::Der held_;  // the good response stapled, if any
     OwnStapleState state_;
     std::chrono::milliseconds backoff_{0};
+    // A shared-cache GET cannot be cancelled: its callback checks this first, and a stapler
+    // replaced by a reload (or closed) drops the answer.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace ocspgate::ocsp
