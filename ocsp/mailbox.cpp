@@ -25,10 +25,13 @@ void Mailbox::close() {
         closed_ = true;
         tasks_.clear();
     }
-    // Hooks may remove themselves (or others) while they run: run from a copy.
-    auto hooks = std::move(close_hooks_);
-    close_hooks_.clear();
-    for (auto& [id, hook] : hooks) hook();
+    // Hooks may remove others while they run (a Download that a Redis connection's shutdown
+    // finished removes its own hook, and is gone): take them one at a time from the live map,
+    // so a removed hook never runs.
+    while (!close_hooks_.empty()) {
+        auto hook = close_hooks_.extract(close_hooks_.begin());
+        hook.mapped()();
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
 

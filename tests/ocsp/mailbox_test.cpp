@@ -99,5 +99,20 @@ TEST_F(MailboxTest, LoopEndsAfterClose) {
     EXPECT_EQ(uv_run(&loop_, UV_RUN_NOWAIT), 0);
 }
 
+// A hook that an earlier hook removed (its owner finished and is gone) must not run: the
+// Redis connection's shutdown finishing a CRL download whose own hook came later.
+TEST_F(MailboxTest, AHookRemovedByAnEarlierHookDuringCloseDoesNotRun) {
+    std::vector<int> ran;
+    std::uint64_t second = 0;
+    mailbox_->add_close_hook([&] {
+        ran.push_back(1);
+        mailbox_->remove_close_hook(second);
+    });
+    second = mailbox_->add_close_hook([&] { ran.push_back(2); });
+    mailbox_->add_close_hook([&] { ran.push_back(3); });
+    mailbox_->close();
+    EXPECT_EQ(ran, (std::vector<int>{1, 3}));
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp
