@@ -34,6 +34,8 @@ constexpr std::size_t kLargeCrlBytes = 256 * 1024;
 // one again), it is asked again every eighth of that margin, and not more often than every
 // 10 seconds.
 constexpr auto kMaxRefreshMargin = std::chrono::hours(1);
+// A CRL without nextUpdate (not conforming, but seen) promises nothing: fetched again hourly.
+constexpr auto kNoNextUpdateRefresh = std::chrono::hours(1);
 constexpr auto kMinRefreshSpacing = std::chrono::seconds(10);
 
 // Runs `work` on a short-lived thread at the lowest CPU priority (SCHED_IDLE, else nice 19)
@@ -202,6 +204,8 @@ public:
         if (remaining_ > 0 && --remaining_ > 0) return;
         if (!done_) return;
         if (follow_deltas()) return;
+        // A CRL the downloads just took from the shared cache is confirmed by its URL at once.
+        store_.start_refreshes(home_, store_.sources_for(cert_.get()), issuer_.get(), /*unconfirmed_only=*/true);
         if (!store_.needs_first_verification(cert_.get(), issuer_.get(), store_.sources_for(cert_.get())))
             return deliver(store_.judge(cert_.get(), issuer_.get(), anchor_.get(), errors_));
         judge_off_loop();
@@ -343,6 +347,7 @@ private:
     // signed by a key the CRL's own download would be checked with; else the URL is asked.
     std::optional<std::string> refuse_shared(const Held& crl) const {
         const auto now = std::chrono::system_clock::now();
+        if (X509_CRL_get0_nextUpdate(crl.crl.get()) == nullptr) return "no_next_update";  // never stored so
         if (!is_current(crl.crl.get(), now, std::chrono::seconds{0})) return "expired";
         bool signed_ok = false;
         for (const auto& key : keys_) signed_ok = signed_ok || crl.memo->signature_verifies(crl.crl.get(), key.get());
@@ -362,6 +367,7 @@ private:
         if (!refusal) {
             stats.shared_hits.fetch_add(1, std::memory_order_relaxed);
             shared_hit_ = true;
+            prepared_->unconfirmed = true;  // confirmed by the URL in the background (due())
             return finish(std::move(prepared_));
         }
         if (refusal->empty())
@@ -712,8 +718,11 @@ void CrlStore::join_download(Mailbox& home, const Url& url, std::shared_ptr<Look
 
 bool CrlStore::due(const Held& held, std::chrono::system_clock::time_point now,
                    std::chrono::steady_clock::time_point mono) const {
+    const bool never_tried = held.refresh_started == std::chrono::steady_clock::time_point{};
+    if (held.unconfirmed) return never_tried || mono - held.refresh_started >= kMinRefreshSpacing;
     const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(held.crl.get());
-    if (next_time == nullptr) return false;
+    if (next_time == nullptr)
+        return mono - std::max(held.fetched_at, held.refresh_started) >= kNoNextUpdateRefresh;
     auto next = to_time_point(next_time);
     if (!next || *next < now - clock_skew_) return false;  // expired: missing() fetches it, and lookups wait
     const auto period = *next - this_update_of(held.crl.get());
@@ -721,7 +730,7 @@ bool CrlStore::due(const Held& held, std::chrono::system_clock::time_point now,
                                                                       kMaxRefreshMargin);
     if (now < *next - margin) return false;
     const auto spacing = std::max<std::chrono::steady_clock::duration>(margin / 8, kMinRefreshSpacing);
-    return held.refresh_started == std::chrono::steady_clock::time_point{} || mono - held.refresh_started >= spacing;
+    return never_tried || mono - held.refresh_started >= spacing;
 }
 
 bool CrlStore::refresh_due(const std::vector<Url>& urls) {
@@ -736,7 +745,7 @@ bool CrlStore::refresh_due(const std::vector<Url>& urls) {
 }
 
 // Downloads nobody waits for: the held CRLs keep deciding until the new ones replace them.
-void CrlStore::start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509* issuer) {
+void CrlStore::start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509* issuer, bool unconfirmed_only) {
     const auto now = std::chrono::system_clock::now();
     const auto mono = std::chrono::steady_clock::now();
     std::vector<const Url*> starting;
@@ -746,6 +755,7 @@ void CrlStore::start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509
             auto it = fetched_.find(url.text);
             if (it == fetched_.end() || !it->second.crl || downloads_.contains(url.text) || !due(it->second, now, mono))
                 continue;
+            if (unconfirmed_only && !it->second.unconfirmed) continue;
             it->second.refresh_started = mono;
             downloads_[url.text];  // in flight, no lookup waiting
             starting.push_back(&url);
@@ -796,6 +806,7 @@ CrlStore::Held CrlStore::keep_fetched(const std::string& url, Held crl) {
         this_update_of(held.crl.get()) > this_update_of(crl.crl.get()))
         return crl;
     crl.refresh_started = held.refresh_started;
+    crl.fetched_at = std::chrono::steady_clock::now();
     std::swap(held, crl);
     return crl;  // the one replaced
 }

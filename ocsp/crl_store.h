@@ -111,6 +111,10 @@ private:
         // When a refresh ahead of its nextUpdate last started; carried over to the CRL that
         // replaces it, so an unchanged CRL is not asked for again at once.
         std::chrono::steady_clock::time_point refresh_started{};
+        std::chrono::steady_clock::time_point fetched_at{};  // when it was taken in (keep_fetched)
+        // Taken from the shared cache and not yet confirmed by its URL: a Redis writer could
+        // replay an older CRL the CA signed, so the URL is asked in the background at once.
+        bool unconfirmed = false;
     };
     struct FileCrl {
         std::filesystem::path path;
@@ -134,7 +138,8 @@ private:
     // clock_skew) to be fetched again now (refresh_due), and starting those downloads in the
     // background, with no lookup waiting: lookups keep judging with the CRL held meanwhile.
     bool refresh_due(const std::vector<Url>& urls);
-    void start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509* issuer);
+    // `unconfirmed_only`: just the CRLs taken from the shared cache, right after a download.
+    void start_refreshes(Mailbox& home, const std::vector<Url>& urls, X509* issuer, bool unconfirmed_only = false);
     bool due(const Held& held, std::chrono::system_clock::time_point now,
              std::chrono::steady_clock::time_point mono) const;  // under mutex_
     // Whether judging `cert` now would verify a large CRL's signature for the first time (a

@@ -57,8 +57,11 @@ void OwnStapler::on_shared(RedisGet got) {
     if (got.outcome == RedisGet::Outcome::value) {
         std::vector<std::uint8_t> der(got.value.begin(), got.value.end());
         auto validation = validate(der);
-        if (const auto* answer = std::get_if<Answer>(&validation);
-            answer && answer->status != CertStatus::unknown && answer->next_update)
+        // Only an answer newer than the last one: an older entry (a write of ours that did not
+        // land, another member's) must not undo a revocation, nor be asked for again and again.
+        const auto* answer = std::get_if<Answer>(&validation);
+        if (answer && answer->status != CertStatus::unknown && answer->next_update &&
+            (!state_.this_update || answer->this_update > *state_.this_update))
             return answered(std::move(der), *answer, "shared_cache");
     }
     ask_responder();
@@ -135,8 +138,10 @@ void OwnStapler::failed(std::string error) {
     state_.error = std::move(error);
     backoff_ = backoff_ == 0ms ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
     milliseconds delay = backoff_;
-    if (held_ && state_.next_update) {
-        const auto expires = *state_.next_update + settings_.clock_skew;
+    if (held_ && state_.this_update) {
+        // Past nextUpdate, or for an answer that promises none, past the age it is taken at.
+        const auto expires = (state_.next_update ? *state_.next_update : *state_.this_update + kMaxAgeWithoutNextUpdate) +
+                             settings_.clock_skew;
         if (expires <= now) {
             held_ = nullptr;  // never staple an expired response
         } else {
