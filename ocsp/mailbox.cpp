@@ -18,6 +18,11 @@ void Mailbox::post(std::function<void()> task) {
     uv_async_send(&async_);
 }
 
+bool Mailbox::closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+}
+
 void Mailbox::close() {
     {
         std::lock_guard lock(mutex_);

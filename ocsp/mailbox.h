@@ -22,6 +22,8 @@ public:
     Mailbox& operator=(const Mailbox&) = delete;
 
     uv_loop_t* loop() const { return loop_; }
+    // Thread-safe. True once close() has run: its close hooks will never run again.
+    bool closed() const;
 
     // Thread-safe. `task` runs on the loop soon; after close() it is dropped without running.
     void post(std::function<void()> task);
@@ -42,7 +44,7 @@ private:
 
     uv_loop_t* loop_;
     uv_async_t async_{};
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     bool closed_ = false;                       // guarded by mutex_
     std::vector<std::function<void()>> tasks_;  // guarded by mutex_
     std::map<std::uint64_t, std::function<void()>> close_hooks_;  // loop thread only

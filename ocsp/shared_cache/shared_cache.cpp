@@ -28,6 +28,14 @@ SharedCache::~SharedCache() {
 }
 
 std::shared_ptr<RedisConnection> SharedCache::connection_for(Mailbox& home) {
+    if (home.closed()) {
+        // The loop is ending (a write-back after the worker's last close): a connection made
+        // now would never be shut down and would keep the loop alive. One already shut answers
+        // every command "not connected" and goes with the caller's reference.
+        auto gone = std::make_shared<RedisConnection>(home.loop(), settings_);
+        gone->shutdown();
+        return gone;
+    }
     std::lock_guard lock(registry_->mutex);
     auto& slot = registry_->connections[&home];
     if (!slot) {

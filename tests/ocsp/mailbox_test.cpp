@@ -114,5 +114,11 @@ TEST_F(MailboxTest, AHookRemovedByAnEarlierHookDuringCloseDoesNotRun) {
     EXPECT_EQ(ran, (std::vector<int>{1, 3}));
 }
 
+TEST_F(MailboxTest, ClosedSaysWhetherCloseHasRun) {
+    EXPECT_FALSE(mailbox_->closed());
+    mailbox_->close();
+    EXPECT_TRUE(mailbox_->closed());
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp
