@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 
+from concurrent_clients import run_together
 from crl_pki import CrlMaker, now
 from harness import (expect_accept, expect_reject, free_port, refusal, revocation_config, round_trip,
                      wait_until)
@@ -91,22 +92,11 @@ def test_simultaneous_handshakes_share_one_redis_get(peers, tmp_path):
     sleeper.start()
     time.sleep(0.1)
     clients = 12
-    results = [None] * clients
-
-    def client(i):
-        try:
-            results[i] = expect_accept(b, "client-good", payload=b"client %02d" % i)
-        except Exception as e:  # recorded, asserted below
-            results[i] = repr(e)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(15)
+    outcomes = run_together(b.pki, b.port, ["client-good"] * clients)
     sleeper.join(10)
-    assert all(isinstance(r, dict) for r in results), results
-    assert {r["revocation_source"] for r in results} == {"shared_cache"}, results
+    assert outcomes == [("accept",)] * clients, outcomes
+    closes = b.wait_event("close", count=clients, decision="accept")
+    assert {c["revocation_source"] for c in closes} == {"shared_cache"}, closes
     stats = redis.command("INFO", "commandstats").decode()
     get_calls = [line for line in stats.splitlines() if line.startswith("cmdstat_get:")]
     assert get_calls and get_calls[0].startswith("cmdstat_get:calls=1,"), stats
