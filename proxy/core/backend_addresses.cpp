@@ -104,6 +104,8 @@ struct BackendResolution::Pending {
     Done done;                             // cleared by ~BackendResolution
     bool waited = false;
     BackendResolution* handle = nullptr;   // unlinked by either side when it ends
+    ocsp::Mailbox* home = nullptr;         // a refresh: cancelled by its loop's close hook
+    std::uint64_t close_hook = 0;
 
     static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* found) noexcept;
 };
@@ -132,6 +134,7 @@ Result<AddressList> collect(const BackendAddresses& backend, int status, const a
 void BackendResolution::Pending::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* found) noexcept {
     std::unique_ptr<Pending> self(static_cast<Pending*>(req->data));
     if (self->handle != nullptr) self->handle->pending_ = nullptr;  // freed below
+    if (self->home != nullptr) self->home->remove_close_hook(self->close_hook);
     Result<AddressList> list = collect(*self->addresses, status, found);
     uv_freeaddrinfo(found);
     if (status == UV_EAI_CANCELED) self->addresses->release(self->waited);
@@ -139,10 +142,13 @@ void BackendResolution::Pending::on_resolved(uv_getaddrinfo_t* req, int status, 
     if (self->done) self->done(std::move(list));
 }
 
-Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* loop,
-                                                                    std::shared_ptr<BackendAddresses> addresses,
-                                                                    bool waited, Done done) {
-    auto pending = std::make_unique<Pending>();
+namespace {
+
+// Starts one lookup; on success the Pending owns itself until libuv calls back. A request
+// libuv refuses is stored (and logged) as that resolution's outcome.
+Result<BackendResolution::Pending*> launch(uv_loop_t* loop, std::shared_ptr<BackendAddresses> addresses, bool waited,
+                                           BackendResolution::Done done) {
+    auto pending = std::make_unique<BackendResolution::Pending>();
     pending->req.data = pending.get();
     pending->addresses = std::move(addresses);
     pending->done = std::move(done);
@@ -153,15 +159,38 @@ Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* l
     hints.ai_family = AF_UNSPEC;  // both families: the staggered connect tries each
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    if (int rc = uv_getaddrinfo(loop, &pending->req, Pending::on_resolved, backend.host.c_str(), service.c_str(), &hints);
+    if (int rc = uv_getaddrinfo(loop, &pending->req, BackendResolution::Pending::on_resolved, backend.host.c_str(),
+                                service.c_str(), &hints);
         rc != 0) {
         auto error = collect(*pending->addresses, rc, nullptr);
         pending->addresses->store(error, waited);
         return std::move(error).error();
     }
-    std::unique_ptr<BackendResolution> handle(new BackendResolution(pending.get()));
-    pending.release()->handle = handle.get();
+    return pending.release();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BackendResolution>> BackendResolution::start(uv_loop_t* loop,
+                                                                    std::shared_ptr<BackendAddresses> addresses,
+                                                                    bool waited, Done done) {
+    auto pending = launch(loop, std::move(addresses), waited, std::move(done));
+    if (!pending) return std::move(pending).error();
+    std::unique_ptr<BackendResolution> handle(new BackendResolution(*pending));
+    (*pending)->handle = handle.get();
     return handle;
+}
+
+void BackendResolution::refresh(ocsp::Mailbox& home, std::shared_ptr<BackendAddresses> addresses) {
+    if (home.closed()) return addresses->release(false);  // shutting down: nobody needs it
+    auto pending = launch(home.loop(), std::move(addresses), false, nullptr);
+    if (!pending) return;
+    Pending* request = *pending;
+    request->home = &home;
+    request->close_hook = home.add_close_hook([request] {
+        request->home = nullptr;  // the hook is gone already
+        uv_cancel(reinterpret_cast<uv_req_t*>(&request->req));
+    });
 }
 
 BackendResolution::~BackendResolution() {

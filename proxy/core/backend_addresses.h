@@ -106,6 +106,10 @@ public:
     static Result<std::unique_ptr<BackendResolution>> start(uv_loop_t* loop,
                                                             std::shared_ptr<BackendAddresses> addresses,
                                                             bool waited, Done done);
+    // A refresh nobody waits for: it outlives the connection that started it (which is done
+    // with its backend dial long before a busy thread pool gets to the lookup) and is
+    // cancelled only when `home` closes, so a worker that shuts down does not wait for DNS.
+    static void refresh(ocsp::Mailbox& home, std::shared_ptr<BackendAddresses> addresses);
     // Cancels the callback (the lookup itself may still finish on the thread pool and is then
     // freed by its own completion).
     ~BackendResolution();

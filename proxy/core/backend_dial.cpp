@@ -19,8 +19,7 @@ void BackendDial::begin() {
     BackendAddresses::Snapshot known = addresses_->current(home_, wake_);
     if (known.refresh) {
         // Stale addresses are still used now; the new ones serve later connections.
-        auto refresh = BackendResolution::start(loop_, addresses_, false, nullptr);
-        if (refresh) refresh_ = std::move(refresh).value();
+        BackendResolution::refresh(home_, addresses_);
     }
     if (!known.addresses.empty()) {
         connect_ = StaggeredConnect::start(loop_, std::move(known.addresses),

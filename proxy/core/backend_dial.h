@@ -41,7 +41,6 @@ private:
     Done done_;
     std::shared_ptr<BackendAddresses::Wake> wake_;  // held weakly by BackendAddresses
     std::unique_ptr<BackendAddresses::WaitToken> wait_;  // while another connection resolves
-    std::unique_ptr<BackendResolution> refresh_;     // renews stale addresses; nobody waits for it
     std::unique_ptr<BackendResolution> resolution_;  // the one this connection waits for
     std::unique_ptr<StaggeredConnect> connect_;
     std::string start_error_;  // a resolution that could not even start: reported via connect_

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -128,6 +130,62 @@ TEST_F(BackendAddressesTest, ForgetMakesTheNextConnectionResolve) {
     backend->store(one_address(), true);
     backend->forget();
     EXPECT_TRUE(ask(*backend).resolve);
+}
+
+// Holds every libuv thread-pool thread busy until released, so a lookup queued meanwhile is
+// still cancellable: what a loaded machine does to a refresh in the microseconds between a
+// connection starting it and that connection's backend dial ending.
+class BusyThreadPool {
+public:
+    explicit BusyThreadPool(uv_loop_t* loop) {
+        const char* size = std::getenv("UV_THREADPOOL_SIZE");
+        blockers_.resize(size != nullptr ? static_cast<std::size_t>(std::atoi(size)) : 4);
+        for (auto& work : blockers_) {
+            work.data = this;
+            uv_queue_work(loop, &work, [](uv_work_t* w) {
+                auto* self = static_cast<BusyThreadPool*>(w->data);
+                while (!self->released_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }, [](uv_work_t*, int) {});
+        }
+    }
+    void release() { released_ = true; }
+
+private:
+    std::vector<uv_work_t> blockers_;
+    std::atomic<bool> released_{false};
+};
+
+TEST_F(BackendAddressesTest, ARefreshOutlivesTheConnectionThatStartedIt) {
+    auto backend = std::make_shared<BackendAddresses>("test", *conf::parse_backend_address("localhost:5060"),
+                                                      conf::Duration{1});
+    ASSERT_TRUE(ask(*backend).resolve);
+    backend->store(one_address(), true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    BusyThreadPool busy(&loop_);
+    ASSERT_TRUE(ask(*backend).refresh);
+    BackendResolution::refresh(*mailbox_, backend);  // nothing here holds it
+    busy.release();
+    for (int i = 0; i < 2000 && describe(backend->current(*mailbox_, wake_).addresses) == "127.0.0.3:5060"; ++i) {
+        uv_run(&loop_, UV_RUN_NOWAIT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_NE(describe(ask(*backend).addresses).find("127.0.0.1:5060"), std::string::npos);
+}
+
+TEST_F(BackendAddressesTest, ARefreshIsCancelledWhenItsLoopShutsDown) {
+    auto backend = named(conf::Duration{1});
+    ASSERT_TRUE(ask(*backend).resolve);
+    backend->store(one_address(), true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    BusyThreadPool busy(&loop_);
+    ASSERT_TRUE(ask(*backend).refresh);
+    BackendResolution::refresh(*mailbox_, backend);
+    mailbox_->close();  // the worker stops: it does not wait for DNS
+    busy.release();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    BackendAddresses::Snapshot after = ask(*backend);
+    EXPECT_EQ(describe(after.addresses), "127.0.0.3:5060");
+    EXPECT_TRUE(after.refresh);  // cancelled, not pending: a later connection refreshes again
 }
 
 }  // namespace
