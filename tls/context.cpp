@@ -70,6 +70,7 @@ Result<SslCtxPtr> make_server_context(const ServerContextOptions& options) {
     if (auto r = load_identity(ctx.get(), options); !r) return std::move(r).error();
     if (auto r = load_client_trust(ctx.get(), options); !r) return std::move(r).error();
     if (options.async_verification) SSL_CTX_set_mode(ctx.get(), SSL_MODE_ASYNC);
+    if (options.own_record_layer) Engine::install_own_record_layer(ctx.get());
     return ctx;
 }
 

@@ -32,6 +32,8 @@ struct ServerContextOptions {
     // Suspend certificate verification with SSL_MODE_ASYNC so a revocation lookup can run;
     // only needed (and only paid for) on listeners with a revocation profile.
     bool async_verification = false;
+    // TLS 1.3 connections leave OpenSSL after the handshake for tls::Record13 (engine.h).
+    bool own_record_layer = false;
 };
 
 Result<SslCtxPtr> make_server_context(const ServerContextOptions& options);

@@ -5,7 +5,9 @@
 #include <openssl/x509v3.h>
 
 #include <array>
+#include <cstring>
 #include <ctime>
+#include <string_view>
 #include <utility>
 
 #include "tls/verified_chain_cache.h"
@@ -40,6 +42,25 @@ std::string describe_server_verify_error(long code) {
         case X509_V_ERR_INVALID_PURPOSE: return "certificate not valid for server authentication";
         default: return describe_verify_error(code);
     }
+}
+
+// "<hex>" into `out`; false unless it is whole hex that fits.
+bool parse_secret(std::string_view hex, TrafficSecret& out) {
+    if (hex.size() % 2 != 0 || hex.size() / 2 > out.bytes.size()) return false;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        int high = nibble(hex[i]);
+        int low = nibble(hex[i + 1]);
+        if (high < 0 || low < 0) return false;
+        out.bytes[i / 2] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    out.size = hex.size() / 2;
+    return true;
 }
 
 bool is_ip_address(const std::string& name) {
@@ -77,6 +98,7 @@ Result<std::unique_ptr<Engine>> Engine::create(SSL_CTX* ctx, RevocationGate* gat
     if (!ssl) return std::move(ssl).error();
     SSL_set_accept_state(ssl->get());
     std::unique_ptr<Engine> engine(new Engine(std::move(ssl).value(), gate));
+    engine->own_record_layer_wanted_ = SSL_CTX_get_keylog_callback(ctx) == &Engine::on_keylog;
     return engine;
 }
 
@@ -103,6 +125,7 @@ Engine::Engine(SslPtr ssl, RevocationGate* gate) : ssl_(std::move(ssl)), gate_(g
 }
 
 Engine::~Engine() {
+    if (secrets_) OPENSSL_cleanse(secrets_->data(), sizeof(*secrets_));
     // A paused verify callback lives on an OpenSSL ASYNC job's stack; let it run to its end
     // (refusing the chain) so the job and its stack return to the pool before SSL_free.
     if (verification_paused_) {
@@ -114,6 +137,23 @@ Engine::~Engine() {
 }
 
 void Engine::install_verify_callback(SSL_CTX* ctx) { SSL_CTX_set_cert_verify_callback(ctx, &Engine::on_verify, nullptr); }
+
+void Engine::install_own_record_layer(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, &Engine::on_keylog); }
+
+// OpenSSL 3.0 hands out TLS 1.3 secrets only as NSS key log lines ("LABEL <client random>
+// <secret>", both hex); the two application traffic secrets are kept, nothing is written.
+void Engine::on_keylog(const SSL* ssl, const char* line) noexcept {
+    auto* self = static_cast<Engine*>(SSL_get_app_data(ssl));
+    if (self == nullptr || !self->own_record_layer_wanted_) return;
+    std::string_view text(line);
+    std::size_t slot;
+    if (text.starts_with("CLIENT_TRAFFIC_SECRET_0 ")) slot = 0;
+    else if (text.starts_with("SERVER_TRAFFIC_SECRET_0 ")) slot = 1;
+    else return;
+    std::size_t last_space = text.rfind(' ');
+    if (!self->secrets_) self->secrets_ = std::make_unique<std::array<TrafficSecret, 2>>();
+    if (!parse_secret(text.substr(last_space + 1), (*self->secrets_)[slot])) (*self->secrets_)[slot].size = 0;
+}
 
 int Engine::on_verify(X509_STORE_CTX* store, void* /*arg*/) noexcept {
     auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -197,7 +237,16 @@ int Engine::apply_verdict(ChainVerdict verdict, X509_STORE_CTX* store) {
 void Engine::resume_verification(ChainVerdict verdict) { verdict_ = verdict; }
 
 void Engine::enc_in(std::span<const std::uint8_t> ciphertext) {
+    if (record_) {  // opened at once: no copy of the ciphertext is kept
+        if (!failed_ && !record_failure_ && !record_peer_closed_) note_opened(record_->open(ciphertext, clear_out_));
+        return;
+    }
     if (!ciphertext.empty()) BIO_write(enc_in_bio_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+}
+
+void Engine::note_opened(Record13::Opened opened) {
+    record_peer_closed_ = record_peer_closed_ || opened.peer_closed;
+    if (opened.failure) record_failure_ = std::move(opened.failure);
 }
 
 void Engine::clear_in(std::span<const std::uint8_t> plaintext) {
@@ -207,6 +256,11 @@ void Engine::clear_in(std::span<const std::uint8_t> plaintext) {
 
 void Engine::write_queued_plaintext() {
     if (queued_plaintext_.empty()) return;
+    if (record_) {
+        record_->seal(queued_plaintext_);
+        std::vector<std::uint8_t>().swap(queued_plaintext_);
+        return;
+    }
     std::size_t written = 0;
     clear_errors();
     // Memory BIOs grow, so after the handshake SSL_write_ex takes everything at once.
@@ -217,8 +271,17 @@ void Engine::write_queued_plaintext() {
 void Engine::shutdown() {
     if (!handshake_done_ || failed_) return;
     write_queued_plaintext();
+    if (record_) return record_->alert(Record13::kCloseNotify);
     clear_errors();
     SSL_shutdown(ssl_.get());
+}
+
+bool Engine::send_fatal_alert(std::uint8_t description) {
+    if (!record_ || failed_) return false;
+    write_queued_plaintext();  // what was queued before the decision still goes out first
+    record_->alert(description);
+    failed_ = true;            // nothing is read or sent after a fatal alert, not even close_notify
+    return true;
 }
 
 CycleEvents Engine::cycle() {
@@ -226,7 +289,14 @@ CycleEvents Engine::cycle() {
     if (in_cycle_ || failed_) return events;
     in_cycle_ = true;
     if (!handshake_done_) run_handshake(events);
-    if (handshake_done_ && !failed_) {
+    if (record_ && !failed_) {
+        write_queued_plaintext();
+        events.peer_closed = record_peer_closed_;
+        if (record_failure_) {
+            failed_ = true;
+            events.failure = std::move(record_failure_);
+        }
+    } else if (handshake_done_ && !failed_) {
         write_queued_plaintext();
         read_plaintext(events);
         release_drained_input();
@@ -268,6 +338,7 @@ void Engine::run_handshake(CycleEvents& events) {
         events.handshake_done = true;
         // Reads and writes after the handshake need no suspension; skip the ASYNC job cost.
         SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
+        if (own_record_layer_wanted_ && !client_role_) move_to_own_record_layer();
         return;
     }
     int err = SSL_get_error(ssl_.get(), rc);
@@ -278,6 +349,41 @@ void Engine::run_handshake(CycleEvents& events) {
     }
     failed_ = true;
     events.failure = describe_failure(err);
+}
+
+// Right after the handshake both application sequence numbers are still 0 (no ticket was
+// sent, no record read); OpenSSL's state goes, and what it had not consumed yet (records that
+// came with the client's Finished) or not handed out (its own last bytes) moves across. With
+// anything else (TLS 1.2, a CCM suite, bytes inside OpenSSL) the connection stays with it.
+void Engine::move_to_own_record_layer() {
+    auto secrets = std::move(secrets_);
+    SSL* ssl = ssl_.get();
+    // Tickets would have used our first write sequence numbers; a negotiated
+    // max_fragment_length (RFC 6066) would bind our record size: both stay with OpenSSL.
+    if (!secrets || SSL_version(ssl) != TLS1_3_VERSION || SSL_has_pending(ssl) != 0 || SSL_get_num_tickets(ssl) != 0 ||
+        SSL_SESSION_get_max_fragment_length(SSL_get_session(ssl)) != TLSEXT_max_fragment_length_DISABLED) {
+        if (secrets) OPENSSL_cleanse(secrets->data(), sizeof(*secrets));
+        return;
+    }
+    auto record = Record13::create(SSL_get_current_cipher(ssl), (*secrets)[0], (*secrets)[1]);
+    OPENSSL_cleanse(secrets->data(), sizeof(*secrets));
+    if (!record) return;
+    if (STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl); chain != nullptr)  // null without a client certificate
+        kept_chain_.reset(X509_chain_up_ref(chain));
+    kept_version_ = SSL_get_version(ssl);
+    kept_cipher_ = SSL_get_cipher_name(ssl);
+    auto drain = [](BIO* bio) {
+        std::vector<std::uint8_t> bytes(BIO_ctrl_pending(bio));
+        if (!bytes.empty()) bytes.resize(static_cast<std::size_t>(std::max(0, BIO_read(bio, bytes.data(), static_cast<int>(bytes.size())))));
+        return bytes;
+    };
+    std::vector<std::uint8_t> unread = drain(enc_in_bio_);
+    std::vector<std::uint8_t> unsent = drain(enc_out_bio_);
+    record_ = std::move(record).value();
+    record_->pass_through(unsent);
+    ssl_.reset();
+    enc_in_bio_ = enc_out_bio_ = nullptr;
+    note_opened(record_->open(unread, clear_out_));
 }
 
 void Engine::read_plaintext(CycleEvents& events) {
@@ -323,6 +429,7 @@ std::string Engine::describe_failure(int ssl_error) {
 }
 
 std::size_t Engine::take_enc_out(std::vector<std::uint8_t>& out) {
+    if (record_) return record_->take_output(out);
     std::size_t n = BIO_ctrl_pending(enc_out_bio_);
     if (n == 0) return 0;
     std::size_t old_size = out.size();
@@ -345,12 +452,15 @@ std::size_t Engine::take_clear_out(std::vector<std::uint8_t>& out) {
     return n;
 }
 
-std::size_t Engine::enc_out_pending() const { return BIO_ctrl_pending(enc_out_bio_); }
-std::size_t Engine::enc_in_pending() const { return BIO_ctrl_pending(enc_in_bio_); }
+std::size_t Engine::enc_out_pending() const {
+    return record_ ? record_->output_pending() : BIO_ctrl_pending(enc_out_bio_);
+}
+std::size_t Engine::enc_in_pending() const { return record_ ? record_->input_pending() : BIO_ctrl_pending(enc_in_bio_); }
 
-const char* Engine::version() const { return SSL_get_version(ssl_.get()); }
+const char* Engine::version() const { return record_ ? kept_version_ : SSL_get_version(ssl_.get()); }
 
 const char* Engine::cipher() const {
+    if (record_) return kept_cipher_;
     const char* name = SSL_get_cipher_name(ssl_.get());
     return name ? name : "";
 }

@@ -13,10 +13,16 @@
 // callback pauses its OpenSSL ASYNC job (SSL_MODE_ASYNC + ASYNC_pause_job, which works on the
 // server side of OpenSSL 3.0 where SSL_set_retry_verify does not), cycle() reports
 // `verification_paused`, and the owner later calls resume_verification() and cycle() again.
+//
+// On a server context made with `own_record_layer`, a TLS 1.3 connection hands its traffic
+// keys to a Record13 once the handshake is done and frees the SSL: OpenSSL's ≈ 21 KiB per
+// connection shrink to the two record ciphers and the peer's verified chain. Nothing changes
+// for the owner; version(), cipher() and the certificates are kept from the handshake.
 #pragma once
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +31,7 @@
 #include <vector>
 
 #include "tls/ossl.h"
+#include "tls/record13.h"
 #include "base/result.h"
 #include "base/verdict.h"
 
@@ -62,10 +69,18 @@ public:
 
     // Installs the verify callback that makes suspension possible; context.cpp calls it.
     static void install_verify_callback(SSL_CTX* ctx);
+    // Makes a server context's TLS 1.3 connections move to a Record13 after the handshake
+    // (the keylog callback is how OpenSSL 3.0 hands out the traffic secrets).
+    static void install_own_record_layer(SSL_CTX* ctx);
 
     void enc_in(std::span<const std::uint8_t> ciphertext);
     void clear_in(std::span<const std::uint8_t> plaintext);  // queued until the handshake is done
     void shutdown();                                          // queue our close_notify
+    // After the handshake, on the own record layer: queue a fatal alert (RFC 8446 §6.2, e.g.
+    // SSL_AD_CERTIFICATE_REVOKED) that ends the connection's protection, and return true.
+    // False where OpenSSL keeps the connection: OpenSSL 3.0 cannot send an alert then, and
+    // shutdown() sends close_notify instead.
+    bool send_fatal_alert(std::uint8_t description);
     CycleEvents cycle();
 
     // Append what is ready to `out`; return the number of bytes appended.
@@ -91,13 +106,17 @@ public:
     void resume_verification(ChainVerdict verdict);
 
     bool handshake_complete() const { return handshake_done_; }
+    // Whether the connection's records are now protected by Record13, without OpenSSL's state.
+    bool own_record_layer() const { return record_ != nullptr; }
     const char* version() const;
     const char* cipher() const;
     // The leaf the peer presented, kept even when verification rejected it (for logs).
     X509* peer_certificate() const { return peer_leaf_.get(); }
     // After the handshake: the peer's verified chain (leaf first, anchor last), or null.
     // Re-validation checks it again during the session.
-    STACK_OF(X509) * verified_chain() const { return SSL_get0_verified_chain(ssl_.get()); }
+    STACK_OF(X509) * verified_chain() const {
+        return record_ ? kept_chain_.get() : SSL_get0_verified_chain(ssl_.get());
+    }
 
 private:
     Engine(SslPtr ssl, RevocationGate* gate);
@@ -106,6 +125,9 @@ private:
     void release_drained_input();
     void release_drained_output();
     static int on_verify(X509_STORE_CTX* store, void* arg) noexcept;
+    static void on_keylog(const SSL* ssl, const char* line) noexcept;
+    void move_to_own_record_layer();
+    void note_opened(Record13::Opened opened);
     int verify(X509_STORE_CTX* store);
     // X509_verify_cert, or the context's VerifiedChainCache when it holds this exact chain.
     bool verify_chain(X509_STORE_CTX* store);
@@ -137,6 +159,15 @@ private:
     X509Ptr verify_error_cert_;
     std::vector<std::uint8_t> queued_plaintext_;  // clear_in before the handshake finished
     std::vector<std::uint8_t> clear_out_;         // plaintext received, not yet taken
+    // The own record layer: the traffic secrets while the handshake runs, then Record13.
+    bool own_record_layer_wanted_ = false;
+    std::unique_ptr<std::array<TrafficSecret, 2>> secrets_;  // [0] the client's, [1] the server's
+    std::unique_ptr<Record13> record_;
+    X509StackPtr kept_chain_;                   // verified_chain() once the SSL is gone
+    const char* kept_version_ = "";
+    const char* kept_cipher_ = "";              // OpenSSL's static suite name
+    bool record_peer_closed_ = false;           // close_notify opened by enc_in()
+    std::optional<std::string> record_failure_; // a failure enc_in() met, for the next cycle()
 };
 
 }  // namespace ocspgate::tls

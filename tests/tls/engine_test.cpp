@@ -201,8 +201,8 @@ public:
 class EngineTest : public ::testing::Test {
 protected:
     // Builds the server context and Engine and the client; call through ASSERT_NO_FATAL_FAILURE.
-    void start(const ServerContextOptions& options, const ClientOptions& client = {},
-               RevocationGate* gate = nullptr) {
+    void start(ServerContextOptions options, const ClientOptions& client = {}, RevocationGate* gate = nullptr) {
+        options.own_record_layer = options.own_record_layer || own_record_layer_;
         auto ctx = make_server_context(options);
         ASSERT_TRUE(ctx) << ctx.error().message;
         ctx_ = std::move(ctx).value();
@@ -264,6 +264,8 @@ protected:
 
     static constexpr int kMaxRounds = 50;
 
+    bool own_record_layer_ = false;  // every context start() makes hands TLS 1.3 to Record13
+
     FixedGate gate_;  // outlives engine_, as Engine::create requires
     SslCtxPtr ctx_;
     std::unique_ptr<Engine> engine_;
@@ -273,20 +275,43 @@ protected:
 // ---------------------------------------------------------------------------------------
 // Behaviour that holds for TLS 1.2 and TLS 1.3 alike.
 
-class EngineVersionTest : public EngineTest, public ::testing::WithParamInterface<int> {
-protected:
-    ClientOptions client_options() const {
-        ClientOptions o;
-        o.version = GetParam();
-        return o;
-    }
-    const char* version_name() const { return GetParam() == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2"; }
+// Each runs with OpenSSL keeping the connection, and with own_record_layer (which changes
+// nothing for TLS 1.2 and moves TLS 1.3 to Record13 after the handshake).
+struct Mode {
+    int version;
+    bool own_record_layer;
 };
 
-INSTANTIATE_TEST_SUITE_P(Versions, EngineVersionTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
-                         [](const ::testing::TestParamInfo<int>& param) {
-                             return std::string(param.param == TLS1_3_VERSION ? "Tls13" : "Tls12");
+class EngineVersionTest : public EngineTest, public ::testing::WithParamInterface<Mode> {
+protected:
+    EngineVersionTest() { own_record_layer_ = GetParam().own_record_layer; }
+    ClientOptions client_options() const {
+        ClientOptions o;
+        o.version = GetParam().version;
+        return o;
+    }
+    const char* version_name() const { return GetParam().version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2"; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Versions, EngineVersionTest,
+                         ::testing::Values(Mode{TLS1_2_VERSION, false}, Mode{TLS1_3_VERSION, false},
+                                           Mode{TLS1_2_VERSION, true}, Mode{TLS1_3_VERSION, true}),
+                         [](const ::testing::TestParamInfo<Mode>& param) {
+                             return std::string(param.param.version == TLS1_3_VERSION ? "Tls13" : "Tls12") +
+                                    (param.param.own_record_layer ? "OwnRecordLayer" : "");
                          });
+
+TEST_P(EngineVersionTest, OnlyTls13MovesToTheOwnRecordLayer) {
+    ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_EQ(engine_->own_record_layer(), GetParam().own_record_layer && GetParam().version == TLS1_3_VERSION);
+    EXPECT_STREQ(engine_->version(), version_name());
+    EXPECT_STRNE(engine_->cipher(), "");
+    STACK_OF(X509)* chain = engine_->verified_chain();  // re-validation checks it later
+    ASSERT_NE(chain, nullptr);
+    ASSERT_GE(sk_X509_num(chain), 2);
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 0), pki().client.get()), 0);
+}
 
 TEST_P(EngineVersionTest, MutualTlsHandshakeCompletes) {
     ASSERT_NO_FATAL_FAILURE(start(server_options(), client_options()));
@@ -344,7 +369,7 @@ TEST_P(EngineVersionTest, MissingClientCertificateIsRefusedWhenRequired) {
     EXPECT_EQ(events.failure, "no client certificate");
     // TLS 1.3 has an alert of its own for this (116); TLS 1.2 says handshake_failure (40).
     EXPECT_EQ(alert_seen_by_client(),
-              GetParam() == TLS1_3_VERSION ? SSL_AD_CERTIFICATE_REQUIRED : SSL_AD_HANDSHAKE_FAILURE);
+              GetParam().version == TLS1_3_VERSION ? SSL_AD_CERTIFICATE_REQUIRED : SSL_AD_HANDSHAKE_FAILURE);
 }
 
 TEST_P(EngineVersionTest, MissingClientCertificateIsAcceptedWhenOptional) {
@@ -623,9 +648,10 @@ protected:
     VerifiedChainCache& cache() { return *VerifiedChainCache::of(ctx_.get()); }
 };
 
-INSTANTIATE_TEST_SUITE_P(Versions, EngineChainCacheTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
-                         [](const ::testing::TestParamInfo<int>& param) {
-                             return std::string(param.param == TLS1_3_VERSION ? "Tls13" : "Tls12");
+INSTANTIATE_TEST_SUITE_P(Versions, EngineChainCacheTest,
+                         ::testing::Values(Mode{TLS1_2_VERSION, false}, Mode{TLS1_3_VERSION, false}),
+                         [](const ::testing::TestParamInfo<Mode>& param) {
+                             return std::string(param.param.version == TLS1_3_VERSION ? "Tls13" : "Tls12");
                          });
 
 TEST_P(EngineChainCacheTest, SecondHandshakeWithTheSameChainIsServedFromTheCache) {
@@ -707,6 +733,234 @@ TEST_P(EngineChainCacheTest, RefusedChainIsNotCached) {
     EXPECT_EQ(pump().failure, "untrusted issuer");
     EXPECT_EQ(cache().hits(), 0u);
     EXPECT_EQ(cache().size(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS 1.3 after the handshake in tls::Record13 (own_record_layer), against OpenSSL's client.
+
+class OwnRecordLayerTest : public EngineTest {
+protected:
+    void SetUp() override {
+        own_record_layer_ = true;
+        ASSERT_NO_FATAL_FAILURE(start(server_options()));
+        ASSERT_TRUE(pump().handshake_done);
+        ASSERT_TRUE(engine_->own_record_layer());
+    }
+    // Both ways, so that each side's keys are proven after whatever the test did.
+    void expect_round_trip(const std::string& tag) {
+        client_->write("to server " + tag);
+        pump();
+        EXPECT_EQ(server_received(), "to server " + tag);
+        engine_->clear_in(bytes("to client " + tag));
+        pump();
+        EXPECT_EQ(client_->read(), "to client " + tag);
+    }
+};
+
+TEST_F(OwnRecordLayerTest, DataFlowsBothWaysRepeatedly) {
+    for (int i = 0; i < 5; ++i) expect_round_trip(std::to_string(i));
+}
+
+TEST_F(OwnRecordLayerTest, ClientKeyUpdateIsFollowed) {
+    ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    expect_round_trip("after an update");
+    ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    expect_round_trip("after a second one");
+}
+
+TEST_F(OwnRecordLayerTest, RequestedKeyUpdateIsAnsweredAndBothSidesRekey) {
+    ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    client_->write("x");
+    pump();
+    EXPECT_EQ(server_received(), "x");
+    // The client reads our KeyUpdate before this data, or it could not decrypt the data.
+    expect_round_trip("after the requested update");
+    ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    expect_round_trip("after a second requested update");
+}
+
+TEST_F(OwnRecordLayerTest, LargeTransfersSplitIntoRecordsAndArriveWhole) {
+    std::string big(300 * 1000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    engine_->clear_in(bytes(big));
+    pump();
+    std::string got;
+    for (int i = 0; i < 100 && got.size() < big.size(); ++i) got += client_->read();
+    EXPECT_EQ(got, big);
+    client_->write(big);
+    pump();
+    EXPECT_EQ(server_received(), big);
+}
+
+TEST_F(OwnRecordLayerTest, RecordsCutAtEveryPossiblePointAreReassembled) {
+    client_->write("first record");
+    client_->write("second");
+    std::vector<std::uint8_t> wire = client_->take();
+    for (std::size_t cut = 1; cut < wire.size(); cut += 3) {  // a byte at a time, and so on
+        std::size_t n = std::min<std::size_t>(cut % 11 + 1, wire.size());
+        std::vector<std::uint8_t> piece(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(std::min(n, wire.size())));
+        wire.erase(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(piece.size()));
+        engine_->enc_in(piece);
+        EXPECT_EQ(engine_->cycle().failure, std::nullopt);
+        if (wire.empty()) break;
+    }
+    engine_->enc_in(wire);
+    engine_->cycle();
+    EXPECT_EQ(server_received(), "first recordsecond");
+    EXPECT_EQ(engine_->enc_in_pending(), 0u);
+}
+
+TEST_F(OwnRecordLayerTest, PaddedRecordsAreOpened) {
+    ASSERT_EQ(SSL_set_block_padding(client_->ssl(), 512), 1);
+    expect_round_trip("padded");
+}
+
+TEST_F(OwnRecordLayerTest, ATamperedRecordFailsWithBadRecordMac) {
+    client_->write("secret");
+    std::vector<std::uint8_t> wire = client_->take();
+    ASSERT_GT(wire.size(), 10u);
+    wire[wire.size() - 3] ^= 0x01;  // inside the tag
+    engine_->enc_in(wire);
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("bad record mac"), std::string::npos) << *events.failure;
+    EXPECT_EQ(server_received(), "");
+    std::vector<std::uint8_t> alert;
+    engine_->take_enc_out(alert);
+    client_->give(alert);
+    client_->read();
+    EXPECT_EQ(client_->alert_received(), SSL_AD_BAD_RECORD_MAC);
+}
+
+TEST_F(OwnRecordLayerTest, AnUnprotectedRecordAfterTheHandshakeIsRefused) {
+    const std::vector<std::uint8_t> plain_alert = {21, 3, 3, 0, 2, 1, 0};  // a clear close_notify
+    engine_->enc_in(plain_alert);
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("unprotected record"), std::string::npos) << *events.failure;
+}
+
+TEST_F(OwnRecordLayerTest, AnOversizedRecordIsRefusedBeforeItArrives) {
+    const std::vector<std::uint8_t> header = {23, 3, 3, 0x48, 0x01};  // 18 433 > 2^14 + 256
+    engine_->enc_in(header);
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("record too long"), std::string::npos) << *events.failure;
+}
+
+TEST_F(OwnRecordLayerTest, ShutdownAndCloseNotifyBothWays) {
+    expect_round_trip("before closing");
+    SSL_shutdown(client_->ssl());
+    const CycleEvents events = pump();
+    EXPECT_TRUE(events.peer_closed);
+    EXPECT_EQ(events.failure, std::nullopt);
+    engine_->shutdown();
+    pump();
+    EXPECT_EQ(client_->read(), "");
+    EXPECT_EQ(client_->read_error(), SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_F(OwnRecordLayerTest, AFloodOfKeyUpdatesIsRefused) {
+    for (int i = 0; i < 33; ++i) {  // OpenSSL itself allows 32 in a row
+        ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+        ASSERT_EQ(SSL_do_handshake(client_->ssl()), 1);  // sends it
+    }
+    engine_->enc_in(client_->take());
+    const CycleEvents events = engine_->cycle();
+    ASSERT_TRUE(events.failure);
+    EXPECT_NE(events.failure->find("too many records without application data"), std::string::npos) << *events.failure;
+}
+
+TEST_F(OwnRecordLayerTest, KeyUpdatesBetweenDataAreFine) {
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+        client_->write("d");
+    }
+    pump();
+    EXPECT_EQ(server_received(), std::string(40, 'd'));
+}
+
+TEST_F(OwnRecordLayerTest, NothingFollowsOurCloseNotify) {
+    engine_->shutdown();
+    engine_->shutdown();
+    engine_->clear_in(bytes("too late"));
+    engine_->cycle();
+    std::vector<std::uint8_t> wire;
+    engine_->take_enc_out(wire);
+    EXPECT_EQ(wire.size(), 5u + 2 + 1 + 16);  // one record: the alert, its type, the tag
+    client_->give(wire);
+    EXPECT_EQ(client_->read(), "");
+    EXPECT_EQ(client_->read_error(), SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_F(EngineTest, WithoutAClientCertificateTheOwnRecordLayerHasNoChain) {
+    own_record_layer_ = true;
+    ServerContextOptions options = server_options();
+    options.verify_peer = PeerVerification::optional;
+    ClientOptions client;
+    client.leaf = nullptr;
+    client.leaf_issuer = nullptr;
+    ASSERT_NO_FATAL_FAILURE(start(options, client));
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_TRUE(engine_->own_record_layer());
+    EXPECT_EQ(engine_->verified_chain(), nullptr);  // as with OpenSSL: nothing to re-check
+}
+
+TEST_F(EngineTest, DataInTheClientsFinishedFlightReachesTheOwnRecordLayer) {
+    own_record_layer_ = true;
+    ASSERT_NO_FATAL_FAILURE(start(server_options()));
+    // Run the handshake until the client is done, but hold its last flight back...
+    for (int round = 0; round < kMaxRounds && !client_->handshake_done(); ++round) {
+        client_->step();
+        if (client_->handshake_done()) break;
+        engine_->enc_in(client_->take());
+        engine_->cycle();
+        std::vector<std::uint8_t> to_client;
+        engine_->take_enc_out(to_client);
+        client_->give(to_client);
+    }
+    ASSERT_TRUE(client_->handshake_done());
+    client_->write("right behind Finished");  // ...so this record travels with it
+    engine_->enc_in(client_->take());
+    const CycleEvents events = engine_->cycle();
+    EXPECT_TRUE(events.handshake_done);
+    EXPECT_EQ(events.failure, std::nullopt);
+    EXPECT_TRUE(engine_->own_record_layer());
+    EXPECT_EQ(server_received(), "right behind Finished");
+}
+
+TEST_F(EngineTest, ChaCha20Poly1305AndAes256GcmUseTheOwnRecordLayer) {
+    for (const char* suite : {"TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"}) {
+        SCOPED_TRACE(suite);
+        own_record_layer_ = true;
+        ServerContextOptions options = server_options();
+        options.protocol.ciphersuites = suite;
+        ASSERT_NO_FATAL_FAILURE(start(options));
+        ASSERT_TRUE(pump().handshake_done);
+        EXPECT_TRUE(engine_->own_record_layer());
+        EXPECT_STREQ(engine_->cipher(), suite);
+        ASSERT_EQ(SSL_key_update(client_->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+        client_->write("ping");
+        pump();
+        EXPECT_EQ(server_received(), "ping");
+        engine_->clear_in(bytes("pong"));
+        pump();
+        EXPECT_EQ(client_->read(), "pong");
+    }
+}
+
+TEST_F(EngineTest, ACcmSuiteStaysWithOpenSsl) {
+    own_record_layer_ = true;
+    ServerContextOptions options = server_options();
+    options.protocol.ciphersuites = "TLS_AES_128_CCM_SHA256";
+    ClientOptions client;
+    ASSERT_NO_FATAL_FAILURE(start(options, client));
+    SSL_set_ciphersuites(client_->ssl(), "TLS_AES_128_CCM_SHA256");
+    ASSERT_TRUE(pump().handshake_done);
+    EXPECT_FALSE(engine_->own_record_layer());
+    client_->write("still works");
+    pump();
+    EXPECT_EQ(server_received(), "still works");
 }
 
 }  // namespace
