@@ -344,6 +344,13 @@ Section<TlsSettings> make_tls_section() {
                       "on this listener fails (the listener stops serving a revoked "
                       "certificate). false: it is reported, and the handshakes go on without "
                       "a staple."),
+            value_key("own_record_layer", &TlsSettings::own_record_layer, BoolValue{},
+                      "After a TLS 1.3 handshake with an AES-GCM or ChaCha20-Poly1305 suite, "
+                      "protect the connection's records in ocspgate (RFC 8446 §5, with "
+                      "OpenSSL's ciphers) and free OpenSSL's per-connection state: an idle "
+                      "connection then costs about a third of the memory. Client KeyUpdate is "
+                      "followed; TLS 1.2 connections always stay with OpenSSL. false: OpenSSL "
+                      "keeps every connection to its end."),
             value_key("close_on_expiry", &TlsSettings::close_on_expiry, BoolValue{},
                       "Close an open connection when the client certificate (or a CA of its "
                       "verified chain) passes its notAfter. false: only the handshake checks "

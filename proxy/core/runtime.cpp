@@ -36,6 +36,7 @@ tls::ServerContextOptions context_options(const conf::Listener& l) {
     o.second_private_key = l.tls.second_private_key;
     o.protocol = protocol_settings(l.tls);
     o.async_verification = l.revocation.has_value();
+    o.own_record_layer = l.tls.own_record_layer;
     return o;
 }
 
