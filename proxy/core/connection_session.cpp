@@ -10,6 +10,7 @@
 // connection goes longer than one interval unchecked.
 #include <chrono>
 #include <random>
+#include <string_view>
 
 #include "proxy/core/connection.h"
 #include "proxy/log/log.h"
@@ -101,10 +102,18 @@ void Connection::end_session(const char* cause, std::string reason) {
     settings_->counters.cut_in_session.fetch_add(1, std::memory_order_relaxed);
     cut_ = true;  // the close line says decision=cut, at warning level
     close_reason_ = std::move(reason);  // replaces e.g. "client closed" after a half-close
+    // The client hears why, as it would have at the handshake: on the own record layer. With
+    // OpenSSL keeping the connection (TLS 1.2) it gets close_notify (OpenSSL 3.0 cannot send
+    // an alert after the handshake).
+    const std::string_view why(cause);
+    const std::uint8_t alert = why == "certificate_revoked"   ? SSL_AD_CERTIFICATE_REVOKED
+                               : why == "certificate_expired" ? SSL_AD_CERTIFICATE_EXPIRED
+                                                              : SSL_AD_CERTIFICATE_UNKNOWN;
+    const bool alerted = !client_shut_ && tls_->send_fatal_alert(alert);
     if (log::enabled(conf::LogLevel::warn)) {
         log::Record record("session_end");
         record.field("conn", id_).field("worker", worker_.id()).field("listener", settings_->conf.name).field("peer", peer_)
-            .field("cause", cause);
+            .field("cause", cause).field("alert", alerted ? SSL_alert_desc_string_long(alert) : "none (close_notify)");
         if (const X509* cert = tls_->peer_certificate()) {
             record.peer_field("subject", tls::subject_of(cert)).peer_field("issuer", tls::issuer_of(cert))
                 .field("serial", tls::serial_hex_of(cert));
@@ -115,6 +124,7 @@ void Connection::end_session(const char* cause, std::string reason) {
         }
         record.emit(conf::LogLevel::warn);
     }
+    if (alerted) flush_to_client();
     fail(close_reason_);
 }
 

@@ -33,6 +33,14 @@ def assert_closed_by_gate(conn, timeout):
         pass
 
 
+def assert_alerted_by_gate(conn, timeout, reason):
+    """The gate ends the connection with a TLS alert (TLS 1.3, own record layer), read as an error."""
+    conn.settimeout(timeout)
+    with pytest.raises(ssl.SSLError) as raised:
+        conn.recv(1)
+    assert raised.value.reason == reason, raised.value
+
+
 def test_certificate_revoked_after_the_handshake_is_cut_within_one_interval(peers, tmp_path):
     index = tmp_path / "index.txt"
     shutil.copy(peers.pki / "index.txt", index)
@@ -54,7 +62,8 @@ def test_certificate_revoked_after_the_handshake_is_cut_within_one_interval(peer
     assert elapsed <= INTERVAL + 1, f"cut {elapsed:.1f}s after the revocation (interval {INTERVAL}s)"
     assert end["cause"] == "certificate_revoked" and end["revocation"] == "revoked"
     assert end["subject"] == "CN=client-good,O=ocspgate test" and end["serial"] and end["issuer"]
-    assert_closed_by_gate(victim, 5)
+    assert end["alert"] == "certificate revoked", end
+    assert_alerted_by_gate(victim, 5, "SSLV3_ALERT_CERTIFICATE_REVOKED")
     close = gate.wait_event("close", reason="client certificate revoked during the session")[0]
     assert close["revocation"] == "revoked" and close["revocation_source"] == ocsp.url
     # A cut, not an accept: both lines at warning level, the close line with decision=cut.
@@ -65,6 +74,26 @@ def test_certificate_revoked_after_the_handshake_is_cut_within_one_interval(peer
     echo(bystander, b"still here")  # other certificates keep their connections
     bystander.close()
     victim.close()
+    gate.stop_cleanly()
+
+
+@pytest.mark.parametrize("own_record_layer", [True, False])
+def test_a_tls12_connection_or_one_openssl_keeps_is_cut_with_close_notify(peers, tmp_path, own_record_layer):
+    """OpenSSL 3.0 cannot send an alert after the handshake: where it keeps the connection
+    (TLS 1.2 always, TLS 1.3 with own_record_layer = false) the cut is a close_notify."""
+    index = tmp_path / "index.txt"
+    shutil.copy(peers.pki / "index.txt", index)
+    ocsp = peers.responder(index=index)
+    gate = rechecking_gate(peers, ocsp, extra_tls="" if own_record_layer else "own_record_layer = false")
+    version = ssl.TLSVersion.TLSv1_2 if own_record_layer else ssl.TLSVersion.TLSv1_3
+    conn = tls_connect(gate.pki, gate.port, cert="client-good", max_version=version)
+    echo(conn)
+    mark_revoked(index, peers.pki / "client-good.pem")
+    ocsp.query("client-good", nonce=False)
+    end = gate.wait_event("session_end", timeout=INTERVAL + 5)[0]
+    assert end["cause"] == "certificate_revoked" and end["alert"] == "none (close_notify)", end
+    assert_closed_by_gate(conn, 5)
+    conn.close()
     gate.stop_cleanly()
 
 
@@ -111,7 +140,7 @@ def test_responder_gone_during_the_session_follows_the_profile_policy(peers, met
         if cut:
             end = gate.wait_event("session_end", timeout=INTERVAL + 5)[0]
             assert end["cause"] == "certificate_refused" and end["revocation"] == "undetermined", end
-            assert_closed_by_gate(conn, 5)
+            assert_alerted_by_gate(conn, 5, "SSLV3_ALERT_CERTIFICATE_UNKNOWN")
             close = gate.wait_event("close", decision="cut")[0]
             assert close["level"] == "warning" and end["level"] == "warning", (end, close)
             assert close["reason"].startswith("client certificate refused on re-validation"), close
@@ -142,7 +171,8 @@ def test_connection_closes_when_the_client_certificate_expires(peers, tmp_path, 
     if close_on_expiry:
         end = gate.wait_event("session_end", timeout=10)[0]
         assert end["cause"] == "certificate_expired" and end["subject"] == "CN=client-short,O=ocspgate test"
-        assert_closed_by_gate(conn, 5)
+        assert end["alert"] == "certificate expired", end
+        assert_alerted_by_gate(conn, 5, "SSLV3_ALERT_CERTIFICATE_EXPIRED")
         close = gate.wait_event("close", reason="client certificate expired during the session")[0]
         assert close["decision"] == "cut" and close["level"] == "warning", close
     else:
