@@ -36,7 +36,7 @@ from pathlib import Path
 
 import compare_modes as modes
 
-BULK_SERVERS = ("ocspgate", "ocspgate-norev", "ocspgate-baseline", "haproxy", "stunnel", "nginx")
+BULK_SERVERS = ("ocspgate", "ocspgate-norev", "ocspgate-baseline", "ocspgate-opensslrec", "haproxy", "stunnel", "nginx")
 
 
 def negotiated(base, ctx, port: int, tls: str) -> str:

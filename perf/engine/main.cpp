@@ -1,10 +1,15 @@
 // ocspgate-engine-probe: what one server tls::Engine costs, without sockets or the proxy.
 //
-//   ocspgate-engine-probe memory PKI_DIR [ENGINES]   heap held per idle Engine after a full TLS 1.3
+//   ocspgate-engine-probe memory PKI_DIR [ENGINES [own|openssl]]
+//                                                    heap held per idle Engine after a full TLS 1.3
 //                                                    mTLS handshake and a 16-byte echo (glibc
 //                                                    mallinfo2 deltas around the server's calls only)
-//   ocspgate-engine-probe bulk PKI_DIR [ROUNDS]      server-side thread CPU per MB forwarded both
+//   ocspgate-engine-probe bulk PKI_DIR [ROUNDS [own|openssl]]
+//                                                    server-side thread CPU per MB forwarded both
 //                                                    ways (client records in, the same bytes out)
+//
+// own (the default, as in the product): TLS 1.3 leaves OpenSSL after the handshake for
+// tls::Record13 (own_record_layer); openssl: OpenSSL keeps the connection.
 //
 // PKI_DIR is a tests/pki/make-pki.sh folder (server-chain.pem, server.key, clients-ca.pem,
 // client-extra-01-chain.pem and .key). The client is an in-process OpenSSL client over memory
@@ -168,7 +173,7 @@ int bulk(SSL_CTX* server, SSL_CTX* client_ctx, long rounds) {
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (argc < 3 || (mode != "memory" && mode != "bulk")) {
-        std::fprintf(stderr, "usage: %s memory|bulk PKI_DIR [COUNT]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s memory|bulk PKI_DIR [COUNT [own|openssl]]\n", argv[0]);
         return 2;
     }
     const std::string pki = argv[2];
@@ -178,6 +183,9 @@ int main(int argc, char** argv) {
     o.certificate_chain = pki + "/server-chain.pem";
     o.private_key = pki + "/server.key";
     o.client_ca = pki + "/clients-ca.pem";
+    const std::string records = argc > 4 ? argv[4] : "own";
+    if (records != "own" && records != "openssl") return std::fprintf(stderr, "own or openssl, not %s\n", records.c_str()), 2;
+    o.own_record_layer = records == "own";
     auto server = ocspgate::tls::make_server_context(o);
     if (!server) return std::fprintf(stderr, "%s\n", server.error().message.c_str()), 1;
     SslCtxPtr client = client_context(pki);
