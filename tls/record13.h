@@ -56,6 +56,8 @@ public:
     void seal(std::span<const std::uint8_t> plaintext);
     // Queues an alert (close_notify, or a fatal one: certificate_revoked, ...).
     void alert(std::uint8_t description);
+    // Our KeyUpdate (update_not_requested) under the current key, then the next key (§4.6.3).
+    void send_key_update() { update_own_key(); }
     // Bytes OpenSSL protected before the hand-over (its last handshake bytes), sent first.
     void pass_through(std::span<const std::uint8_t> protected_bytes) {
         output_.insert(output_.end(), protected_bytes.begin(), protected_bytes.end());
