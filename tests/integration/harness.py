@@ -25,10 +25,20 @@ def ocspgate_binary() -> str:
     return path
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, and one this test process has not handed out before: the
+    kernel may give a just-closed ephemeral port again, and two of them in one config (a
+    listener and the admin endpoint) then collide."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
