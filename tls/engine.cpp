@@ -4,8 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
-#include <cstring>
 #include <ctime>
 #include <string_view>
 #include <utility>
@@ -374,7 +374,9 @@ void Engine::move_to_own_record_layer() {
     kept_cipher_ = SSL_get_cipher_name(ssl);
     auto drain = [](BIO* bio) {
         std::vector<std::uint8_t> bytes(BIO_ctrl_pending(bio));
-        if (!bytes.empty()) bytes.resize(static_cast<std::size_t>(std::max(0, BIO_read(bio, bytes.data(), static_cast<int>(bytes.size())))));
+        if (bytes.empty()) return bytes;
+        const int got = BIO_read(bio, bytes.data(), static_cast<int>(bytes.size()));
+        bytes.resize(static_cast<std::size_t>(std::max(0, got)));
         return bytes;
     };
     std::vector<std::uint8_t> unread = drain(enc_in_bio_);
