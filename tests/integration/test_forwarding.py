@@ -3,6 +3,7 @@ import hashlib
 import os
 import select
 import socket
+import subprocess
 import ssl
 import threading
 import time
@@ -80,6 +81,31 @@ def test_s_client_round_trip(gate, pki):
     assert "Verify return code: 0 (ok)" in out, out
     assert "ping via s_client" in out.split("---")[-1], out
     gate.wait_event("close", decision="accept")
+
+
+def test_s_client_key_updates_both_ways_keep_the_connection(gate, pki):
+    """OpenSSL's client sends KeyUpdate on "k" (and asks for ours on "K"): the own record layer
+    follows each, answers the request, and the data after them still flows both ways."""
+    argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{gate.port}", "-CAfile", str(pki / "clients-ca.pem"),
+            "-verify_return_error", "-cert", str(pki / "client-good.pem"), "-key", str(pki / "client-good.key"),
+            "-cert_chain", str(pki / "issuing-ca.pem")]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    for line in (b"one\n", b"K\n", b"two\n", b"k\n", b"three\n", b"K\n", b"four\n"):
+        proc.stdin.write(line)  # one read each: s_client takes a command only at a read's start
+        proc.stdin.flush()
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.stdin.close()
+    proc.stdin = None  # closed by hand: communicate() must not flush it
+    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    assert "Verify return code: 0 (ok)" in out, out
+    echoed = out.split("---")[-1]
+    assert out.count("KEYUPDATE") == 3, out
+    for word in ("one", "two", "three", "four"):
+        assert f"{word}\n" in echoed, out
+    close = gate.wait_event("close", decision="accept")[0]
+    assert close["tls_version"] == "TLSv1.3" and close["bytes_from_client"] == 19, close
 
 
 def test_accept_is_logged_with_certificate_and_tls_details(gate, pki):
