@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
     IdleProbe probe;
     std::string minted_dir;
     std::string sip_method = "mixed";
+    std::string trace_file;
     ocspgate::perf::MintOptions mint_options;
 
     auto add_common = [&](CLI::App* sub) {
@@ -192,6 +193,9 @@ int main(int argc, char** argv) {
     handshake->add_option("--concurrency", o.concurrency, "Connections in flight")
         ->check(CLI::Range(1, 100000))->capture_default_str();
     handshake->add_option("--count", o.count, "Stop after this many connections (0: --duration only)");
+    handshake->add_option("--trace", trace_file,
+                          "Also write one line per completed connection: its start (Unix seconds) and "
+                          "connection latency (ms), to line up with the server's log");
     handshake->add_option("--rate", o.rate,
                           "At most this many connections started per second (0: as many as --concurrency "
                           "allows); a light probe beside another load")
@@ -294,6 +298,13 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "ocspgate-load: all connections up after %.2f s\n", seconds);
         },
         &probe);
+    if (!trace_file.empty()) {
+        std::FILE* f = std::fopen(trace_file.c_str(), "w");
+        if (f == nullptr) return std::fprintf(stderr, "ocspgate-load: cannot write %s\n", trace_file.c_str()), 1;
+        for (std::size_t i = 0; i < stats.started_unix_s.size(); ++i)
+            std::fprintf(f, "%.6f %.3f\n", stats.started_unix_s[i], stats.connection_ms[i]);
+        std::fclose(f);
+    }
     const nlohmann::json result = to_json(o, stats, probe);
     if (json) {
         std::cout << result.dump(2) << '\n';

@@ -308,7 +308,11 @@ void Runner::on_connection_done(Connection* c, const std::string& failure, bool 
     } else if (options_.mode == Mode::handshake) {
         ++stats_.completed;
         stats_.handshake_ms.push_back(ms_between(c->started, c->handshake_done));
-        stats_.connection_ms.push_back(ms_between(c->started, Clock::now()));
+        const auto now = Clock::now();
+        stats_.connection_ms.push_back(ms_between(c->started, now));
+        // On the wall clock, to line up with the server's log timestamps (--trace).
+        const auto started = std::chrono::system_clock::now() - (now - c->started);
+        stats_.started_unix_s.push_back(std::chrono::duration<double>(started.time_since_epoch()).count());
     }
     while (may_start()) start_connection();
 }

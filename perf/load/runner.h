@@ -42,6 +42,7 @@ struct RunStats {
     std::map<std::string, std::uint64_t> failures;  // reason -> count
     std::vector<double> handshake_ms;             // connect start -> handshake done, successes
     std::vector<double> connection_ms;            // connect start -> echo received, successes
+    std::vector<double> started_unix_s;           // handshake: each success's connect start (wall clock)
     double measured_s = 0;                        // wall time of the measured phase
     std::uint64_t bytes_sent = 0;                 // bulk: plaintext written
     std::uint64_t bytes_received = 0;             // bulk: plaintext read
