@@ -96,7 +96,7 @@ perf-crl-swap: deps
 # `make test` runs it for 60 s per target (fuzz-ci); ctest itself only replays the corpora.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = fuzz_ocsp_response fuzz_http_response fuzz_crl fuzz_sip_framer fuzz_ldap_front \
-  fuzz_admin_request fuzz_config fuzz_proxy_protocol
+  fuzz_admin_request fuzz_config fuzz_proxy_protocol fuzz_record13
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
