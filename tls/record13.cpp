@@ -316,6 +316,8 @@ std::optional<std::string> Record13::on_handshake(std::span<const std::uint8_t> 
     return failed_ ? std::optional<std::string>("TLS error: KeyUpdate failed") : std::nullopt;
 }
 
+// A failure here leaves no usable write key: the connection ends without an alert (one
+// sealed under a key the peer has moved past could not be read anyway).
 void Record13::update_own_key() {
     const std::uint8_t update_not_requested[] = {kKeyUpdate, 0, 0, 1, 0};
     seal_record(kHandshake, update_not_requested);

@@ -279,9 +279,11 @@ def recv_exactly(sock, n: int) -> bytes:
 
 
 def s_client(pki: Path, port: int, cert: str | None, stdin: bytes = b"", extra=(), timeout: float = 10,
-             hold: float = 1.0):
+             hold: float = 1.0, lines: tuple[bytes, ...] = ()):
     """Runs `openssl s_client`, sends `stdin` and keeps its input open for `hold` seconds so
-    answers can arrive before it quits; returns (exit code, combined output)."""
+    answers can arrive before it quits; returns (exit code, combined output). `lines` go after
+    `stdin` one at a time, 0.2 s apart (the first 0.5 s in): s_client takes a command ("k", "K", "Q") only at the
+    start of what one read returns."""
     argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "clients-ca.pem"),
             "-verify_return_error", *extra]
     if cert:
@@ -291,6 +293,10 @@ def s_client(pki: Path, port: int, cert: str | None, stdin: bytes = b"", extra=(
     try:
         proc.stdin.write(stdin)
         proc.stdin.flush()
+        for i, line in enumerate(lines):
+            time.sleep(0.5 if i == 0 else 0.2)  # the first after the handshake
+            proc.stdin.write(line)
+            proc.stdin.flush()
         time.sleep(hold)
     except BrokenPipeError:
         pass  # s_client already gave up (refused handshake)

@@ -3,7 +3,6 @@ import hashlib
 import os
 import select
 import socket
-import subprocess
 import ssl
 import threading
 import time
@@ -86,19 +85,8 @@ def test_s_client_round_trip(gate, pki):
 def test_s_client_key_updates_both_ways_keep_the_connection(gate, pki):
     """OpenSSL's client sends KeyUpdate on "k" (and asks for ours on "K"): the own record layer
     follows each, answers the request, and the data after them still flows both ways."""
-    argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{gate.port}", "-CAfile", str(pki / "clients-ca.pem"),
-            "-verify_return_error", "-cert", str(pki / "client-good.pem"), "-key", str(pki / "client-good.key"),
-            "-cert_chain", str(pki / "issuing-ca.pem")]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    time.sleep(0.5)
-    for line in (b"one\n", b"K\n", b"two\n", b"k\n", b"three\n", b"K\n", b"four\n"):
-        proc.stdin.write(line)  # one read each: s_client takes a command only at a read's start
-        proc.stdin.flush()
-        time.sleep(0.2)
-    time.sleep(0.5)
-    proc.stdin.close()
-    proc.stdin = None  # closed by hand: communicate() must not flush it
-    out = proc.communicate(timeout=10)[0].decode(errors="replace")
+    code, out = s_client(pki, gate.port, "client-good", hold=1.0,
+                         lines=(b"one\n", b"K\n", b"two\n", b"k\n", b"three\n", b"K\n", b"four\n"))
     assert "Verify return code: 0 (ok)" in out, out
     echoed = out.split("---")[-1]
     assert out.count("KEYUPDATE") == 3, out
