@@ -18,6 +18,13 @@ namespace {
 // one buffer per exchange is all the receive side ever holds apart from the body.
 constexpr std::size_t read_chunk_bytes = std::size_t{16} * 1024;
 
+// What one exchange reads before it lets its loop go round once. libuv reads a readable
+// stream up to 32 times per loop iteration (512 KiB here), and each read is copied and parsed
+// on the loop: a 20 MB CRL arriving over loopback held every handshake of the loop for
+// milliseconds per iteration (perf/RESULTS.md, "Which phase"). At 128 KiB a turn costs about
+// 0.1 ms; an OCSP response is one read and never waits.
+constexpr std::size_t read_bytes_per_turn = std::size_t{128} * 1024;
+
 // Addresses tried per host name; beyond a few, more attempts only burn the deadline.
 constexpr std::size_t max_addresses_per_host = 8;
 
@@ -312,14 +319,17 @@ private:
     static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept;
     static void on_written(uv_write_t* request, int status) noexcept;
     static void on_deadline(uv_timer_t* timer) noexcept;
+    static void on_next_turn(uv_idle_t* idle) noexcept;
     static void on_tcp_closed(uv_handle_t* handle) noexcept;
-    static void on_timer_closed(uv_handle_t* handle) noexcept;
+    static void on_closed(uv_handle_t* handle) noexcept;
 
     void resolve() noexcept;
     void keep_addresses(const addrinfo* list) noexcept;
     void connect_next() noexcept;
     void on_connect_failed(int status) noexcept;
     void begin_exchange() noexcept;
+    void start_reading() noexcept;
+    void yield_after(std::size_t bytes) noexcept;
     void flush_writes() noexcept;
     void receive(std::span<const std::uint8_t> bytes) noexcept;
     void receive_eof() noexcept;
@@ -341,11 +351,13 @@ private:
     FetchHandle* handle_ = nullptr;  // the requester's token; null once unlinked
 
     State state_ = State::Resolving;
-    int open_handles_ = 0;           // tcp_ and deadline_ until their close callbacks run
+    int open_handles_ = 0;           // tcp_, deadline_ and next_turn_ until their close callbacks run
     bool resolve_pending_ = false;   // resolve_req_ is with the threadpool
     bool write_pending_ = false;     // write_buffer_ belongs to libuv until on_written
 
     uv_timer_t deadline_{};          // the one deadline: resolve + connect + send + receive
+    uv_idle_t next_turn_{};          // active while reading pauses for one loop iteration
+    std::size_t read_this_turn_ = 0;  // bytes read since reading last (re)started
     uv_tcp_t tcp_{};
     uv_getaddrinfo_t resolve_req_{};
     uv_connect_t connect_req_{};
@@ -382,7 +394,9 @@ void Fetch::start() noexcept {
     deadline_.data = this;
     uv_tcp_init(loop_, &tcp_);
     tcp_.data = this;
-    open_handles_ = 2;
+    uv_idle_init(loop_, &next_turn_);
+    next_turn_.data = this;
+    open_handles_ = 3;
     uv_timer_start(&deadline_, on_deadline, static_cast<std::uint64_t>(limits_.timeout.count()), 0);
 
     if (addresses_.empty()) {
@@ -462,9 +476,29 @@ void Fetch::begin_exchange() noexcept {
     auto queued = transport_->clear_in(request_bytes_);
     request_bytes_ = {};
     if (!queued) return finish(std::move(queued).error());
-    const int rc = uv_read_start(stream(), on_alloc, on_read);
-    if (rc < 0) return fail(Errc::unavailable, "cannot read from the connection: " + describe_uv(rc));
+    start_reading();
     flush_writes();
+}
+
+void Fetch::start_reading() noexcept {
+    read_this_turn_ = 0;
+    const int rc = uv_read_start(stream(), on_alloc, on_read);
+    if (rc < 0) fail(Errc::unavailable, "cannot read from the connection: " + describe_uv(rc));
+}
+
+// Past read_bytes_per_turn, reading stops until the loop has been round once (its other
+// sockets served); next_turn_ runs at the start of the next iteration and reads on.
+void Fetch::yield_after(std::size_t bytes) noexcept {
+    read_this_turn_ += bytes;
+    if (read_this_turn_ < read_bytes_per_turn || state_ != State::Exchanging) return;
+    uv_read_stop(stream());
+    uv_idle_start(&next_turn_, on_next_turn);
+}
+
+void Fetch::on_next_turn(uv_idle_t* idle) noexcept {
+    auto& self = *static_cast<Fetch*>(idle->data);
+    uv_idle_stop(idle);
+    if (self.state_ == State::Exchanging) self.start_reading();
 }
 
 // One write in flight at a time: bytes leave write_buffer_ only when uv_write completes.
@@ -498,7 +532,8 @@ void Fetch::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) 
     if (self.state_ != State::Exchanging) return;
     if (nread > 0) {
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(buffer->base);
-        return self.receive({bytes, static_cast<std::size_t>(nread)});
+        self.receive({bytes, static_cast<std::size_t>(nread)});
+        return self.yield_after(static_cast<std::size_t>(nread));
     }
     if (nread == UV_EOF) return self.receive_eof();
     const int status = static_cast<int>(nread);
@@ -559,7 +594,8 @@ void Fetch::finish(Result<HttpResponse> outcome) noexcept {
     if (state_ == State::Closing) return;
     state_ = State::Closing;
     outcome_.emplace(std::move(outcome));
-    uv_close(as_handle(&deadline_), on_timer_closed);
+    uv_close(as_handle(&deadline_), on_closed);
+    uv_close(as_handle(&next_turn_), on_closed);
     if (!uv_is_closing(as_handle(&tcp_))) uv_close(as_handle(&tcp_), on_tcp_closed);  // Reconnecting: already
     // Best effort: succeeds only while the lookup is still queued. Either way its callback
     // comes, and release_if_unused() waits for it.
@@ -576,7 +612,8 @@ void Fetch::on_tcp_closed(uv_handle_t* handle) noexcept {
     self.on_handle_closed();
 }
 
-void Fetch::on_timer_closed(uv_handle_t* handle) noexcept {
+// deadline_ and next_turn_ (tcp_ has its own: it may reconnect).
+void Fetch::on_closed(uv_handle_t* handle) noexcept {
     static_cast<Fetch*>(handle->data)->on_handle_closed();
 }
 
