@@ -48,6 +48,7 @@ template <typename Work>
 void run_at_low_priority(Work&& work) {
     try {
         std::thread thread([&work] {
+            ::pthread_setname_np(::pthread_self(), "ocspgate-crl");
             sched_param param{};
             if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &param) != 0)
                 ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);  // best effort
