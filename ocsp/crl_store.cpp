@@ -1,22 +1,17 @@
 #include "ocsp/crl_store.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string_view>
-#include <system_error>
-#include <thread>
 
 #include "ocsp/aia.h"
 #include "ocsp/asn1_time.h"
 #include "ocsp/crl.h"
 #include "ocsp/http_fetch.h"
+#include "ocsp/low_priority.h"
 #include "ocsp/shared_cache/shared_key.h"
 #include "tls/certificate.h"
 
@@ -37,28 +32,6 @@ constexpr auto kMaxRefreshMargin = std::chrono::hours(1);
 // A CRL without nextUpdate (not conforming, but seen) promises nothing: fetched again hourly.
 constexpr auto kNoNextUpdateRefresh = std::chrono::hours(1);
 constexpr auto kMinRefreshSpacing = std::chrono::seconds(10);
-
-// Runs `work` on a short-lived thread at the lowest CPU priority (SCHED_IDLE, else nice 19)
-// and waits for it; called from libuv's thread pool for a large CRL's parsing and freeing
-// (0.5 s of CPU each for 500 000 entries) when no handshake waits for it. Where the pool
-// shares a core with an event loop (a server pinned to one CPU), the loop would otherwise get
-// half of that core meanwhile; this way it keeps nearly all of it. A thread of its own because
-// its priority cannot be raised again without privileges, and the pool serves other work too.
-template <typename Work>
-void run_at_low_priority(Work&& work) {
-    try {
-        std::thread thread([&work] {
-            ::pthread_setname_np(::pthread_self(), "ocspgate-crl");
-            sched_param param{};
-            if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &param) != 0)
-                ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);  // best effort
-            work();
-        });
-        thread.join();
-    } catch (const std::system_error&) {
-        work();  // no thread to be had: here, at the pool's priority
-    }
-}
 
 std::string join(const std::vector<std::string>& texts) {
     std::string out;
