@@ -81,9 +81,10 @@ interop: build
 
 # The large-CRL benchmark (#18 point 6, perf/README.md): handshakes/s and p50/p99 before and
 # while a 20 MB CRL of 500 000 entries is downloaded again and swapped in, and ocspgate's RSS per
-# CRL entry. A Release build of the three programs it runs, then perf/crl_swap (about 1.5 min,
-# loopback only; the server on CPU 1, the load on CPU 0; needs python3-cryptography, which
-# `scripts/install-deps perf` installs, Debian's python3 usually has). CRL_SWAP_ARGS: e.g. --window 10.
+# CRL entry. A Release build of the three programs it runs, then perf/crl_swap (about 2.5 min,
+# loopback only; the server's loop on CPU 1, the load on CPU 0; needs python3-cryptography, which
+# `scripts/install-deps perf` installs, Debian's python3 usually has). CRL_SWAP_ARGS: e.g.
+# --cycles 10, or --entries 1000 for the control run.
 CRL_SWAP_ARGS ?=
 perf-crl-swap: deps
 	cmake -S . -B $(BUILD)/perf-release -DCMAKE_BUILD_TYPE=Release -DOCSPGATE_TESTS=OFF $(CMAKE_FLAGS)
