@@ -132,20 +132,24 @@ std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
     return to_time_point(X509_CRL_get0_lastUpdate(crl)).value_or(std::chrono::system_clock::time_point{});
 }
 
-// Drops a CRL that is no longer held on libuv's thread pool: freeing 500 000 entries took
-// 0.4 s of the loop's CPU at a swap (perf/RESULTS.md, 2026-12-07), every handshake on the loop
-// waiting meanwhile. A lookup still judging with it keeps it alive; the last one to finish
-// then frees it on its own loop (a judgement racing a swap: rare).
+// Drops a CRL that is no longer held off the event loop: freeing 500 000 entries took 0.4 s of
+// the loop's CPU at a swap (perf/RESULTS.md, 2026-12-07), every handshake on the loop waiting
+// meanwhile. On the low-priority thread, without holding a thread of libuv's pool (a download
+// or a DNS lookup may need one); on the pool if that thread cannot be had. A lookup still
+// judging with it keeps it alive; the last one to finish then frees it on its own loop (a
+// judgement racing a swap: rare).
 template <typename Held>
 void release_off_loop(uv_loop_t* loop, Held old) {
     if (!old.crl || old.bytes < kLargeCrlBytes) return;  // small: freed here, at once
+    auto held = std::make_shared<Held>(std::move(old));
+    if (post_at_low_priority([held] { *held = Held{}; })) return;
     struct Job {
         uv_work_t work{};
         Held held;
     };
-    auto* job = new Job{{}, std::move(old)};
+    auto* job = new Job{{}, std::move(*held)};
     job->work.data = job;
-    auto run = [](uv_work_t* w) { run_at_low_priority([w] { static_cast<Job*>(w->data)->held = Held{}; }); };
+    auto run = [](uv_work_t* w) { static_cast<Job*>(w->data)->held = Held{}; };
     auto after = [](uv_work_t* w, int) { delete static_cast<Job*>(w->data); };
     if (uv_queue_work(loop, &job->work, run, after) != 0) delete job;  // no thread pool: here
 }

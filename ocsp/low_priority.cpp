@@ -10,40 +10,48 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 namespace ocspgate::ocsp {
 namespace {
 
 class LowPriorityThread {
 public:
-    // False when there is no thread (it could not be started): the caller runs the work itself.
+    // Each false when there is no thread (it could not be started).
     bool run(const std::function<void()>& work) {
-        Job job{&work};
+        bool done = false;
         std::unique_lock lock(mutex_);
         if (!start_locked()) return false;
-        jobs_.push_back(&job);
+        jobs_.push_back([this, &work, &done] {
+            work();
+            std::lock_guard relock(mutex_);
+            done = true;
+            done_.notify_all();
+        });
         wake_.notify_one();
-        done_.wait(lock, [&job] { return job.done; });
+        done_.wait(lock, [&done] { return done; });
+        return true;
+    }
+
+    bool post(std::function<void()> work) {
+        std::lock_guard lock(mutex_);
+        if (!start_locked()) return false;
+        jobs_.push_back(std::move(work));
+        wake_.notify_one();
         return true;
     }
 
 private:
-    struct Job {
-        const std::function<void()>* work;
-        bool done = false;
-    };
-
     bool start_locked() {
         if (started_) return true;
         if (failed_) return false;
         try {
-            thread_ = std::thread([this] { serve(); });
-            thread_.detach();  // lives as long as the process: never stopped, never joined
+            std::thread([this] { serve(); }).detach();  // lives as long as the process
             started_ = true;
         } catch (const std::system_error&) {
             failed_ = true;
         }
-        return !failed_;
+        return started_;
     }
 
     void serve() {
@@ -54,30 +62,36 @@ private:
         std::unique_lock lock(mutex_);
         for (;;) {
             wake_.wait(lock, [this] { return !jobs_.empty(); });
-            Job* job = jobs_.front();
+            auto job = std::move(jobs_.front());
             jobs_.pop_front();
             lock.unlock();
-            (*job->work)();
+            job();
+            job = nullptr;  // what it captured goes here too, not under the lock
             lock.lock();
-            job->done = true;
-            done_.notify_all();
         }
     }
 
     std::mutex mutex_;
     std::condition_variable wake_, done_;
-    std::deque<Job*> jobs_;  // each owned by the run() waiting for it
-    std::thread thread_;
+    std::deque<std::function<void()>> jobs_;
     bool started_ = false;
     bool failed_ = false;
 };
 
+// Never destroyed: a pool thread may still hand it work while the process exits.
+LowPriorityThread& the_thread() {
+    static auto* const thread = new LowPriorityThread;
+    return *thread;
+}
+
 }  // namespace
 
 void run_at_low_priority(const std::function<void()>& work) {
-    // Never destroyed: a pool thread may still hand it work while the process exits.
-    static auto* const thread = new LowPriorityThread;
-    if (!thread->run(work)) work();
+    if (!the_thread().run(work)) work();
+}
+
+bool post_at_low_priority(std::function<void()> work) {
+    return the_thread().post(std::move(work));
 }
 
 }  // namespace ocspgate::ocsp

@@ -17,4 +17,9 @@ namespace ocspgate::ocsp {
 // Without a thread to be had, `work` runs here, at the caller's priority.
 void run_at_low_priority(const std::function<void()>& work);
 
+// Hands `work` to that thread and returns at once, for work nobody waits for (freeing a
+// replaced CRL): no thread of libuv's pool is held meanwhile. Jobs run in the order given.
+// False, and `work` not taken, when there is no thread to be had.
+bool post_at_low_priority(std::function<void()> work);
+
 }  // namespace ocspgate::ocsp

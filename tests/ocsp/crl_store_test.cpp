@@ -396,6 +396,27 @@ TEST_F(CrlStoreTest, CrlFetchedAgainInTheBackgroundReplacesTheHeldOne) {
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
 }
 
+// Both of 256 KiB or more: the replaced one is handed to the low-priority thread to be freed
+// (release_off_loop), while lookups go on with the new one.
+TEST_F(CrlStoreTest, ALargeCrlFetchedAgainReplacesTheHeldOneWhichIsFreedOffTheLoop) {
+    const std::string padding(300 * 1024, 'x');
+    CrlSpec stale = past_next_update_within_skew();
+    stale.extensions.push_back({NID_netscape_comment, padding});
+    CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
+    fresh.extensions.push_back({NID_netscape_comment, padding});
+    auto& server = runner_.serve({http_ok(der(stale)), http_ok(der(fresh))});
+    settings_.urls = {server.url("/issuing.crl")};
+    make_store();
+    Reported first, second;
+    lookup_async(pki().leaf, first);
+    ASSERT_TRUE(run_until_reported({&first}));
+    lookup_async(pki().leaf, second);
+    ASSERT_TRUE(run_until_reported({&second}));
+    ASSERT_TRUE(runner_.run_until([&] { return server.requests() == 2 && store_->idle(); }));
+    EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
+    EXPECT_EQ(cached_kind(pki().other_leaf), Kind::good);
+}
+
 // A server that still serves the CRL held (a CA publishing late) is not asked again at every
 // lookup until nextUpdate + clock_skew: one background refresh per URL per eighth of the refresh margin (at least 10 s).
 TEST_F(CrlStoreTest, RefreshThatBringsNoNewerCrlIsNotTriedAgainAtOnce) {

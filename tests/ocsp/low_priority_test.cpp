@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -55,6 +57,25 @@ TEST(LowPriority, CallersOnSeveralThreadsEachGetTheirOwnWorkDone) {
         });
     for (auto& t : threads) t.join();
     for (int c = 0; c < callers; ++c) EXPECT_EQ(done[c], rounds) << "caller " << c;
+}
+
+TEST(LowPriority, PostedWorkRunsThereInOrderWithoutTheCallerWaiting) {
+    std::promise<void> release;
+    std::shared_future<void> go = release.get_future().share();
+    std::vector<int> order;
+    std::promise<Seen> seen;
+    // The first job holds the thread until this test lets it go: post() returned before.
+    ASSERT_TRUE(post_at_low_priority([go] { go.wait(); }));
+    ASSERT_TRUE(post_at_low_priority([&order] { order.push_back(1); }));
+    ASSERT_TRUE(post_at_low_priority([&order, &seen] {
+        order.push_back(2);
+        seen.set_value(where_am_i());
+    }));
+    release.set_value();
+    auto future = seen.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_EQ(future.get().name, "ocspgate-crl");
+    EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
 }  // namespace
