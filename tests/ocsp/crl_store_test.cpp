@@ -94,6 +94,21 @@ protected:
         });
     }
 
+    // One URL serves `held`, then `next`: the first lookup takes `held`, the second (past its
+    // nextUpdate, within clock_skew) starts the background download of `next`; returns once
+    // that download is in and the store is idle.
+    void replace_in_background(const CrlSpec& held, const CrlSpec& next) {
+        auto& server = runner_.serve({http_ok(der(held)), http_ok(der(next))});
+        settings_.urls = {server.url("/issuing.crl")};
+        make_store();
+        Reported first, second;
+        lookup_async(pki().leaf, first);
+        ASSERT_TRUE(run_until_reported({&first}));
+        lookup_async(pki().leaf, second);
+        ASSERT_TRUE(run_until_reported({&second}));
+        ASSERT_TRUE(runner_.run_until([&] { return server.requests() == 2 && store_->idle(); }));
+    }
+
     std::optional<Kind> cached_kind(const Issued& cert) {
         auto r = store_->lookup_cached(cert.get(), pki().issuing.get());
         return r ? std::optional<Kind>(r->kind) : std::nullopt;
@@ -383,16 +398,7 @@ TEST_F(CrlStoreTest, HeldCrlPastItsNextUpdateKeepsDecidingWhileItIsFetchedAgain)
 }
 
 TEST_F(CrlStoreTest, CrlFetchedAgainInTheBackgroundReplacesTheHeldOne) {
-    const CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
-    auto& server = runner_.serve({http_ok(der(past_next_update_within_skew())), http_ok(der(fresh))});
-    settings_.urls = {server.url("/issuing.crl")};
-    make_store();
-    Reported first, second;
-    lookup_async(pki().leaf, first);
-    ASSERT_TRUE(run_until_reported({&first}));
-    lookup_async(pki().leaf, second);
-    ASSERT_TRUE(run_until_reported({&second}));
-    ASSERT_TRUE(runner_.run_until([&] { return server.requests() == 2 && store_->idle(); }));
+    ASSERT_NO_FATAL_FAILURE(replace_in_background(past_next_update_within_skew(), issuing_crl({&pki().leaf}, 1h, 2)));
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
 }
 
@@ -404,15 +410,7 @@ TEST_F(CrlStoreTest, ALargeCrlFetchedAgainReplacesTheHeldOneWhichIsFreedOffTheLo
     stale.extensions.push_back({NID_netscape_comment, padding});
     CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
     fresh.extensions.push_back({NID_netscape_comment, padding});
-    auto& server = runner_.serve({http_ok(der(stale)), http_ok(der(fresh))});
-    settings_.urls = {server.url("/issuing.crl")};
-    make_store();
-    Reported first, second;
-    lookup_async(pki().leaf, first);
-    ASSERT_TRUE(run_until_reported({&first}));
-    lookup_async(pki().leaf, second);
-    ASSERT_TRUE(run_until_reported({&second}));
-    ASSERT_TRUE(runner_.run_until([&] { return server.requests() == 2 && store_->idle(); }));
+    ASSERT_NO_FATAL_FAILURE(replace_in_background(stale, fresh));
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
     EXPECT_EQ(cached_kind(pki().other_leaf), Kind::good);
 }
