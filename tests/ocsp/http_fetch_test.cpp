@@ -757,23 +757,30 @@ TEST_F(HttpFetchTest, ErrorStatusBodyIsCappedToo) {
 // ---------------------------------------------------------------------------------------------
 // Large bodies are read a slice per loop iteration
 
-// Counts the iterations of a loop (a uv_prepare runs once in each, before it polls).
+// Counts the iterations of a loop (a uv_prepare runs once in each, before it polls). The
+// handle lives on the heap until its close callback: libuv uses its memory until then, which
+// is after this object is gone (the fixture's TearDown runs the loop).
 class IterationCounter {
 public:
-    explicit IterationCounter(uv_loop_t* loop) {
-        uv_prepare_init(loop, &prepare_);
-        prepare_.data = this;
-        uv_prepare_start(&prepare_, [](uv_prepare_t* p) { ++static_cast<IterationCounter*>(p->data)->count_; });
-        uv_unref(as_handle(&prepare_));
+    explicit IterationCounter(uv_loop_t* loop) : state_(new State) {
+        uv_prepare_init(loop, &state_->prepare);
+        state_->prepare.data = state_;
+        uv_prepare_start(&state_->prepare, [](uv_prepare_t* p) { ++static_cast<State*>(p->data)->count; });
+        uv_unref(as_handle(&state_->prepare));
     }
     IterationCounter(const IterationCounter&) = delete;
     IterationCounter& operator=(const IterationCounter&) = delete;
-    ~IterationCounter() { uv_close(as_handle(&prepare_), nullptr); }  // the fixture's TearDown runs the loop
-    std::size_t count() const { return count_; }
+    ~IterationCounter() {
+        uv_close(as_handle(&state_->prepare), [](uv_handle_t* h) { delete static_cast<State*>(h->data); });
+    }
+    std::size_t count() const { return state_->count; }
 
 private:
-    uv_prepare_t prepare_{};
-    std::size_t count_ = 0;
+    struct State {
+        uv_prepare_t prepare{};
+        std::size_t count = 0;
+    };
+    State* state_;
 };
 
 std::string patterned(std::size_t size) {
