@@ -94,14 +94,13 @@ protected:
         });
     }
 
-    // One URL serves `held`, then `next`: the first lookup takes `held`, the second (past its
-    // nextUpdate, within clock_skew) starts the background download of `next`; returns once
-    // that download is in and the store is idle.
-    void replace_in_background(const CrlSpec& held, const CrlSpec& next) {
+    // One URL serves `held`, then `next`: the first lookup of the leaf takes `held`, the
+    // second (`held` past its nextUpdate) starts the download of `next`, in the background
+    // or waiting for it; returns once that download is in and the store is idle.
+    void download_twice(const CrlSpec& held, const CrlSpec& next, Reported& first, Reported& second) {
         auto& server = runner_.serve({http_ok(der(held)), http_ok(der(next))});
         settings_.urls = {server.url("/issuing.crl")};
         make_store();
-        Reported first, second;
         lookup_async(pki().leaf, first);
         ASSERT_TRUE(run_until_reported({&first}));
         lookup_async(pki().leaf, second);
@@ -286,15 +285,8 @@ TEST_F(CrlStoreTest, HeldCrlPastItsNextUpdateIsDownloadedAgainAndReplaced) {
     CrlSpec expired = issuing_crl({}, 2h, 1);
     expired.next_update = std::time(nullptr) - 3600;  // beyond the 300 s clock skew
     const CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
-    auto& server = runner_.serve({http_ok(der(expired)), http_ok(der(fresh))});
-    settings_.urls = {server.url("/issuing.crl")};
-    make_store();
     Reported first, second;
-    lookup_async(pki().leaf, first);
-    ASSERT_TRUE(run_until_reported({&first}));
-    lookup_async(pki().leaf, second);
-    ASSERT_TRUE(run_until_reported({&second}));
-    EXPECT_EQ(server.requests(), 2);
+    ASSERT_NO_FATAL_FAILURE(download_twice(expired, fresh, first, second));
     ASSERT_TRUE(first.result && second.result);
     EXPECT_EQ(first.result->kind, Kind::error) << "an expired CRL must not answer";
     EXPECT_EQ(second.result->kind, Kind::revoked) << second.result->detail;
@@ -398,7 +390,9 @@ TEST_F(CrlStoreTest, HeldCrlPastItsNextUpdateKeepsDecidingWhileItIsFetchedAgain)
 }
 
 TEST_F(CrlStoreTest, CrlFetchedAgainInTheBackgroundReplacesTheHeldOne) {
-    ASSERT_NO_FATAL_FAILURE(replace_in_background(past_next_update_within_skew(), issuing_crl({&pki().leaf}, 1h, 2)));
+    Reported first, second;
+    ASSERT_NO_FATAL_FAILURE(
+        download_twice(past_next_update_within_skew(), issuing_crl({&pki().leaf}, 1h, 2), first, second));
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
 }
 
@@ -410,7 +404,8 @@ TEST_F(CrlStoreTest, ALargeCrlFetchedAgainReplacesTheHeldOneWhichIsFreedOffTheLo
     stale.extensions.push_back({NID_netscape_comment, padding});
     CrlSpec fresh = issuing_crl({&pki().leaf}, 1h, 2);
     fresh.extensions.push_back({NID_netscape_comment, padding});
-    ASSERT_NO_FATAL_FAILURE(replace_in_background(stale, fresh));
+    Reported first, second;
+    ASSERT_NO_FATAL_FAILURE(download_twice(stale, fresh, first, second));
     EXPECT_EQ(cached_kind(pki().leaf), Kind::revoked) << "the new CRL decides";
     EXPECT_EQ(cached_kind(pki().other_leaf), Kind::good);
 }
