@@ -9,68 +9,35 @@
 #include <cstring>
 #include <vector>
 
+#include "ocsp/der.h"
+
 namespace ocspgate::ocsp {
 namespace {
 
-// One DER element: its identifier, the whole element and its contents.
-struct Tlv {
-    int tag = 0;
-    int tag_class = 0;
-    bool constructed = false;
-    std::span<const std::uint8_t> whole;
-    std::span<const std::uint8_t> content;
-};
-
-// The element at the start of `in`; nullopt when its header is invalid, has an indefinite
-// length or runs past `in`. Leaves nothing on OpenSSL's error queue.
-std::optional<Tlv> read_tlv(std::span<const std::uint8_t> in) {
-    if (in.empty() || in.size() > static_cast<std::size_t>(LONG_MAX)) return std::nullopt;
-    const unsigned char* p = in.data();
-    long length = 0;
-    Tlv tlv;
-    ERR_set_mark();
-    const int flags = ASN1_get_object(&p, &length, &tlv.tag, &tlv.tag_class, static_cast<long>(in.size()));
-    ERR_pop_to_mark();
-    if ((flags & 0x80) != 0 || (flags & 0x01) != 0 || length < 0) return std::nullopt;  // error, indefinite
-    const auto header = static_cast<std::size_t>(p - in.data());
-    if (header > in.size() || static_cast<std::size_t>(length) > in.size() - header) return std::nullopt;
-    tlv.constructed = (flags & V_ASN1_CONSTRUCTED) != 0;
-    tlv.whole = in.first(header + static_cast<std::size_t>(length));
-    tlv.content = tlv.whole.subspan(header);
-    return tlv;
-}
-
-bool is(const Tlv& tlv, int tag_class, int tag, bool constructed) {
-    return tlv.tag_class == tag_class && tlv.tag == tag && tlv.constructed == constructed;
-}
-
-// The element that makes up all of `in`, with the given identifier.
-std::optional<Tlv> read_only(std::span<const std::uint8_t> in, int tag_class, int tag, bool constructed) {
-    auto tlv = read_tlv(in);
-    if (!tlv || tlv->whole.size() != in.size() || !is(*tlv, tag_class, tag, constructed)) return std::nullopt;
-    return tlv;
-}
+using der::read_only;
+using der::read_tlv;
+using der::TagClass;
 
 // id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1), the contents of its DER OBJECT IDENTIFIER.
 constexpr std::array<std::uint8_t, 9> kBasicOid = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
 
 // The DER BasicOCSPResponse inside an OCSPResponse (the contents of `response`).
-std::optional<Tlv> basic_of(std::span<const std::uint8_t> response_der) {
-    auto outer = read_only(response_der, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, true);
+std::optional<der::Tlv> basic_of(std::span<const std::uint8_t> response_der) {
+    auto outer = read_only(response_der, TagClass::universal, der::kSequence, true);
     if (!outer) return std::nullopt;
     auto status = read_tlv(outer->content);
-    if (!status || !is(*status, V_ASN1_UNIVERSAL, V_ASN1_ENUMERATED, false)) return std::nullopt;
-    auto explicit_bytes = read_only(outer->content.subspan(status->whole.size()), V_ASN1_CONTEXT_SPECIFIC, 0, true);
+    if (!status || !status->is(TagClass::universal, der::kEnumerated, false)) return std::nullopt;
+    auto explicit_bytes = read_only(outer->content.subspan(status->whole.size()), TagClass::context, 0, true);
     if (!explicit_bytes) return std::nullopt;
-    auto bytes = read_only(explicit_bytes->content, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, true);
+    auto bytes = read_only(explicit_bytes->content, TagClass::universal, der::kSequence, true);
     if (!bytes) return std::nullopt;
     auto type = read_tlv(bytes->content);
-    if (!type || !is(*type, V_ASN1_UNIVERSAL, V_ASN1_OBJECT, false) ||
+    if (!type || !type->is(TagClass::universal, der::kObject, false) ||
         !std::equal(type->content.begin(), type->content.end(), kBasicOid.begin(), kBasicOid.end()))
         return std::nullopt;
-    auto octets = read_only(bytes->content.subspan(type->whole.size()), V_ASN1_UNIVERSAL, V_ASN1_OCTET_STRING, false);
+    auto octets = read_only(bytes->content.subspan(type->whole.size()), TagClass::universal, der::kOctetString, false);
     if (!octets) return std::nullopt;
-    return read_only(octets->content, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, true);
+    return read_only(octets->content, TagClass::universal, der::kSequence, true);
 }
 
 // `before_certs` wrapped as a SEQUENCE (a BasicOCSPResponse without certs), decoded, with
@@ -114,7 +81,7 @@ std::optional<BasicLayout> locate_basic_certs(std::span<const std::uint8_t> resp
         if (!tlv) return std::nullopt;
         rest = rest.subspan(tlv->whole.size());
     }
-    auto certs = read_only(rest, V_ASN1_CONTEXT_SPECIFIC, 0, true);
+    auto certs = read_only(rest, TagClass::context, 0, true);
     if (!certs) return std::nullopt;
     return BasicLayout{basic->content.first(basic->content.size() - rest.size()), certs->whole};
 }

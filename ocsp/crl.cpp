@@ -1,12 +1,8 @@
 #include "ocsp/crl.h"
 
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <cctype>
-#include <climits>
-#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -19,43 +15,6 @@ namespace {
 
 CrlFailure fail(CrlError kind, std::string detail) {
     return CrlFailure{kind, std::move(detail)};
-}
-
-bool is_space(std::uint8_t c) {
-    return std::isspace(c) != 0;
-}
-
-std::span<const std::uint8_t> skip_leading_space(std::span<const std::uint8_t> bytes) {
-    const auto first = std::find_if_not(bytes.begin(), bytes.end(), is_space);
-    return bytes.subspan(static_cast<std::size_t>(first - bytes.begin()));
-}
-
-bool looks_like_pem(std::span<const std::uint8_t> bytes) {
-    constexpr std::string_view begin = "-----BEGIN";
-    return bytes.size() >= begin.size() && std::equal(begin.begin(), begin.end(), bytes.begin());
-}
-
-Result<tls::X509CrlPtr> parse_pem(std::span<const std::uint8_t> bytes) {
-    tls::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    if (!bio) return make_error(Errc::tls, tls::drain_errors("cannot read CRL"));
-    tls::X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
-    if (!crl) return make_error(Errc::parse, tls::drain_errors("not a PEM X509 CRL"));
-    char* rest = nullptr;
-    const long rest_len = BIO_get_mem_data(bio.get(), &rest);
-    if (!std::all_of(rest, rest + rest_len,
-                     [](char c) { return is_space(static_cast<std::uint8_t>(c)); }))
-        return make_error(Errc::parse, "data after the PEM CRL");
-    return crl;
-}
-
-Result<tls::X509CrlPtr> parse_der(std::span<const std::uint8_t> bytes) {
-    const unsigned char* p = bytes.data();
-    tls::X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size())));
-    if (!crl) return make_error(Errc::parse, tls::drain_errors("not a DER X509 CRL"));
-    if (p != bytes.data() + bytes.size())
-        return make_error(Errc::parse, fmt::format("{} bytes after the DER CRL",
-                                                   bytes.data() + bytes.size() - p));
-    return crl;
 }
 
 // An INTEGER extension (cRLNumber, deltaCRLIndicator): nullopt when absent, a failure when
@@ -96,7 +55,8 @@ std::variant<CrlCheck, CrlFailure> read_facts(X509_CRL* crl) {
 // RFC 5280 §6.3.3 f, g: the CRL names the certificate's issuer, and its signature verifies
 // with the key of a certificate of that name whose keyUsage (if present) has cRLSign: the
 // issuer's own, or a separate CRL signer's that the caller has validated.
-std::optional<CrlFailure> issuer_failure(X509_CRL* crl, X509* issuer, X509* signer, CrlMemo* memo) {
+std::optional<CrlFailure> issuer_failure(const SignedCrl& signed_crl, X509* issuer, X509* signer) {
+    X509_CRL* crl = signed_crl.header();
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
         return fail(CrlError::wrong_issuer, "CRL issuer name is not the certificate's issuer");
     X509* key_holder = signer != nullptr ? signer : issuer;
@@ -107,8 +67,7 @@ std::optional<CrlFailure> issuer_failure(X509_CRL* crl, X509* issuer, X509* sign
         (X509_get_key_usage(key_holder) & KU_CRL_SIGN) == 0)
         return fail(CrlError::wrong_issuer, fmt::format("{} keyUsage lacks cRLSign", whose));
     EVP_PKEY* key = X509_get0_pubkey(key_holder);
-    const bool verifies = key != nullptr && (memo != nullptr ? memo->signature_verifies(crl, key) : X509_CRL_verify(crl, key) == 1);
-    if (!verifies)
+    if (key == nullptr || !signed_crl.signature_verifies(key))
         return fail(CrlError::bad_signature, fmt::format("CRL signature does not verify with the {} key", whose));
     return std::nullopt;
 }
@@ -128,31 +87,8 @@ std::optional<CrlFailure> idp_failure(X509_CRL* crl) {
     return std::nullopt;
 }
 
-// RFC 5280 §5.3: a CRL with a critical entry extension that cannot be processed is not used
-// for any certificate. The ones understood here say nothing that changes a verdict.
-std::string entry_extension_scan(X509_CRL* crl) {
-    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
-    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
-        const STACK_OF(X509_EXTENSION)* exts = X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(entries, i));
-        for (int j = 0; j < sk_X509_EXTENSION_num(exts); ++j) {
-            X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, j);
-            if (X509_EXTENSION_get_critical(ext) == 0) continue;
-            const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-            if (nid == NID_crl_reason || nid == NID_invalidity_date || nid == NID_hold_instruction_code) continue;
-            return fmt::format("unsupported critical CRL entry extension {}",
-                               nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid));
-        }
-    }
-    return "";
-}
-
-std::optional<CrlFailure> entry_extension_failure(X509_CRL* crl, CrlMemo* memo) {
-    std::string problem = memo != nullptr ? memo->entry_extension_problem(crl) : entry_extension_scan(crl);
-    if (problem.empty()) return std::nullopt;
-    return fail(CrlError::unsupported, std::move(problem));
-}
-
-std::optional<CrlFailure> extension_failure(X509_CRL* crl, CrlMemo* memo) {
+std::optional<CrlFailure> extension_failure(const SignedCrl& signed_crl) {
+    X509_CRL* crl = signed_crl.header();
     for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
         X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
         const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
@@ -164,7 +100,11 @@ std::optional<CrlFailure> extension_failure(X509_CRL* crl, CrlMemo* memo) {
                                     nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid)));
     }
     if (auto failure = idp_failure(crl)) return failure;
-    return entry_extension_failure(crl, memo);
+    // RFC 5280 §5.3: a CRL with a critical entry extension that cannot be processed is not
+    // used for any certificate.
+    if (const auto& problem = signed_crl.entries().extension_problem(); !problem.empty())
+        return fail(CrlError::unsupported, problem);
+    return std::nullopt;
 }
 
 std::optional<CrlFailure> freshness_failure(const CrlCheck& dates, const CrlCheckInput& in) {
@@ -263,16 +203,6 @@ void read_revocation(X509_REVOKED* entry, CrlCheck& check) {
 
 }  // namespace
 
-Result<tls::X509CrlPtr> parse_crl(std::span<const std::uint8_t> bytes) {
-    if (bytes.empty()) return make_error(Errc::parse, "empty CRL");
-    if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-        return make_error(Errc::parse, "CRL too large");
-    tls::clear_errors();
-    // PEM readers skip whole lines before "-----BEGIN", but not indentation on its line.
-    const auto text = skip_leading_space(bytes);
-    return looks_like_pem(text) ? parse_pem(text) : parse_der(bytes);
-}
-
 std::string describe_reasons(ReasonSet reasons) {
     static constexpr const char* names[] = {"unused", "keyCompromise", "cACompromise", "affiliationChanged",
                                             "superseded", "cessationOfOperation", "certificateHold",
@@ -331,17 +261,17 @@ CrlVerification verify_crl(const CrlCheckInput& in) {
     if (in.crl == nullptr || in.issuer == nullptr)
         return fail(CrlError::malformed, "verify_crl: null CRL or issuer");
     ErrorQueueScope errors;
-    if (auto failure = issuer_failure(in.crl, in.issuer, in.signer, in.memo)) return *failure;
-    if (auto failure = extension_failure(in.crl, in.memo)) return *failure;
-    auto facts = read_facts(in.crl);
+    if (auto failure = issuer_failure(*in.crl, in.issuer, in.signer)) return *failure;
+    if (auto failure = extension_failure(*in.crl)) return *failure;
+    auto facts = read_facts(in.crl->header());
     if (auto* failure = std::get_if<CrlFailure>(&facts)) return std::move(*failure);
     if (auto failure = freshness_failure(std::get<CrlCheck>(facts), in)) return *failure;
     return facts;
 }
 
-CrlVerification lookup(X509_CRL* crl, X509* cert) {
-    if (crl == nullptr || cert == nullptr)
-        return fail(CrlError::malformed, "lookup: null CRL or certificate");
+CrlVerification lookup(const SignedCrl& signed_crl, X509* cert) {
+    if (cert == nullptr) return fail(CrlError::malformed, "lookup: null certificate");
+    X509_CRL* crl = signed_crl.header();
     ErrorQueueScope errors;
     auto reasons = scope_of(crl, cert);
     if (auto* failure = std::get_if<CrlFailure>(&reasons)) return std::move(*failure);
@@ -349,16 +279,22 @@ CrlVerification lookup(X509_CRL* crl, X509* cert) {
     if (auto* failure = std::get_if<CrlFailure>(&facts)) return std::move(*failure);
     auto& check = std::get<CrlCheck>(facts);
     check.reasons = std::get<ReasonSet>(reasons);
-    X509_REVOKED* entry = nullptr;
-    // 1: listed; 2: listed as removeFromCRL, which OpenSSL knows only in CRLs it decoded, so
-    // the reason is read here either way. removeFromCRL (delta CRLs): no longer revoked.
-    if (X509_CRL_get0_by_serial(crl, &entry, X509_get0_serialNumber(cert)) > 0) {
-        read_revocation(entry, check);
-        if (check.revocation_reason == reason_remove_from_crl) {
-            check.status = CertStatus::good;
-            check.revocation_time.reset();
-            check.removed = true;
-        }
+    // Only an entry that lists the certificate is decoded. A CA that lists a serial twice
+    // gets the listing that revokes; removeFromCRL (delta CRLs: no longer revoked) only when
+    // every listing says so.
+    const CrlCheck unlisted = check;
+    for (auto der : signed_crl.entries().find(X509_get0_serialNumber(cert))) {
+        const unsigned char* p = der.data();
+        tls::X509RevokedPtr entry(d2i_X509_REVOKED(nullptr, &p, static_cast<long>(der.size())));
+        if (!entry || p != der.data() + der.size())
+            return fail(CrlError::malformed, "the CRL entry for the certificate's serial cannot be decoded");
+        CrlCheck listed = unlisted;
+        read_revocation(entry.get(), listed);
+        if (listed.revocation_reason != reason_remove_from_crl) return listed;
+        listed.status = CertStatus::good;
+        listed.revocation_time.reset();
+        listed.removed = true;
+        check = listed;
     }
     return facts;
 }
@@ -366,55 +302,7 @@ CrlVerification lookup(X509_CRL* crl, X509* cert) {
 CrlVerification check_crl(const CrlCheckInput& in, X509* cert) {
     auto verified = verify_crl(in);
     if (std::holds_alternative<CrlFailure>(verified)) return verified;
-    return lookup(in.crl, cert);
-}
-
-// ---- CrlMemo ---------------------------------------------------------------------------
-
-void CrlMemo::prepare(X509_CRL* crl, std::size_t bytes) {
-    if (crl == nullptr) return;
-    bytes_.store(bytes, std::memory_order_relaxed);
-    ErrorQueueScope errors;
-    ASN1_INTEGER* zero = ASN1_INTEGER_new();
-    X509_REVOKED* entry = nullptr;
-    if (zero != nullptr) X509_CRL_get0_by_serial(crl, &entry, zero);  // sorts the entries once
-    ASN1_INTEGER_free(zero);
-    entry_extension_problem(crl);
-    prepared_.store(true, std::memory_order_release);
-}
-
-bool CrlMemo::signature_verifies(X509_CRL* crl, EVP_PKEY* key) {
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& k : keys_)
-            if (EVP_PKEY_eq(k.key.get(), key) == 1) return k.verifies;
-    }
-    // Computed outside the lock: two loops may both verify the first time, never wrongly.
-    const bool verifies = X509_CRL_verify(crl, key) == 1;
-    std::lock_guard lock(mutex_);
-    if (keys_.size() < kMaxKeys) {  // keys come from verified chains and crl.signers: few
-        EVP_PKEY_up_ref(key);
-        keys_.push_back(KeyResult{tls::EvpPkeyPtr(key), verifies});
-    }
-    return verifies;
-}
-
-bool CrlMemo::knows(EVP_PKEY* key) {
-    std::lock_guard lock(mutex_);
-    for (const auto& k : keys_)
-        if (EVP_PKEY_eq(k.key.get(), key) == 1) return true;
-    return false;
-}
-
-std::string CrlMemo::entry_extension_problem(X509_CRL* crl) {
-    {
-        std::lock_guard lock(mutex_);
-        if (entry_problem_) return *entry_problem_;
-    }
-    std::string problem = entry_extension_scan(crl);
-    std::lock_guard lock(mutex_);
-    entry_problem_ = problem;
-    return problem;
+    return lookup(*in.crl, cert);
 }
 
 }  // namespace ocspgate::ocsp

@@ -32,26 +32,20 @@
 
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
-#include <span>
-#include <mutex>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "ocsp/cert_status.h"
+#include "ocsp/signed_crl.h"
 #include "tls/ossl.h"
 #include "base/result.h"
 
 namespace ocspgate::ocsp {
-
-// A CRL in DER or PEM ("-----BEGIN X509 CRL-----"); the whole input must be one CRL.
-// Errc::parse when it is not.
-Result<tls::X509CrlPtr> parse_crl(std::span<const std::uint8_t> bytes);
 
 enum class CrlError {
     malformed,          // a time, number or extension cannot be decoded
@@ -103,44 +97,8 @@ private:
     std::string magnitude_;
 };
 
-// What never changes about one signed CRL once it is held, worked out once rather than at
-// every lookup: whether its signature verifies with a given key (X509_CRL_verify hashes the
-// whole list, ~10 ms for 20 MB) and whether an entry carries a critical extension we cannot
-// process (a pass over every entry). With it a lookup in a CRL of 500 000 entries is a binary
-// search. One memo belongs to one X509_CRL, held beside it (HeldCrl); shared by every loop,
-// so thread-safe.
-class CrlMemo {
-public:
-    // What would otherwise fall to the first lookup on an event loop: OpenSSL sorts the
-    // entries at the first X509_CRL_get0_by_serial; the entry extensions are scanned. Call it
-    // where the CRL is read or downloaded, off the loops.
-    void prepare(X509_CRL* crl, std::size_t bytes);
-    bool prepared() const { return prepared_.load(std::memory_order_acquire); }
-    std::size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }  // as read, 0 if unknown
-
-    // X509_CRL_verify(crl, key) == 1, computed once per key.
-    bool signature_verifies(X509_CRL* crl, EVP_PKEY* key);
-    // Whether signature_verifies() has the answer for `key` without computing it.
-    bool knows(EVP_PKEY* key);
-
-    // The first unsupported critical entry extension, or "" (one pass over the entries, once).
-    std::string entry_extension_problem(X509_CRL* crl);
-
-private:
-    struct KeyResult {
-        tls::EvpPkeyPtr key;
-        bool verifies = false;
-    };
-    std::mutex mutex_;
-    static constexpr std::size_t kMaxKeys = 16;
-    std::vector<KeyResult> keys_;                // guarded by mutex_; one or two keys per CRL
-    std::optional<std::string> entry_problem_;   // guarded by mutex_
-    std::atomic<bool> prepared_{false};
-    std::atomic<std::size_t> bytes_{0};
-};
-
 struct CrlCheckInput {
-    X509_CRL* crl = nullptr;
+    const SignedCrl* crl = nullptr;
     X509* issuer = nullptr;  // the CA that issued the certificates the CRL speaks about
     std::chrono::system_clock::time_point now;
     std::chrono::seconds clock_skew{0};
@@ -149,8 +107,6 @@ struct CrlCheckInput {
     // validated (crl_signer.h); its key verifies the signature instead of the issuer's. Null:
     // the issuer's key.
     X509* signer = nullptr;
-    // The CRL's memo, or null: then everything is computed afresh.
-    CrlMemo* memo = nullptr;
 };
 
 // What a verified CRL is (verify_crl) and what it says about one certificate (lookup): good
@@ -183,7 +139,7 @@ CrlVerification verify_crl(const CrlCheckInput& in);
 // reasons it covers), then the serial. `cert` must be issued by the CRL's issuer; that is
 // the caller's contract (the chain says so), not checked here. An entry with reason
 // removeFromCRL sets `removed`, not `revoked`.
-CrlVerification lookup(X509_CRL* crl, X509* cert);
+CrlVerification lookup(const SignedCrl& crl, X509* cert);
 
 // verify_crl() and then lookup(): the whole check for one certificate.
 CrlVerification check_crl(const CrlCheckInput& in, X509* cert);

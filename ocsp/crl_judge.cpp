@@ -131,8 +131,8 @@ struct Verified {
 // extensions, another issuer name) is final.
 std::variant<Verified, CrlFailure> verify_authorised(const HeldCrl& held, std::span<const HeldCrl> all,
                                                       const CrlJudgeInput& in) {
-    X509_CRL* crl = held.crl.get();
-    const CrlCheckInput by_issuer{crl, in.issuer, in.now, in.clock_skew, in.grace, nullptr, held.memo.get()};
+    X509_CRL* crl = held.crl->header();
+    const CrlCheckInput by_issuer{held.crl.get(), in.issuer, in.now, in.clock_skew, in.grace};
     auto verified = verify_crl(by_issuer);
     if (auto* check = std::get_if<CrlCheck>(&verified)) return Verified{*check, X509_get0_pubkey(in.issuer)};
     auto failure = std::get<CrlFailure>(std::move(verified));
@@ -160,18 +160,22 @@ std::variant<Verified, CrlFailure> verify_authorised(const HeldCrl& held, std::s
 }
 
 std::optional<Usable> usable(const HeldCrl& held, std::span<const HeldCrl> all, const CrlJudgeInput& in, Notes& notes) {
+    if (!held.crl) {
+        notes.add(held.source, CrlError::malformed, "no CRL was read");
+        return std::nullopt;
+    }
     auto verified = verify_authorised(held, all, in);
     if (auto* failure = std::get_if<CrlFailure>(&verified)) {
         notes.add(held.source, failure->kind, failure->detail);
         return std::nullopt;
     }
-    auto looked_up = lookup(held.crl.get(), in.cert);
+    auto looked_up = lookup(*held.crl, in.cert);
     if (auto* failure = std::get_if<CrlFailure>(&looked_up)) {
         notes.add(held.source, failure->kind, failure->detail);
         return std::nullopt;
     }
     Usable u{&held, std::get<CrlCheck>(std::move(looked_up)), std::get<Verified>(verified).key, {}};
-    u.history_key = crl_history_key(held.crl.get(), in.issuer, u.is_delta());
+    u.history_key = crl_history_key(held.crl->header(), in.issuer, u.is_delta());
     if (in.history != nullptr && u.check.number) {
         auto seen = in.history->highest(u.history_key, in.now);
         if (seen && *u.check.number < seen->number) {
@@ -283,7 +287,7 @@ MethodResult judge_certificate(std::span<const HeldCrl> held, const CrlJudgeInpu
     for (const auto& h : held) {
         auto u = usable(h, held, in, notes);
         if (!u) continue;
-        auto& scope = scopes[scope_key(h.crl.get())];
+        auto& scope = scopes[scope_key(h.crl->header())];
         (u->is_delta() ? scope.deltas : scope.complete).push_back(std::move(*u));
     }
     std::vector<ScopeAnswer> answers;

@@ -35,14 +35,14 @@
 #include <vector>
 
 #include "ocsp/crl_history.h"
+#include "ocsp/signed_crl.h"
 #include "ocsp/policy.h"
 
 namespace ocspgate::ocsp {
 
 struct HeldCrl {
-    std::shared_ptr<X509_CRL> crl;
+    std::shared_ptr<const SignedCrl> crl;
     std::string source;  // the file or URL it came from, for logs
-    std::shared_ptr<CrlMemo> memo = {};  // what is known about `crl` already; null: nothing
 };
 
 struct CrlJudgeInput {

@@ -41,17 +41,16 @@ std::string join(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-// Parses and prepares (sorted entries, scanned extensions): the work a large CRL costs once.
+// Reads the CRL (SignedCrl: header decoded, entries indexed, extensions scanned): the work a
+// large CRL costs once.
 // Runs wherever the bytes are, never on an event loop for a download (Download below).
 Result<CrlStore::Held> CrlStore::prepare(std::span<const std::uint8_t> bytes) {
-    auto crl = parse_crl(bytes);
+    auto crl = SignedCrl::read(bytes);
     if (!crl) return std::move(crl).error();
     Held held;
-    held.crl = CrlRef(std::move(crl).value().release(), X509_CRL_free);
-    held.memo = std::make_shared<CrlMemo>();
+    held.crl = std::move(crl).value();
     held.bytes = bytes.size();
-    held.memo->prepare(held.crl.get(), bytes.size());
-    held.deltas = freshest_crl_urls(held.crl.get());
+    held.deltas = freshest_crl_urls(held.crl->header());
     return held;
 }
 
@@ -325,15 +324,15 @@ private:
     // signed by a key the CRL's own download would be checked with; else the URL is asked.
     std::optional<std::string> refuse_shared(const Held& crl) const {
         const auto now = std::chrono::system_clock::now();
-        if (X509_CRL_get0_nextUpdate(crl.crl.get()) == nullptr) return "no_next_update";  // never stored so
-        if (!is_current(crl.crl.get(), now, std::chrono::seconds{0})) return "expired";
+        if (X509_CRL_get0_nextUpdate(crl.crl->header()) == nullptr) return "no_next_update";  // never stored so
+        if (!is_current(crl.crl->header(), now, std::chrono::seconds{0})) return "expired";
         bool signed_ok = false;
-        for (const auto& key : keys_) signed_ok = signed_ok || crl.memo->signature_verifies(crl.crl.get(), key.get());
+        for (const auto& key : keys_) signed_ok = signed_ok || crl.crl->signature_verifies(key.get());
         if (!signed_ok) return "bad_signature";
         std::lock_guard lock(store_.mutex_);
         auto it = store_.fetched_.find(url_);
         if (it != store_.fetched_.end() && it->second.crl &&
-            this_update_of(it->second.crl.get()) >= this_update_of(crl.crl.get()))
+            this_update_of(it->second.crl->header()) >= this_update_of(crl.crl->header()))
             return std::string();  // not newer: nothing wrong with it, but the URL may have more
         return std::nullopt;
     }
@@ -359,11 +358,11 @@ private:
     // A CRL just downloaded, whose signature verified where it was prepared, goes to the
     // shared cache until its nextUpdate (at most max_ttl), as it was signed.
     void write_back(const Held& crl) {
-        const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(crl.crl.get());
+        const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(crl.crl->header());
         auto next = next_time ? to_time_point(next_time) : std::nullopt;
         if (!next || share_bytes_.empty()) return;
         bool signed_ok = false;
-        for (const auto& key : keys_) signed_ok = signed_ok || crl.memo->signature_verifies(crl.crl.get(), key.get());
+        for (const auto& key : keys_) signed_ok = signed_ok || crl.crl->signature_verifies(key.get());
         if (!signed_ok) return;
         const auto ttl = std::min(std::chrono::duration_cast<std::chrono::seconds>(*next - std::chrono::system_clock::now()),
                                   std::chrono::duration_cast<std::chrono::seconds>(store_.shared_->settings().max_ttl));
@@ -412,7 +411,7 @@ private:
         finish(std::move(prepared_));
     }
 
-    // Parses, indexes and verifies the signature once (CrlMemo), so that neither the lookups
+    // Parses, indexes and verifies the signature once (SignedCrl), so that neither the lookups
     // waiting for this CRL nor the first ones after the swap verify 20 MB each on the thread
     // pool (each did, 12 ms apiece, before).
     static void prepare_off_loop(uv_work_t* work) {
@@ -422,7 +421,7 @@ private:
             self->body_ = {};
             if (!self->prepared_) return;
             for (const auto& key : self->keys_)
-                if (self->prepared_->memo->signature_verifies(self->prepared_->crl.get(), key.get())) break;
+                if (self->prepared_->crl->signature_verifies(key.get())) break;
         };
         if (self->background_ && self->body_.size() >= kLargeCrlBytes)
             run_at_low_priority(prepare);
@@ -498,13 +497,13 @@ std::vector<HeldCrl> CrlStore::held_for(X509* cert, const std::vector<Url>& urls
     std::vector<HeldCrl> held;
     std::lock_guard lock(mutex_);
     for (const auto& f : files_) {
-        const X509_NAME* crl_issuer = X509_CRL_get_issuer(f.held.crl.get());
+        const X509_NAME* crl_issuer = X509_CRL_get_issuer(f.held.crl->header());
         if (X509_NAME_cmp(crl_issuer, X509_get_issuer_name(cert)) == 0 || is_signers_issuer(crl_issuer, cert))
-            held.push_back(HeldCrl{f.held.crl, f.path.string(), f.held.memo});
+            held.push_back(HeldCrl{f.held.crl, f.path.string()});
     }
     for (const auto& url : urls)
         if (auto it = fetched_.find(url.text); it != fetched_.end())
-            held.push_back(HeldCrl{it->second.crl, url.text, it->second.memo});
+            held.push_back(HeldCrl{it->second.crl, url.text});
     return held;
 }
 
@@ -522,7 +521,7 @@ std::vector<const Url*> CrlStore::missing(const std::vector<Url>& urls) {
     std::lock_guard lock(mutex_);
     for (const auto& url : urls) {
         auto it = fetched_.find(url.text);
-        if (it == fetched_.end() || !is_current(it->second.crl.get(), now, clock_skew_)) out.push_back(&url);
+        if (it == fetched_.end() || !is_current(it->second.crl->header(), now, clock_skew_)) out.push_back(&url);
     }
     return out;
 }
@@ -588,7 +587,7 @@ void CrlStore::trace_judgement(X509* cert, const std::vector<HeldCrl>& held, con
     const std::string serial = tls::serial_hex_of(cert);
     trace_->add(TraceStep{"judge", serial, outcome_word(result.kind), started, TraceStep::Clock::now(), {}, {}});
     for (const auto& h : held) {
-        TracedCrl t = traced_fields(h.crl.get());
+        TracedCrl t = traced_fields(h.crl->header());
         t.serial = serial;
         t.source = h.source;
         for (const auto& n : not_used)
@@ -633,7 +632,7 @@ bool CrlStore::needs_first_verification(X509* cert, X509* issuer, const std::vec
     EVP_PKEY* key = X509_get0_pubkey(issuer);
     if (key == nullptr) return false;
     for (const auto& held : held_for(cert, urls))
-        if (held.memo && held.memo->bytes() >= kLargeCrlBytes && !held.memo->knows(key)) return true;
+        if (held.crl && held.crl->bytes() >= kLargeCrlBytes && !held.crl->knows(key)) return true;
     return false;
 }
 
@@ -652,7 +651,7 @@ std::vector<Url> CrlStore::sources_for(X509* cert) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& f : files_)
-            if (X509_NAME_cmp(X509_CRL_get_issuer(f.held.crl.get()), X509_get_issuer_name(cert)) == 0)
+            if (X509_NAME_cmp(X509_CRL_get_issuer(f.held.crl->header()), X509_get_issuer_name(cert)) == 0)
                 named.insert(named.end(), f.held.deltas.begin(), f.held.deltas.end());
         for (std::size_t i = 0, bases = urls.size(); i < bases; ++i)
             if (auto it = fetched_.find(urls[i].text); it != fetched_.end())
@@ -698,12 +697,12 @@ bool CrlStore::due(const Held& held, std::chrono::system_clock::time_point now,
                    std::chrono::steady_clock::time_point mono) const {
     const bool never_tried = held.refresh_started == std::chrono::steady_clock::time_point{};
     if (held.unconfirmed) return never_tried || mono - held.refresh_started >= kMinRefreshSpacing;
-    const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(held.crl.get());
+    const ASN1_TIME* next_time = X509_CRL_get0_nextUpdate(held.crl->header());
     if (next_time == nullptr)
         return mono - std::max(held.fetched_at, held.refresh_started) >= kNoNextUpdateRefresh;
     auto next = to_time_point(next_time);
     if (!next || *next < now - clock_skew_) return false;  // expired: missing() fetches it, and lookups wait
-    const auto period = *next - this_update_of(held.crl.get());
+    const auto period = *next - this_update_of(held.crl->header());
     const auto margin = std::min<std::chrono::system_clock::duration>(std::max(period / 10, decltype(period){}),
                                                                       kMaxRefreshMargin);
     if (now < *next - margin) return false;
@@ -780,8 +779,8 @@ CrlStore::Held CrlStore::keep_fetched(const std::string& url, Held crl) {
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lock(mutex_);
     auto& held = fetched_[url];
-    if (held.crl && is_current(held.crl.get(), now, clock_skew_) &&
-        this_update_of(held.crl.get()) > this_update_of(crl.crl.get()))
+    if (held.crl && is_current(held.crl->header(), now, clock_skew_) &&
+        this_update_of(held.crl->header()) > this_update_of(crl.crl->header()))
         return crl;
     crl.refresh_started = held.refresh_started;
     crl.fetched_at = std::chrono::steady_clock::now();
@@ -798,9 +797,9 @@ std::vector<HeldCrlState> CrlStore::held(std::size_t limit) {
     std::vector<HeldCrlState> out;
     std::lock_guard lock(mutex_);
     for (const auto& f : files_)
-        if (out.size() < limit) out.push_back(state(f.path.string(), f.held.crl.get()));
+        if (out.size() < limit) out.push_back(state(f.path.string(), f.held.crl->header()));
     std::vector<HeldCrlState> fetched;  // the map's order is arbitrary: sort for a stable listing
-    for (const auto& [url, crl] : fetched_) fetched.push_back(state(url, crl.crl.get()));
+    for (const auto& [url, crl] : fetched_) fetched.push_back(state(url, crl.crl->header()));
     std::sort(fetched.begin(), fetched.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
     for (auto& s : fetched)
         if (out.size() < limit) out.push_back(std::move(s));

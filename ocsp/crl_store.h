@@ -98,12 +98,11 @@ public:
 private:
     class Lookup;    // one certificate's asynchronous lookup (crl_store.cpp)
     class Download;  // one URL's download, shared by the lookups waiting for it
-    using CrlRef = std::shared_ptr<X509_CRL>;
+    using CrlRef = std::shared_ptr<const SignedCrl>;
     // A CRL as held: the signed object and what is known about it (crl.h), prepared where it
     // was read or downloaded, off the event loops.
     struct Held {
         CrlRef crl;
-        std::shared_ptr<CrlMemo> memo;
         std::size_t bytes = 0;  // its size as read
         std::vector<std::string> deltas;  // the URLs of its freshestCRL, read once
         // The server's validators for it, sent back on the next download of its URL.

@@ -40,6 +40,9 @@ using OcspBasicRespPtr = OsslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 using OcspCertIdPtr = OsslPtr<OCSP_CERTID, OCSP_CERTID_free>;
 using Asn1IntegerPtr = OsslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
 using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1ObjectPtr = OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
+using Asn1TypePtr = OsslPtr<ASN1_TYPE, ASN1_TYPE_free>;
+using X509RevokedPtr = OsslPtr<X509_REVOKED, X509_REVOKED_free>;
 using BignumPtr = OsslPtr<BIGNUM, BN_free>;
 
 inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_pop_free(s, X509_free); }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "signed_crl_fixture.h"
 #include "support/test_pki.h"
 
 namespace ocspgate::ocsp {
@@ -22,8 +23,7 @@ constexpr const char* kPartition1 = "URI:http://crl.example/p1.crl";
 constexpr const char* kPartition2 = "URI:http://crl.example/p2.crl";
 
 HeldCrl held(const CrlSpec& spec, std::string source) {
-    auto crl = fixtures::make_crl(spec);
-    return HeldCrl{std::shared_ptr<X509_CRL>(crl.release(), X509_CRL_free), std::move(source)};
+    return HeldCrl{read_signed(fixtures::make_crl(spec).get()), std::move(source)};
 }
 
 // A CRL of the issuing CA listing `revoked` (may be empty).

@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 
 #include "support/test_pki.h"
+#include "signed_crl_fixture.h"
 
 namespace ocspgate::ocsp {
 namespace {
@@ -26,18 +27,18 @@ CrlSpec issuing_crl() {
     return spec;
 }
 
-std::string text(const std::vector<std::uint8_t>& bytes) {
-    return {bytes.begin(), bytes.end()};
-}
-std::vector<std::uint8_t> bytes(const std::string& s) {
-    return {s.begin(), s.end()};
-}
 
 class CrlTest : public ::testing::Test {
 protected:
     CrlVerification check(const CrlSpec& spec, X509* cert, X509* issuer = pki().issuing.get()) {
         crl_ = fixtures::make_crl(spec);
-        return check_crl(CrlCheckInput{crl_.get(), issuer, at(test_now), 300s}, cert);
+        return check_crl(CrlCheckInput{hold(crl_.get()), issuer, at(test_now), 300s}, cert);
+    }
+
+    // `crl` as ocspgate holds it, kept until the next call.
+    const SignedCrl* hold(X509_CRL* crl) {
+        held_ = read_signed(crl);
+        return held_.get();
     }
 
     static CrlCheck check_of(const CrlVerification& v) {
@@ -55,68 +56,8 @@ protected:
     }
 
     tls::X509CrlPtr crl_;
+    std::shared_ptr<const SignedCrl> held_;
 };
-
-// --- parsing --------------------------------------------------------------------------
-
-TEST(ParseCrlTest, ParsesDer) {
-    auto crl = fixtures::make_crl(issuing_crl());
-    const auto parsed = parse_crl(fixtures::der_of(crl.get()));
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-    EXPECT_EQ(X509_CRL_cmp(parsed->get(), crl.get()), 0);
-}
-
-TEST(ParseCrlTest, ParsesPemWithSurroundingWhitespace) {
-    auto crl = fixtures::make_crl(issuing_crl());
-    const auto parsed = parse_crl(bytes("\n  " + text(fixtures::pem_of(crl.get())) + "\n\n"));
-    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-    EXPECT_EQ(X509_CRL_cmp(parsed->get(), crl.get()), 0);
-}
-
-TEST(ParseCrlTest, GarbageIsParseError) {
-    const auto parsed = parse_crl(bytes("<html>not found</html>"));
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
-
-TEST(ParseCrlTest, EmptyInputIsParseError) {
-    const auto parsed = parse_crl({});
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
-
-TEST(ParseCrlTest, TruncatedDerIsParseError) {
-    auto der = fixtures::der_of(fixtures::make_crl(issuing_crl()).get());
-    der.resize(der.size() / 2);
-    const auto parsed = parse_crl(der);
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
-
-TEST(ParseCrlTest, BytesAfterDerAreParseError) {
-    auto der = fixtures::der_of(fixtures::make_crl(issuing_crl()).get());
-    der.push_back(0x00);
-    const auto parsed = parse_crl(der);
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
-
-TEST(ParseCrlTest, TextAfterPemIsParseError) {
-    const auto pem = text(fixtures::pem_of(fixtures::make_crl(issuing_crl()).get()));
-    const auto parsed = parse_crl(bytes(pem + "junk\n"));
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
-
-TEST(ParseCrlTest, CertificatePemIsParseError) {
-    tls::BioPtr bio(BIO_new(BIO_s_mem()));
-    ASSERT_EQ(PEM_write_bio_X509(bio.get(), pki().leaf.get()), 1);
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(bio.get(), &data);
-    const auto parsed = parse_crl(bytes(std::string(data, static_cast<std::size_t>(len))));
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().code, Errc::parse);
-}
 
 // --- lookup ---------------------------------------------------------------------------
 
@@ -178,7 +119,7 @@ TEST_F(CrlTest, AlteredCrlIsBadSignature) {
     crl_ = fixtures::make_crl(issuing_crl());
     auto der = fixtures::der_of(crl_.get());
     der[der.size() - 1] ^= 0x01;  // last byte of the ECDSA signature's s
-    auto parsed = parse_crl(der);
+    auto parsed = SignedCrl::read(der);
     ASSERT_TRUE(parsed.ok());
     const auto result = check_crl(
         CrlCheckInput{parsed->get(), pki().issuing.get(), at(test_now), 300s}, pki().leaf.get());
@@ -218,7 +159,7 @@ TEST_F(CrlTest, PassedNextUpdateWithinGraceIsAccepted) {
     spec.this_update = test_now - 8 * one_day;
     spec.next_update = test_now - 3600;
     crl_ = fixtures::make_crl(spec);
-    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    CrlCheckInput in{hold(crl_.get()), pki().issuing.get(), at(test_now), 300s};
     in.grace = 3600s;
     EXPECT_EQ(check_of(check_crl(in, pki().leaf.get())).status, CertStatus::good);
     in.grace = 3000s;
@@ -352,7 +293,7 @@ TEST_F(CrlTest, CrlOfASeparateSignerVerifiesWithThatSigner) {
     auto spec = issuing_crl();
     spec.signer = &pki().crl_signer;  // issuing's name, another key
     crl_ = fixtures::make_crl(spec);
-    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    CrlCheckInput in{hold(crl_.get()), pki().issuing.get(), at(test_now), 300s};
     EXPECT_EQ(error_of(check_crl(in, pki().other_leaf.get())), CrlError::bad_signature);
     in.signer = pki().crl_signer.get();
     EXPECT_EQ(check_of(check_crl(in, pki().other_leaf.get())).status, CertStatus::revoked);
@@ -363,7 +304,7 @@ TEST_F(CrlTest, SignerOfAnotherNameIsWrongIssuer) {
     spec.signer = &pki().root;
     spec.issuer_name = X509_get_subject_name(pki().issuing.get());
     crl_ = fixtures::make_crl(spec);
-    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    CrlCheckInput in{hold(crl_.get()), pki().issuing.get(), at(test_now), 300s};
     in.signer = pki().root.get();
     EXPECT_EQ(error_of(check_crl(in, pki().leaf.get())), CrlError::wrong_issuer);
 }
@@ -374,7 +315,7 @@ TEST_F(CrlTest, SignerWithoutCrlSignIsWrongIssuer) {
     auto spec = issuing_crl();
     spec.signer = &signer;
     crl_ = fixtures::make_crl(spec);
-    CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    CrlCheckInput in{hold(crl_.get()), pki().issuing.get(), at(test_now), 300s};
     in.signer = signer.get();
     const auto refused = check_crl(in, pki().leaf.get());
     EXPECT_EQ(error_of(refused), CrlError::wrong_issuer);
@@ -401,10 +342,10 @@ TEST(CrlNumberTest, ComparesByValueWhateverTheEncodingLength) {
 
 TEST_F(CrlTest, VerifyThenLookupGivesTheSameAnswerAsCheck) {
     crl_ = fixtures::make_crl(issuing_crl());
-    const CrlCheckInput in{crl_.get(), pki().issuing.get(), at(test_now), 300s};
+    const CrlCheckInput in{hold(crl_.get()), pki().issuing.get(), at(test_now), 300s};
     ASSERT_TRUE(std::holds_alternative<CrlCheck>(verify_crl(in)));
-    EXPECT_EQ(check_of(lookup(crl_.get(), pki().other_leaf.get())).status, CertStatus::revoked);
-    EXPECT_EQ(check_of(lookup(crl_.get(), pki().leaf.get())).status, CertStatus::good);
+    EXPECT_EQ(check_of(lookup(*held_, pki().other_leaf.get())).status, CertStatus::revoked);
+    EXPECT_EQ(check_of(lookup(*held_, pki().leaf.get())).status, CertStatus::good);
 }
 
 TEST_F(CrlTest, RejectionLeavesOpensslErrorQueueEmpty) {
@@ -418,56 +359,6 @@ TEST(CrlErrorTest, FailuresMapToProjectErrorCodes) {
     EXPECT_EQ(to_error({CrlError::malformed, "x"}).code, Errc::parse);
     EXPECT_EQ(to_error({CrlError::bad_signature, "x"}).code, Errc::verify);
     EXPECT_EQ(to_error({CrlError::expired, "x"}).message, "CRL expired: x");
-}
-
-// --- CrlMemo: what a held CRL's lookups need not redo -------------------------------------
-
-CrlSpec signed_by_issuing() {
-    CrlSpec spec;
-    spec.signer = &pki().issuing;
-    return spec;
-}
-
-TEST(CrlMemo, RemembersPerKeyWhetherTheSignatureVerifies) {
-    auto crl = fixtures::make_crl(signed_by_issuing());
-    CrlMemo memo;
-    memo.prepare(crl.get(), 1234);
-    EXPECT_TRUE(memo.prepared());
-    EXPECT_EQ(memo.bytes(), 1234u);
-    EVP_PKEY* issuing = X509_get0_pubkey(pki().issuing.get());
-    EVP_PKEY* root = X509_get0_pubkey(pki().root.get());
-    EXPECT_FALSE(memo.knows(issuing));
-    EXPECT_TRUE(memo.signature_verifies(crl.get(), issuing));
-    EXPECT_TRUE(memo.knows(issuing));
-    EXPECT_FALSE(memo.signature_verifies(crl.get(), root));
-    EXPECT_TRUE(memo.knows(root));
-    EXPECT_FALSE(memo.signature_verifies(crl.get(), root)) << "a failure is remembered as a failure";
-}
-
-TEST(CrlMemo, VerificationWithAMemoGivesTheSameAnswersAsWithout) {
-    auto crl = fixtures::make_crl(signed_by_issuing());
-    CrlMemo memo;
-    CrlCheckInput in{crl.get(), pki().issuing.get(), at(test_now), 300s};
-    const bool plain = std::holds_alternative<CrlCheck>(verify_crl(in));
-    in.memo = &memo;
-    EXPECT_EQ(std::holds_alternative<CrlCheck>(verify_crl(in)), plain);
-    EXPECT_EQ(std::holds_alternative<CrlCheck>(verify_crl(in)), plain);  // from the memo
-    in.issuer = pki().root.get();  // another name: refused before any key is tried
-    EXPECT_TRUE(std::holds_alternative<CrlFailure>(verify_crl(in)));
-}
-
-TEST(CrlMemo, RemembersAnUnsupportedCriticalEntryExtension) {
-    CrlSpec spec = signed_by_issuing();
-    spec.revoked.push_back(fixtures::RevokedSpec{pki().leaf.get(), test_now - one_day, -1, true});
-    auto crl = fixtures::make_crl(spec);
-    CrlMemo memo;
-    memo.prepare(crl.get(), 0);
-    CrlCheckInput in{crl.get(), pki().issuing.get(), at(test_now), 300s};
-    in.memo = &memo;
-    auto verified = verify_crl(in);
-    ASSERT_TRUE(std::holds_alternative<CrlFailure>(verified));
-    EXPECT_EQ(std::get<CrlFailure>(verified).kind, CrlError::unsupported);
-    EXPECT_NE(memo.entry_extension_problem(crl.get()), "");
 }
 
 }  // namespace

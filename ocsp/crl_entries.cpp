@@ -1,0 +1,157 @@
+#include "ocsp/crl_entries.h"
+
+#include <openssl/objects.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <optional>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "ocsp/der.h"
+#include "tls/ossl.h"
+
+namespace ocspgate::ocsp {
+namespace {
+
+using der::TagClass;
+
+// The contents of the extnIDs an entry may mark critical and still be used (§5.3).
+constexpr std::array<std::uint8_t, 3> kReasonCode = {0x55, 0x1D, 0x15};           // 2.5.29.21
+constexpr std::array<std::uint8_t, 3> kInvalidityDate = {0x55, 0x1D, 0x18};       // 2.5.29.24
+constexpr std::array<std::uint8_t, 3> kHoldInstructionCode = {0x55, 0x1D, 0x17};  // 2.5.29.23
+
+bool equals(std::span<const std::uint8_t> bytes, const std::array<std::uint8_t, 3>& oid) {
+    return std::equal(bytes.begin(), bytes.end(), oid.begin(), oid.end());
+}
+
+bool is_digits(std::span<const std::uint8_t> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t c) { return c >= '0' && c <= '9'; });
+}
+
+// RFC 5280 §4.1.2.5.1, §4.1.2.5.2: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ.
+bool is_rfc5280_time(const der::Tlv& t) {
+    const std::size_t digits = t.is(TagClass::universal, der::kUtcTime, false)           ? 12
+                               : t.is(TagClass::universal, der::kGeneralizedTime, false) ? 14
+                                                                                         : 0;
+    return digits != 0 && t.content.size() == digits + 1 && t.content.back() == 'Z' &&
+           is_digits(t.content.first(digits));
+}
+
+std::string oid_name(std::span<const std::uint8_t> oid_tlv) {
+    const unsigned char* p = oid_tlv.data();
+    tls::Asn1ObjectPtr object(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(oid_tlv.size())));
+    const int nid = object ? OBJ_obj2nid(object.get()) : NID_undef;
+    return nid == NID_undef ? "(unknown OID)" : OBJ_nid2sn(nid);
+}
+
+// Extensions ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE,
+// extnValue OCTET STRING }. Sets `problem` at the first critical one not understood; false
+// when the shape is wrong.
+bool read_extensions(const der::Tlv& extensions, std::string& problem) {
+    if (!extensions.is_sequence() || extensions.content.empty()) return false;
+    for (auto rest = extensions.content; !rest.empty();) {
+        auto ext = der::read_tlv(rest);
+        if (!ext || !ext->is_sequence()) return false;
+        rest = rest.subspan(ext->whole.size());
+        auto id = der::read_tlv(ext->content);
+        if (!id || !id->is(TagClass::universal, der::kObject, false) || id->content.empty()) return false;
+        auto field = ext->content.subspan(id->whole.size());
+        auto next = der::read_tlv(field);
+        bool critical = false;
+        if (next && next->is(TagClass::universal, der::kBoolean, false)) {
+            if (next->content.size() != 1) return false;
+            critical = next->content[0] != 0;
+            field = field.subspan(next->whole.size());
+        }
+        if (!der::read_only(field, TagClass::universal, der::kOctetString, false)) return false;
+        if (critical && problem.empty() && !equals(id->content, kReasonCode) &&
+            !equals(id->content, kInvalidityDate) && !equals(id->content, kHoldInstructionCode))
+            problem = "unsupported critical CRL entry extension " + oid_name(id->whole);
+    }
+    return true;
+}
+
+// One RevokedCertificate: nullopt when well formed, else what is wrong with it.
+std::optional<std::string_view> entry_fault(const der::Tlv& entry, std::string& problem) {
+    if (!entry.is_sequence()) return "not a SEQUENCE";
+    auto serial = der::read_tlv(entry.content);
+    if (!serial || !serial->is(TagClass::universal, der::kInteger, false)) return "no serial number";
+    if (!der::is_minimal_integer(serial->content)) return "a serial number that is not a DER INTEGER";
+    auto rest = entry.content.subspan(serial->whole.size());
+    auto date = der::read_tlv(rest);
+    if (!date || !is_rfc5280_time(*date)) return "no revocationDate of the RFC 5280 form";
+    rest = rest.subspan(date->whole.size());
+    if (rest.empty()) return std::nullopt;
+    auto extensions = der::read_tlv(rest);
+    if (!extensions || extensions->whole.size() != rest.size() || !read_extensions(*extensions, problem))
+        return "malformed crlEntryExtensions";
+    return std::nullopt;
+}
+
+// An INTEGER's contents from its DER (the header skipped).
+std::span<const std::uint8_t> integer_content(std::span<const std::uint8_t> der_integer) {
+    auto tlv = der::read_tlv(der_integer);
+    return tlv ? tlv->content : std::span<const std::uint8_t>{};
+}
+
+bool less(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+}  // namespace
+
+Result<CrlEntries> CrlEntries::index(std::span<const std::uint8_t> list) {
+    if (list.size() > UINT32_MAX) return make_error(Errc::parse, "CRL entry list too large");
+    CrlEntries out;
+    out.der_.assign(list.begin(), list.end());
+    const std::span<const std::uint8_t> all = out.der_;
+    for (std::size_t at = 0; at < all.size();) {
+        auto entry = der::read_tlv(all.subspan(at));
+        auto fault = entry ? entry_fault(*entry, out.extension_problem_) : std::optional<std::string_view>("a bad header");
+        if (fault)
+            return make_error(Errc::parse, fmt::format("CRL entry {} has {}", out.order_.size() + 1, *fault));
+        out.order_.push_back(static_cast<std::uint32_t>(at));
+        at += entry->whole.size();
+    }
+    out.order_.shrink_to_fit();
+    // Many CAs list entries by serial already; then there is nothing to move.
+    auto by_serial = [&out](std::uint32_t a, std::uint32_t b) {
+        const auto sa = out.serial_at(a), sb = out.serial_at(b);
+        if (less(sa, sb)) return true;
+        if (less(sb, sa)) return false;
+        return a < b;
+    };
+    if (!std::is_sorted(out.order_.begin(), out.order_.end(), by_serial))
+        std::sort(out.order_.begin(), out.order_.end(), by_serial);
+    return out;
+}
+
+std::span<const std::uint8_t> CrlEntries::serial_at(std::uint32_t offset) const {
+    // index() checked the shape: an entry SEQUENCE whose first element is the INTEGER.
+    auto entry = der::read_tlv(std::span<const std::uint8_t>(der_).subspan(offset));
+    return integer_content(entry->content);
+}
+
+std::vector<std::span<const std::uint8_t>> CrlEntries::find(const ASN1_INTEGER* serial) const {
+    std::vector<std::span<const std::uint8_t>> found;
+    if (serial == nullptr || order_.empty()) return found;
+    const int length = i2d_ASN1_INTEGER(serial, nullptr);
+    if (length <= 0) return found;
+    std::vector<std::uint8_t> encoded(static_cast<std::size_t>(length));
+    unsigned char* p = encoded.data();
+    i2d_ASN1_INTEGER(serial, &p);
+    const auto key = integer_content(encoded);
+    auto first = std::partition_point(order_.begin(), order_.end(),
+                                      [&](std::uint32_t at) { return less(serial_at(at), key); });
+    for (auto it = first; it != order_.end() && !less(key, serial_at(*it)); ++it) {
+        auto entry = der::read_tlv(std::span<const std::uint8_t>(der_).subspan(*it));
+        found.push_back(entry->whole);
+    }
+    return found;
+}
+
+}  // namespace ocspgate::ocsp
