@@ -31,13 +31,27 @@ bool is_digits(std::span<const std::uint8_t> bytes) {
     return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t c) { return c >= '0' && c <= '9'; });
 }
 
-// RFC 5280 §4.1.2.5.1, §4.1.2.5.2: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ.
+int two_digits(std::span<const std::uint8_t> at) {
+    return (at[0] - '0') * 10 + (at[1] - '0');
+}
+
+// RFC 5280 §4.1.2.5.1, §4.1.2.5.2: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, a date of the calendar.
 bool is_rfc5280_time(const der::Tlv& t) {
     const std::size_t digits = t.is(TagClass::universal, der::kUtcTime, false)           ? 12
                                : t.is(TagClass::universal, der::kGeneralizedTime, false) ? 14
                                                                                          : 0;
-    return digits != 0 && t.content.size() == digits + 1 && t.content.back() == 'Z' &&
-           is_digits(t.content.first(digits));
+    if (digits == 0 || t.content.size() != digits + 1 || t.content.back() != 'Z' || !is_digits(t.content.first(digits)))
+        return false;
+    const auto year_digits = t.content.first(digits - 10);
+    int year = two_digits(year_digits.last(2));
+    year += digits == 14 ? two_digits(year_digits) * 100 : year < 50 ? 2000 : 1900;
+    const auto rest = t.content.subspan(digits - 10);
+    const int month = two_digits(rest), day = two_digits(rest.subspan(2)), hour = two_digits(rest.subspan(4)),
+              minute = two_digits(rest.subspan(6)), second = two_digits(rest.subspan(8));
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return day >= 1 && day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
 std::string oid_name(std::span<const std::uint8_t> oid_tlv) {
@@ -57,7 +71,8 @@ bool read_extensions(const der::Tlv& extensions, std::string& problem) {
         if (!ext || !ext->is_sequence()) return false;
         rest = rest.subspan(ext->whole.size());
         auto id = der::read_tlv(ext->content);
-        if (!id || !id->is(TagClass::universal, der::kObject, false) || id->content.empty()) return false;
+        if (!id || !id->is(TagClass::universal, der::kObject, false) || !der::is_valid_object(id->content))
+            return false;
         auto field = ext->content.subspan(id->whole.size());
         auto next = der::read_tlv(field);
         bool critical = false;

@@ -68,4 +68,14 @@ bool is_minimal_integer(std::span<const std::uint8_t> content) {
     return true;
 }
 
+bool is_valid_object(std::span<const std::uint8_t> content) {
+    if (content.empty() || (content.back() & 0x80) != 0) return false;
+    bool starts_subidentifier = true;
+    for (std::uint8_t b : content) {
+        if (starts_subidentifier && b == 0x80) return false;
+        starts_subidentifier = (b & 0x80) == 0;
+    }
+    return true;
+}
+
 }  // namespace ocspgate::ocsp::der

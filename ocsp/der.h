@@ -46,4 +46,8 @@ std::vector<std::uint8_t> sequence_header(std::size_t content_length);
 // leading 0x00 before a clear top bit nor 0xFF before a set one. OpenSSL refuses the others.
 bool is_minimal_integer(std::span<const std::uint8_t> content);
 
+// Whether an OBJECT IDENTIFIER's contents are well formed as OpenSSL requires: not empty, the
+// last octet ending a subidentifier, no subidentifier starting with a 0x80 padding octet.
+bool is_valid_object(std::span<const std::uint8_t> content);
+
 }  // namespace ocspgate::ocsp::der

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,9 +38,11 @@ std::shared_ptr<const ocsp::SignedCrl> shared(tls::X509CrlPtr crl) {
 }
 
 // The CRL as OpenSSL decodes it whole (PEM or DER), the reference the split reader must agree
-// with.
+// with. Like SignedCrl::read, PEM may be indented on its first line.
 tls::X509CrlPtr decode_whole(const std::uint8_t* data, std::size_t size) {
-    tls::BioPtr bio(BIO_new_mem_buf(data, static_cast<int>(size)));
+    std::size_t space = 0;
+    while (space < size && std::isspace(data[space]) != 0) ++space;
+    tls::BioPtr bio(BIO_new_mem_buf(data + space, static_cast<int>(size - space)));
     tls::X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
     if (crl) return crl;
     const unsigned char* p = data;

@@ -78,5 +78,14 @@ TEST(Der, MinimalIntegersAsOpensslWantsThem) {
     EXPECT_FALSE(is_minimal_integer(Bytes{0xFF, 0x80}));
 }
 
+TEST(Der, ObjectIdentifiersAsOpensslWantsThem) {
+    EXPECT_TRUE(is_valid_object(Bytes{0x55, 0x1D, 0x15}));        // 2.5.29.21
+    EXPECT_TRUE(is_valid_object(Bytes{0x2A, 0x86, 0x48, 0xCE, 0x3D}));
+    EXPECT_FALSE(is_valid_object(Bytes{}));
+    EXPECT_FALSE(is_valid_object(Bytes{0x55, 0x1C, 0xA5}));       // ends inside a subidentifier
+    EXPECT_FALSE(is_valid_object(Bytes{0x55, 0x80, 0x01}));       // a padded subidentifier
+    EXPECT_FALSE(is_valid_object(Bytes{0x80, 0x01}));
+}
+
 }  // namespace
 }  // namespace ocspgate::ocsp::der

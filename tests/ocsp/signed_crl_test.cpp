@@ -276,6 +276,7 @@ TEST(SignedCrlEntries, MalformedEntriesMakeTheListAParseError) {
     EXPECT_TRUE(index(entry({0x02, 0x01, 0x05})).ok());
     EXPECT_TRUE(index(entry({0x02, 0x02, 0x00, 0x80})).ok()) << "a needed leading zero";
     EXPECT_TRUE(index(entry({0x02, 0x01, 0x05}, "20250101000000Z", 0x18)).ok());
+    EXPECT_TRUE(index(entry({0x02, 0x01, 0x05}, "240229235959Z")).ok()) << "a leap day";
     const Bytes bad[] = {
         entry({0x02, 0x02, 0x00, 0x05}),                 // a leading zero that is not needed
         entry({0x02, 0x02, 0xFF, 0x85}),                 // a leading 0xFF that is not needed
@@ -284,6 +285,9 @@ TEST(SignedCrlEntries, MalformedEntriesMakeTheListAParseError) {
         entry({0x02, 0x01, 0x05}, "2501010000Z"),        // no seconds
         entry({0x02, 0x01, 0x05}, "250101000000+0100"),  // not Zulu
         entry({0x02, 0x01, 0x05}, "250101000000Z", 0x18),  // a UTCTime's form under GeneralizedTime
+        entry({0x02, 0x01, 0x05}, "251301000000Z"),      // month 13
+        entry({0x02, 0x01, 0x05}, "250229000000Z"),      // 29 February 2025
+        entry({0x02, 0x01, 0x05}, "250101240000Z"),      // hour 24
         {0x30, 0x03, 0x02, 0x01, 0x05},                  // no date
         {0x31, 0x00},                                    // not a SEQUENCE
         {0x30, 0x80, 0x00, 0x00},                        // indefinite length
