@@ -49,6 +49,7 @@ public:
 
 private:
     std::span<const std::uint8_t> serial_at(std::uint32_t offset) const;
+    void sort_by_serial();
 
     std::vector<std::uint8_t> der_;
     std::vector<std::uint32_t> order_;  // each entry's offset in der_, by serial then offset
