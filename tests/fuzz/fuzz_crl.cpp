@@ -1,14 +1,15 @@
 // libFuzzer target: ocsp::SignedCrl::read (DER or PEM, split into a decoded header and an
 // entry index) on arbitrary bytes, checked and looked up; it must never accept what OpenSSL's
-// whole decoder refuses. Then whatever OpenSSL decodes is re-signed by the test PKI's issuing CA (and, for an input whose first byte is odd, given
-// that CA's name), so mutations get past the issuer and signature checks into the scope,
-// partition, reason, delta, number and freshness code, and judged (judge_certificate)
-// together with a fixed CRL of the same CA, for several certificates, with deltas required
-// and not. An input whose second byte is odd is signed by the PKI's separate CRL signer
-// instead, and judged with that signer configured (and the root's CRL held), so the signer
-// path and its own revocation check run too. Aborts when the order of the CRLs changes the
-// answer, when judging the same input twice differs, or when the entry index and OpenSSL's
-// decoded entries disagree about whether a certificate is listed.
+// whole decoder refuses. Then whatever OpenSSL decodes is re-signed by the test PKI's issuing
+// CA (and, for an input whose first byte is odd, given that CA's name), so mutations get past
+// the issuer and signature checks into the scope, partition, reason, delta, number and
+// freshness code, and judged (judge_certificate) together with a fixed CRL of the same CA,
+// for several certificates, with deltas required and not. An input whose second byte is odd
+// is signed by the PKI's separate CRL signer instead, and judged with that signer configured
+// (and the root's CRL held), so the signer path and its own revocation check run too. Aborts
+// when the order of the CRLs changes the answer, when judging the same input twice differs,
+// or when the entry index and OpenSSL's decoded entries disagree about whether a certificate
+// is listed.
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
