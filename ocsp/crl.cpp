@@ -286,9 +286,14 @@ CrlVerification lookup(const SignedCrl& signed_crl, X509* cert) {
     for (auto der : signed_crl.entries().find(X509_get0_serialNumber(cert))) {
         const unsigned char* p = der.data();
         tls::X509RevokedPtr entry(d2i_X509_REVOKED(nullptr, &p, static_cast<long>(der.size())));
-        if (!entry || p != der.data() + der.size())
-            return fail(CrlError::malformed, "the CRL entry for the certificate's serial cannot be decoded");
         CrlCheck listed = unlisted;
+        if (!entry || p != der.data() + der.size()) {
+            // The index accepted what OpenSSL does not decode. The CA listed the serial: that
+            // stands, without a date or reason, rather than this CRL dropping out of the
+            // judgement and leaving the decision to another CRL (fail closed).
+            listed.status = CertStatus::revoked;
+            return listed;
+        }
         read_revocation(entry.get(), listed);
         if (listed.revocation_reason != reason_remove_from_crl) return listed;
         listed.status = CertStatus::good;

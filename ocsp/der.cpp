@@ -34,6 +34,9 @@ std::optional<Tlv> read_tlv(std::span<const std::uint8_t> in) {
             if (!b || length > (SIZE_MAX >> 8)) return std::nullopt;
             length = (length << 8) | *b;
         }
+        // As OpenSSL's asn1_get_length: a long-form length must be followed by at least one
+        // octet of its parent, so a long-form empty element cannot end it.
+        if (at >= in.size()) return std::nullopt;
     }
     if (length > in.size() - at) return std::nullopt;
     tlv.whole = in.first(at + length);

@@ -33,7 +33,8 @@ struct Tlv {
 
 // The element at the start of `in`; nullopt when its header is invalid, has an indefinite
 // length or its contents run past `in`. Long-form lengths need not be minimal (BER allows
-// them and OpenSSL's decoders accept them); the bytes are kept as they were.
+// them and OpenSSL's decoders accept them); the bytes are kept as they were. Like OpenSSL's,
+// a long-form length with nothing after it in `in` is refused, even for empty contents.
 std::optional<Tlv> read_tlv(std::span<const std::uint8_t> in);
 
 // The element that makes up all of `in`, with the given identifier.

@@ -54,51 +54,76 @@ Result<std::vector<std::uint8_t>> pem_to_der(Bytes text) {
 
 // Where the parts of a CertificateList lie.
 struct Layout {
-    Bytes tbs;                            // the TBSCertList element, whole
-    Bytes before_list, list, after_list;  // its contents around revokedCertificates' contents
-    Bytes list_header;                    // revokedCertificates' tag and length (empty: absent)
-    Bytes after_tbs;                      // signatureAlgorithm, signatureValue
-    bool algorithms_agree = false;        // TBSCertList's signature field equals signatureAlgorithm
+    Bytes tbs;             // the TBSCertList element, whole
+    Bytes before_list;     // its contents before revokedCertificates (all of them when absent)
+    bool has_list = false;
+    Bytes list;            // revokedCertificates' contents: the entries
+    Bytes after_list;      // what follows revokedCertificates: crlExtensions, or nothing
+    Bytes after_tbs;       // signatureAlgorithm, signatureValue
+    bool algorithms_agree = false;  // the TBSCertList's signature field equals signatureAlgorithm
 };
 
-// RFC 5280 §5.1.2.2: the signature field inside TBSCertList MUST equal signatureAlgorithm
-// (X509_CRL_verify refuses a CRL where they differ). Compared as DER.
-bool algorithms_agree(Bytes tbs_content, Bytes after_tbs) {
-    auto first = der::read_tlv(tbs_content);
-    if (first && first->is(der::TagClass::universal, der::kInteger, false))
-        first = der::read_tlv(tbs_content.subspan(first->whole.size()));
-    auto outer = der::read_tlv(after_tbs);
-    return first && outer && std::equal(first->whole.begin(), first->whole.end(), outer->whole.begin(), outer->whole.end());
+bool is_time(const der::Tlv& t) {
+    return t.is(der::TagClass::universal, der::kUtcTime, false) ||
+           t.is(der::TagClass::universal, der::kGeneralizedTime, false);
 }
 
-// TBSCertList: version?, signature, issuer, thisUpdate, nextUpdate?, revokedCertificates?,
-// [0] crlExtensions?. The list is the first SEQUENCE after a Time; whatever else is wrong
-// with the rest, d2i_X509_CRL says.
+// TBSCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature AlgorithmIdentifier, issuer
+// Name, thisUpdate Time, nextUpdate Time OPTIONAL, revokedCertificates SEQUENCE OF ... OPTIONAL,
+// crlExtensions [0] EXPLICIT Extensions OPTIONAL }. The fields are found by position and
+// tag, nothing else may follow, and d2i_X509_CRL checks the contents of all but the list: so
+// the list cut out here is exactly what a whole decode would take as revokedCertificates.
 Result<Layout> locate(Bytes der) {
+    auto bad = [](const char* what) { return make_error(Errc::parse, std::string("not a DER X509 CRL: ") + what); };
     auto outer = der::read_tlv(der);
     if (!outer || !outer->is_sequence()) return make_error(Errc::parse, "not a DER X509 CRL");
     if (outer->whole.size() != der.size())
         return make_error(Errc::parse, fmt::format("{} bytes after the DER CRL", der.size() - outer->whole.size()));
     auto tbs = der::read_tlv(outer->content);
-    if (!tbs || !tbs->is_sequence()) return make_error(Errc::parse, "not a DER X509 CRL: no TBSCertList");
-    Layout layout{tbs->whole, tbs->content, {}, {}, {}, outer->content.subspan(tbs->whole.size())};
-    layout.algorithms_agree = algorithms_agree(tbs->content, layout.after_tbs);
-    bool after_time = false;
+    if (!tbs || !tbs->is_sequence()) return bad("no TBSCertList");
+
+    std::vector<der::Tlv> fields;
     for (Bytes rest = tbs->content; !rest.empty();) {
         auto field = der::read_tlv(rest);
-        if (!field) return make_error(Errc::parse, "not a DER X509 CRL: a bad TBSCertList field");
-        const auto at = static_cast<std::size_t>(rest.data() - tbs->content.data());
-        if (after_time && field->is_sequence()) {
-            layout.before_list = tbs->content.first(at);
-            layout.list_header = field->whole.first(field->whole.size() - field->content.size());
-            layout.list = field->content;
-            layout.after_list = tbs->content.subspan(at + field->whole.size());
-            break;
-        }
-        after_time = after_time || field->is(der::TagClass::universal, der::kUtcTime, false) ||
-                     field->is(der::TagClass::universal, der::kGeneralizedTime, false);
+        if (!field) return bad("a TBSCertList field with a bad header");
+        fields.push_back(*field);
         rest = rest.subspan(field->whole.size());
     }
+    std::size_t i = 0;
+    auto next_is = [&](auto&& test) { return i < fields.size() && test(fields[i]); };
+    const auto is_integer = [](const der::Tlv& t) { return t.is(der::TagClass::universal, der::kInteger, false); };
+    const auto is_sequence = [](const der::Tlv& t) { return t.is_sequence(); };
+    const auto is_extensions = [](const der::Tlv& t) { return t.is(der::TagClass::context, 0, true); };
+    if (next_is(is_integer)) ++i;                                     // version
+    if (!next_is(is_sequence)) return bad("no signature algorithm");  // signature
+    const der::Tlv& inner_algorithm = fields[i++];
+    if (!next_is(is_sequence)) return bad("no issuer");
+    ++i;
+    if (!next_is(is_time)) return bad("no thisUpdate");
+    ++i;
+    if (next_is(is_time)) ++i;  // nextUpdate
+
+    Layout layout;
+    layout.tbs = tbs->whole;
+    layout.after_tbs = outer->content.subspan(tbs->whole.size());
+    const auto offset = [&](std::size_t field) {
+        return field < fields.size() ? static_cast<std::size_t>(fields[field].whole.data() - tbs->content.data())
+                                     : tbs->content.size();
+    };
+    layout.before_list = tbs->content.first(offset(i));
+    if (next_is(is_sequence)) {
+        layout.has_list = true;
+        layout.list = fields[i++].content;
+    }
+    layout.after_list = tbs->content.subspan(offset(i));
+    if (next_is(is_extensions)) ++i;
+    if (i != fields.size()) return bad("an unexpected TBSCertList field");
+
+    // RFC 5280 §5.1.2.2: the signature field inside TBSCertList MUST equal signatureAlgorithm
+    // (X509_CRL_verify refuses a CRL where they differ). Compared as DER.
+    auto outer_algorithm = der::read_tlv(layout.after_tbs);
+    layout.algorithms_agree = outer_algorithm && std::equal(inner_algorithm.whole.begin(), inner_algorithm.whole.end(),
+                                                            outer_algorithm->whole.begin(), outer_algorithm->whole.end());
     return layout;
 }
 
@@ -121,6 +146,8 @@ Result<tls::X509CrlPtr> decode_header(const Layout& l) {
     tls::X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(skeleton.size())));
     if (!crl) return make_error(Errc::parse, tls::drain_errors("not a DER X509 CRL"));
     if (p != skeleton.data() + skeleton.size()) return make_error(Errc::parse, "not a DER X509 CRL: trailing fields");
+    // What was cut out is the only list: the header must hold no entries of its own.
+    if (X509_CRL_get_REVOKED(crl.get()) != nullptr) return make_error(Errc::parse, "not a DER X509 CRL: a second entry list");
     return crl;
 }
 
@@ -129,16 +156,17 @@ Result<tls::X509CrlPtr> decode_header(const Layout& l) {
 Result<std::shared_ptr<const SignedCrl>> SignedCrl::read(Bytes bytes) {
     if (bytes.empty()) return make_error(Errc::parse, "empty CRL");
     if (bytes.size() > static_cast<std::size_t>(INT_MAX)) return make_error(Errc::parse, "CRL too large");
+    tls::clear_errors();
     // PEM readers skip whole lines before "-----BEGIN", but not indentation on its line.
     const Bytes text = skip_leading_space(bytes);
+    const bool pem = looks_like_pem(text);
     std::vector<std::uint8_t> from_pem;
-    if (looks_like_pem(text)) {
+    if (pem) {
         auto der = pem_to_der(text);
         if (!der) return std::move(der).error();
         from_pem = std::move(der).value();
     }
-    const Bytes der = looks_like_pem(text) ? Bytes(from_pem) : bytes;
-    auto layout = locate(der);
+    auto layout = locate(pem ? Bytes(from_pem) : bytes);
     if (!layout) return std::move(layout).error();
     auto header = decode_header(*layout);
     if (!header) return std::move(header).error();
@@ -148,12 +176,11 @@ Result<std::shared_ptr<const SignedCrl>> SignedCrl::read(Bytes bytes) {
     std::shared_ptr<SignedCrl> crl(new SignedCrl);
     crl->header_ = std::move(header).value();
     crl->entries_ = std::move(entries).value();
+    // The TBSCertList as signed: head + the entries + tail.
     const Bytes tbs = layout->tbs;
-    const std::size_t head = layout->list.empty() && layout->list_header.empty()
-                                 ? tbs.size()
-                                 : static_cast<std::size_t>(layout->list.data() - tbs.data());
-    crl->tbs_head_.assign(tbs.begin(), tbs.begin() + static_cast<std::ptrdiff_t>(head));
-    crl->tbs_tail_.assign(tbs.begin() + static_cast<std::ptrdiff_t>(head + layout->list.size()), tbs.end());
+    const Bytes head = layout->has_list ? tbs.first(static_cast<std::size_t>(layout->list.data() - tbs.data())) : tbs;
+    crl->tbs_head_.assign(head.begin(), head.end());
+    if (layout->has_list) crl->tbs_tail_.assign(layout->after_list.begin(), layout->after_list.end());
     crl->bytes_ = bytes.size();
     crl->algorithms_agree_ = layout->algorithms_agree;
     return std::shared_ptr<const SignedCrl>(std::move(crl));
@@ -173,10 +200,10 @@ std::size_t SignedCrl::memory() const {
 }
 
 bool SignedCrl::verify(EVP_PKEY* key) const {
+    if (!algorithms_agree_) return false;
     const ASN1_BIT_STRING* signature = nullptr;
     const X509_ALGOR* algorithm = nullptr;
     X509_CRL_get0_signature(header_.get(), &signature, &algorithm);
-    if (!algorithms_agree_) return false;
     // The TBSCertList as one ANY: an ANY holding a SEQUENCE encodes as the bytes it holds.
     const Bytes list = entries_.der();
     const std::size_t length = tbs_head_.size() + list.size() + tbs_tail_.size();

@@ -52,11 +52,19 @@ tls::X509CrlPtr decode_whole(const std::uint8_t* data, std::size_t size) {
     return crl;
 }
 
-// Whether each reader finds `cert`'s serial listed: OpenSSL's decoded entries and the index.
+// Whether each reader finds `cert`'s serial listed: OpenSSL's decoded entries and the index;
+// and every listing the index finds decodes as OpenSSL decodes an entry.
 void listings_agree(X509_CRL* whole, const ocsp::SignedCrl& split, X509* cert) {
     X509_REVOKED* entry = nullptr;
     const bool listed = X509_CRL_get0_by_serial(whole, &entry, X509_get0_serialNumber(cert)) > 0;
-    if (listed != !split.entries().find(X509_get0_serialNumber(cert)).empty()) std::abort();
+    const auto found = split.entries().find(X509_get0_serialNumber(cert));
+    if (listed != !found.empty()) std::abort();
+    for (auto der : found) {
+        const unsigned char* p = der.data();
+        tls::X509RevokedPtr decoded(d2i_X509_REVOKED(nullptr, &p, static_cast<long>(der.size())));
+        if (!decoded || p != der.data() + der.size()) std::abort();
+    }
+    ERR_clear_error();
 }
 
 // A current, complete CRL of the issuing CA listing other_leaf, numbered 5.
@@ -118,6 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto crl = decode_whole(data, size);
     if (split && !crl) std::abort();  // the split reader is never looser than OpenSSL's decoder
     if (!crl) return 0;
+    if (split)
+        for (X509* cert : {pki.leaf.get(), pki.other_leaf.get(), pki.issuing.get()}) listings_agree(crl.get(), **split, cert);
 
     if ((data[0] & 1) != 0) X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(pki.issuing.get()));
     const bool by_signer = size > 1 && (data[1] & 1) != 0;

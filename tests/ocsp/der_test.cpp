@@ -48,6 +48,15 @@ TEST(Der, RefusesIndefiniteTruncatedAndOverlongHeaders) {
         EXPECT_FALSE(read_tlv(bad)) << bad.size();
 }
 
+TEST(Der, ALongFormLengthMustHaveSomethingAfterItAsInOpenssl) {
+    EXPECT_FALSE(read_tlv(Bytes{0x04, 0x81, 0x00}));  // OpenSSL's asn1_get_length refuses it
+    auto tlv = read_tlv(Bytes{0x04, 0x81, 0x00, 0x05});
+    ASSERT_TRUE(tlv);
+    EXPECT_EQ(tlv->content.size(), 0u);
+    EXPECT_EQ(tlv->whole.size(), 3u);
+    EXPECT_TRUE(read_tlv(Bytes{0x04, 0x00}));  // short form: fine at the end
+}
+
 TEST(Der, ReadOnlyWantsTheWholeInputAndTheIdentifier) {
     const Bytes one = {0x02, 0x01, 0x05};
     EXPECT_TRUE(read_only(one, TagClass::universal, kInteger, false));

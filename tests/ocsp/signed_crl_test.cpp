@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "ocsp/crl.h"
+#include "ocsp/der.h"
 #include "signed_crl_fixture.h"
 #include "support/test_pki.h"
 
@@ -122,6 +123,56 @@ TEST(SignedCrlRead, GarbageEmptyTruncatedAndTrailingBytesAreParseErrors) {
     expect_parse_error(SignedCrl::read(bytes(pem + "junk\n")));
 }
 
+// The fields of a CRL's TBSCertList as DER elements, and a CertificateList rebuilt from
+// fields (its signature no longer verifies; these tests are about reading).
+std::vector<Bytes> tbs_fields(const Bytes& crl_der, Bytes& after_tbs) {
+    auto outer = der::read_tlv(crl_der);
+    auto tbs = der::read_tlv(outer->content);
+    after_tbs.assign(outer->content.begin() + static_cast<std::ptrdiff_t>(tbs->whole.size()), outer->content.end());
+    std::vector<Bytes> fields;
+    for (auto rest = tbs->content; !rest.empty();) {
+        auto field = der::read_tlv(rest);
+        fields.emplace_back(field->whole.begin(), field->whole.end());
+        rest = rest.subspan(field->whole.size());
+    }
+    return fields;
+}
+
+Bytes rebuild(const std::vector<Bytes>& fields, const Bytes& after_tbs) {
+    Bytes content;
+    for (const auto& f : fields) content.insert(content.end(), f.begin(), f.end());
+    Bytes tbs = der::sequence_header(content.size());
+    tbs.insert(tbs.end(), content.begin(), content.end());
+    Bytes out = der::sequence_header(tbs.size() + after_tbs.size());
+    out.insert(out.end(), tbs.begin(), tbs.end());
+    out.insert(out.end(), after_tbs.begin(), after_tbs.end());
+    return out;
+}
+
+TEST(SignedCrlRead, TheListIsTakenOnlyWhereRevokedCertificatesStands) {
+    // version, signature, issuer, thisUpdate, nextUpdate, revokedCertificates, [0] extensions
+    Bytes after_tbs;
+    CrlSpec spec = issuing_crl();
+    spec.number = 7;  // a v2 CRL with crlExtensions
+    const auto fields = tbs_fields(fixtures::der_of(fixtures::make_crl(spec).get()), after_tbs);
+    ASSERT_EQ(fields.size(), 7u);
+    ASSERT_TRUE(SignedCrl::read(rebuild(fields, after_tbs)).ok()) << "the fields as they were";
+    const Bytes empty_list = {0x30, 0x00};
+    // An empty list first and the real one after it: cutting out the first would leave the
+    // second to OpenSSL's header decode, its entries indexed by nobody.
+    auto two_lists = fields;
+    two_lists.insert(two_lists.begin() + 5, empty_list);
+    expect_parse_error(SignedCrl::read(rebuild(two_lists, after_tbs)));
+    // The list before nextUpdate: not where the grammar puts it.
+    auto list_first = fields;
+    std::swap(list_first[4], list_first[5]);
+    expect_parse_error(SignedCrl::read(rebuild(list_first, after_tbs)));
+    // Something after the extensions.
+    auto trailing = fields;
+    trailing.push_back(empty_list);
+    expect_parse_error(SignedCrl::read(rebuild(trailing, after_tbs)));
+}
+
 TEST(SignedCrlRead, ACertificatePemIsAParseError) {
     tls::BioPtr bio(BIO_new(BIO_s_mem()));
     ASSERT_EQ(PEM_write_bio_X509(bio.get(), pki().leaf.get()), 1);
@@ -200,12 +251,13 @@ TEST(SignedCrlEntries, FindsEveryListedSerialWhateverTheOrderAndNoOther) {
     // Some share their first 8 octets (the index's sort key), so the whole serial decides.
     const std::vector<std::string> serials = {"FFEE", "01", "1001", "7F", "80", "0100", "00", "1002",
                                               "0123456789ABCDEF0123456789ABCDEF01234567", "0123456789ABCDEF02",
-                                              "0123456789ABCDEF01", "0123456789ABCDEF0100", "0123456789ABCDEF00"};
+                                              "0123456789ABCDEF01", "0123456789ABCDEF0100", "0123456789ABCDEF00",
+                                              "-01", "-80", "-0100", "-FFEE"};  // negative: not conforming, seen
     auto crl = read_signed(crl_listing(serials).get());
     ASSERT_EQ(crl->entries().size(), serials.size());
     for (const auto& s : serials) EXPECT_TRUE(listed(*crl, s)) << s;
     for (const std::string s : {"02", "7E", "81", "FF", "0101", "1003", "FFEF", "0123456789ABCDEF0123456789ABCDEF01234568",
-                                "0123456789ABCDEF03", "0123456789ABCDEF0101", "0123456789ABCDEF"})
+                                "0123456789ABCDEF03", "0123456789ABCDEF0101", "0123456789ABCDEF", "-02", "-81", "-FF"})
         EXPECT_FALSE(listed(*crl, s)) << s;
 }
 
