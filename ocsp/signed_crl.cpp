@@ -194,11 +194,6 @@ Result<std::shared_ptr<const SignedCrl>> SignedCrl::of(X509_CRL* crl) {
     return read(Bytes(der, static_cast<std::size_t>(length)));
 }
 
-std::size_t SignedCrl::memory() const {
-    return sizeof(*this) + entries_.memory() + tbs_head_.capacity() + tbs_tail_.capacity() +
-           static_cast<std::size_t>(std::max(0, i2d_X509_CRL(header_.get(), nullptr)));
-}
-
 bool SignedCrl::verify(EVP_PKEY* key) const {
     if (!algorithms_agree_) return false;
     const ASN1_BIT_STRING* signature = nullptr;

@@ -36,7 +36,6 @@ public:
     X509_CRL* header() const { return header_.get(); }
     const CrlEntries& entries() const { return entries_; }
     std::size_t bytes() const { return bytes_; }  // its size as read (PEM or DER)
-    std::size_t memory() const;                   // what holding it costs, roughly
 
     // Whether the signature verifies with `key` (the outer and inner algorithms agreeing, as
     // X509_CRL_verify requires), computed once per key.
