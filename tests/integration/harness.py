@@ -41,6 +41,19 @@ def free_port() -> int:
             return port
 
 
+_held_refused: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A port where connections are refused for as long as this test process runs: bound and
+    never listened on, so that no other process, a test file running in parallel included, can
+    listen there (a free_port() that nothing listens on now may be taken by one a moment later)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _held_refused.append(s)
+    return s.getsockname()[1]
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -14,7 +14,9 @@ import time
 
 import pytest
 
-from harness import Backend, free_port, listener_config, ocspgate_binary, recv_exactly, tls_connect, wait_until
+from harness import (
+    Backend, free_port, listener_config, ocspgate_binary, recv_exactly, refused_port, tls_connect,
+    wait_until)
 from ldap_peers import gate_config, ldap_listener, ldapsearch
 from prometheus import parse_metrics, value
 from sip_peers import Socat, run_sipp_uac
@@ -129,7 +131,7 @@ def hanging_backend():
 
 
 def test_refused_backend_is_backend_failed_not_accept(peers):
-    gate = admin_gate(peers, free_port())  # nothing listens there
+    gate = admin_gate(peers, refused_port())  # nothing listens there
     peer = client_sees_close(gate)
     assert_backend_failed(gate, peer, "backend_unreachable", "backend unreachable: ECONNREFUSED")
     gate.stop_cleanly()

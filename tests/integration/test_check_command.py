@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import fetch_ocsp_response, free_port, ocspgate_binary, revocation_config
+from harness import fetch_ocsp_response, free_port, ocspgate_binary, refused_port, revocation_config
 
 
 def check(*args, timeout=30):
@@ -66,7 +66,7 @@ def test_json_output_and_an_explicit_chain(tmp_path, pki, peers):
 
 
 def test_a_responder_that_is_down_gives_undetermined_and_exit_2(tmp_path, pki):
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{refused_port()}"
     config = config_for(tmp_path, pki, [url], timeout="500ms")
     r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
     assert r.returncode == 2, (r.stdout, r.stderr)
@@ -137,7 +137,7 @@ def test_a_response_for_another_certificate_or_garbage_is_no_answer(tmp_path, pk
 
 def test_every_step_is_listed_in_order_with_its_time(tmp_path, pki, peers):
     """A dead first responder, then a live one: both attempts, in order, with when they ended."""
-    down = f"http://127.0.0.1:{free_port()}"
+    down = f"http://127.0.0.1:{refused_port()}"
     responder = peers.responder()
     config = config_for(tmp_path, pki, [down, responder.url])
     r = check("--config", config, "--listener", "test", "--cert", pki / "client-good.pem", "--json")
@@ -152,7 +152,7 @@ def test_every_step_is_listed_in_order_with_its_time(tmp_path, pki, peers):
 def test_each_step_has_its_own_time(tmp_path, pki, peers):
     """A refused responder (at once), a hanging one (its 500 ms timeout), then a live one: each
     attempt carries when it ended, not when the whole query did."""
-    down = f"http://127.0.0.1:{free_port()}"
+    down = f"http://127.0.0.1:{refused_port()}"
     hang = peers.fake("hang")
     responder = peers.responder()
     config = config_for(tmp_path, pki, [down, hang.url, responder.url], timeout="500ms")
@@ -278,7 +278,7 @@ def test_each_crl_held_is_listed_used_or_not_and_why(tmp_path, pki, peers):
 
 
 def test_ocsp_failing_then_crl_deciding_lists_both_steps_in_order(tmp_path, pki, peers):
-    down = f"http://127.0.0.1:{free_port()}"
+    down = f"http://127.0.0.1:{refused_port()}"
     url = crl_server(peers, pki).url + "/issuing-ca.crl"
     config = config_for(tmp_path, pki, [down], methods=("ocsp", "crl"), crl_urls=[url])
     r = check("--config", config, "--listener", "test", "--cert", pki / "client-revoked.pem", "--json")

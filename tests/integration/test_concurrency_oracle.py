@@ -24,7 +24,7 @@ from typing import Callable
 import pytest
 
 from concurrent_clients import attempt, run_together
-from harness import free_port
+from harness import refused_port
 
 SEED = int(os.environ.get("OCSPGATE_ORACLE_SEED", "20261207"))
 ROUNDS = int(os.environ.get("OCSPGATE_ORACLE_ROUNDS", "1"))  # passes of cold/warm/expired rounds
@@ -62,7 +62,7 @@ class World:
         self.root_crl_origin = peers.fake("body", body=(pki / "root-ca-revoked.crl.der").read_bytes(),
                                           content_type="application/pkix-crl")
         self.root_crl = peers.fake("proxy", upstream=self.root_crl_origin.url, delay=0.05)
-        self.dead = f"http://127.0.0.1:{free_port()}"
+        self.dead = f"http://127.0.0.1:{refused_port()}"
 
     def set(self, relay, mode="proxy", delay=0.05, status=500):
         relay.mode, relay.delay, relay.status = mode, delay, status

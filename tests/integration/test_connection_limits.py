@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from harness import (Backend, Ocspgate, client_hello, free_port, listener_config, recv_exactly, tls_connect, wait_until)
+from harness import (
+    Backend, Ocspgate, client_hello, free_port, listener_config, refused_port, tls_connect,
+    wait_until)
 
 
 def start(tmp_path, pki, backend_port, **kw):
@@ -59,7 +61,7 @@ def test_client_stalling_mid_handshake_is_cut(tmp_path, pki, echo_backend):
 
 
 def test_backend_down_closes_the_client_cleanly(tmp_path, pki):
-    dead_port = free_port()  # nothing listens here
+    dead_port = refused_port()  # nothing listens here
     g = start(tmp_path, pki, dead_port)
     with tls_connect(pki, g.port) as c:
         c.sendall(b"anyone there?")

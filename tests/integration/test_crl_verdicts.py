@@ -9,7 +9,7 @@ import pytest
 
 from concurrent_clients import attempt, run_together
 from crl_pki import KEY_COMPROMISE, CrlMaker, now
-from harness import expect_accept, expect_reject, free_port, wait_until
+from harness import expect_accept, expect_reject, refused_port, wait_until
 
 REVOKED = "SSLV3_ALERT_CERTIFICATE_REVOKED"
 ACCEPT, REFUSED = ("accept",), ("reject", REVOKED)
@@ -26,7 +26,7 @@ def crl_server(peers, pki, name="issuing-ca.crl.der", delay=0.0):
 
 def crl_gate(peers, pki, crl_url, methods=("crl",), **kw):
     if "ocsp" in methods:
-        kw.setdefault("responders", [f"http://127.0.0.1:{free_port()}"])  # nothing listens: refused
+        kw.setdefault("responders", [f"http://127.0.0.1:{refused_port()}"])  # nothing listens: refused
     return peers.proxy(methods=list(methods), crl_urls=[crl_url], **kw)
 
 

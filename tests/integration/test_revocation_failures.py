@@ -9,15 +9,16 @@ import time
 
 import pytest
 
-from harness import (expect_accept, expect_reject, fetch_ocsp_response, free_port, refusal, round_trip, tls_connect,
-                     wait_until)
+from harness import (
+    expect_accept, expect_reject, fetch_ocsp_response, refusal, refused_port, round_trip,
+    tls_connect, wait_until)
 
 UNKNOWN = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
 TRY_LATER = b"\x30\x03\x0a\x01\x03"  # OCSPResponse { responseStatus tryLater(3) }, no responseBytes
 
 
 def responder_down(peers):
-    return f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    return f"http://127.0.0.1:{refused_port()}"  # nothing listens there
 
 
 def responder_hanging(peers):
