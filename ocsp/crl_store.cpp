@@ -49,7 +49,6 @@ Result<CrlStore::Held> CrlStore::prepare(std::span<const std::uint8_t> bytes) {
     if (!crl) return std::move(crl).error();
     Held held;
     held.crl = std::move(crl).value();
-    held.bytes = bytes.size();
     held.deltas = freshest_crl_urls(held.crl->header());
     return held;
 }
@@ -73,7 +72,7 @@ Result<CrlStore::Held> CrlStore::read_file_traced(const std::filesystem::path& p
     auto held = read_file(path);
     TraceStep step{"file", path.string(), held ? "read" : held.error().message, started, TraceStep::Clock::now(),
                    {}, {}};
-    if (held) step.bytes = held->bytes;
+    if (held) step.bytes = held->crl->bytes();
     trace_->add(std::move(step));
     return held;
 }
@@ -139,7 +138,7 @@ std::chrono::system_clock::time_point this_update_of(X509_CRL* crl) {
 // judgement racing a swap: rare).
 template <typename Held>
 void release_off_loop(uv_loop_t* loop, Held old) {
-    if (!old.crl || old.bytes < kLargeCrlBytes) return;  // small: freed here, at once
+    if (!old.crl || old.crl->bytes() < kLargeCrlBytes) return;  // small: freed here, at once
     auto held = std::make_shared<Held>(std::move(old));
     if (post_at_low_priority([held] { *held = Held{}; })) return;
     struct Job {

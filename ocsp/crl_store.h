@@ -103,7 +103,6 @@ private:
     // was read or downloaded, off the event loops.
     struct Held {
         CrlRef crl;
-        std::size_t bytes = 0;  // its size as read
         std::vector<std::string> deltas;  // the URLs of its freshestCRL, read once
         // The server's validators for it, sent back on the next download of its URL.
         std::string etag, last_modified;
